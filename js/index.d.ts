@@ -1,0 +1,59 @@
+/** Options for {@link init}. Unknown keys are refused, so typos surface at once. */
+export interface Options {
+  /** Ingestion URL for events. Absent: propagate headers only, send no events. */
+  endpoint?: string;
+  /** `service.name` on every event. Default `"web"`. */
+  service?: string;
+  /**
+   * Extra origins whose requests get the header: exact origins (`"https://api.shop.com"`,
+   * default ports implied), wildcard subdomains (`"https://*.shop.com"`), or RegExps tested
+   * against the origin string only (`/^https:\/\/api-\d+\.shop\.com$/`).
+   */
+  propagateTo?: (string | RegExp)[];
+  /** Give the page's own origin the header. Default `true`. */
+  sameOrigin?: boolean;
+  /** Name of the correlation header. Default `"X-Correlation-ID"`. */
+  header?: string;
+  /** Also send W3C `traceparent` (same ID) and `baggage: session.id=…`. Default `false`. */
+  traceparent?: boolean;
+  /** Start an action on clicks of buttons and links and on form submits. Default `true`. */
+  autoActions?: boolean;
+  /** A failed request repeated within this many seconds keeps its ID. Default 30; 0 turns it off. */
+  retryWindowSeconds?: number;
+  /** Rotate the session after this many minutes without activity. Default 30. */
+  sessionIdleMinutes?: number;
+  /** Rotate the session after this many hours however active. Default 24. */
+  sessionMaxHours?: number;
+}
+
+/** One user action. Its ID goes on the requests it causes. */
+export interface Action {
+  /** The correlation ID: 32 lowercase hex characters (a W3C trace-id). */
+  readonly id: string;
+  readonly name: string;
+  /** `fetch` that always carries this action's ID, even after another action started. */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** Ends the action. Ending twice is harmless. */
+  end(outcome?: "ok" | "error" | "cancelled"): void;
+}
+
+/** The page's recorder. */
+export interface Recorder {
+  /** The session ID shared by this origin's tabs (32 hex). Reading it never extends the session. */
+  sessionId(): string;
+  /** Starts a new action, current until it ends or another starts. */
+  startAction(name: string, attributes?: Record<string, unknown>): Action;
+  /** The current action, explicit or automatic, or null. */
+  currentAction(): Action | null;
+  /**
+   * Stops patching: restores `fetch` and `XMLHttpRequest` where Threadline is still the outermost
+   * wrapper, else leaves a pass-through. A later `init` creates a new recorder.
+   */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts Threadline and resolves to the page's recorder; a second call resolves to the same one.
+ * Rejects with an Error naming the option when options are invalid.
+ */
+export function init(options?: Options): Promise<Recorder>;

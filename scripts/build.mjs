@@ -1,0 +1,51 @@
+// `npm run build`: Rust → wasm → wasm-bindgen (--target web) → wasm-opt -Oz → esbuild bundles
+// (ESM and script-tag IIFE) in dist/, then prints the bytes a page downloads.
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { brotliCompressSync, gzipSync } from "node:zlib";
+import * as esbuild from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: "inherit" });
+const dist = join(root, "dist");
+const pkg = join(root, "build", "pkg");
+
+run("cargo", ["build", "--release", "--target", "wasm32-unknown-unknown", "--lib"]);
+rmSync(pkg, { recursive: true, force: true });
+run("wasm-bindgen", [
+  "target/wasm32-unknown-unknown/release/threadline.wasm",
+  "--target", "web", "--out-dir", pkg, "--out-name", "threadline", "--no-typescript",
+]);
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
+run(join(root, "node_modules", ".bin", "wasm-opt"), [
+  "-Oz", join(pkg, "threadline_bg.wasm"), "-o", join(dist, "threadline_bg.wasm"),
+]);
+
+const common = { bundle: true, minify: true, target: "es2020", legalComments: "none", logLevel: "warning" };
+await esbuild.build({ ...common, entryPoints: [join(root, "js", "index.js")], format: "esm", outfile: join(dist, "threadline.mjs") });
+await esbuild.build({
+  ...common,
+  entryPoints: [join(root, "js", "script.js")],
+  format: "iife",
+  globalName: "Threadline",
+  outfile: join(dist, "threadline.js"),
+  // wasm-bindgen's default wasm path uses import.meta.url; the script entry always passes its own.
+  logOverride: { "empty-import-meta": "silent" },
+});
+copyFileSync(join(root, "js", "index.d.ts"), join(dist, "index.d.ts"));
+
+const sizes = (file) => {
+  const bytes = readFileSync(join(dist, file));
+  return { raw: statSync(join(dist, file)).size, gzip: gzipSync(bytes, { level: 9 }).length, brotli: brotliCompressSync(bytes).length };
+};
+const wasm = sizes("threadline_bg.wasm");
+const report = (label, js) => {
+  const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+  console.log(`${label}: JS ${kb(js.gzip)} + wasm ${kb(wasm.gzip)} = ${kb(js.gzip + wasm.gzip)} gzipped (${kb(js.brotli + wasm.brotli)} brotli, ${kb(js.raw + wasm.raw)} raw)`);
+};
+console.log("\nWhat a page downloads:");
+report("  ESM (dist/threadline.mjs)  ", sizes("threadline.mjs"));
+report("  script tag (dist/threadline.js)", sizes("threadline.js"));

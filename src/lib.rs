@@ -1,0 +1,44 @@
+//! Threadline: a browser recorder that gives every user action an opaque random ID and puts it
+//! on the requests the page sends to its own APIs, so one search finds the whole story.
+//!
+//! The crate is a pure core, tested natively, and a thin web shell (`web`, wasm32 only) that
+//! carries the core's decisions out in the browser. From JavaScript:
+//!
+//! ```js
+//! import { init } from "threadline";
+//! const tl = await init({ propagateTo: ["https://api.shop.test:8443"] });
+//! const pay = tl.startAction("checkout_submit");
+//! await fetch("https://api.shop.test:8443/api/orders", { method: "POST" }); // X-Correlation-ID: pay.id
+//! pay.end("ok");
+//! ```
+//!
+//! The core in Rust:
+//!
+//! ```
+//! use threadline::allowlist::{Allowlist, OriginPattern};
+//! use threadline::origin::Origin;
+//!
+//! let allow = Allowlist {
+//!     page: Origin::parse_url("https://shop.test/checkout"),
+//!     patterns: vec![OriginPattern::parse("https://api.shop.test:8443").unwrap()],
+//! };
+//! let to = |url| Origin::parse_url(url).is_some_and(|o| allow.allows(&o));
+//! assert!(to("https://api.shop.test:8443/api/orders"));
+//! assert!(!to("https://api.shop.test.evil.test:8443/api/orders"));
+//! ```
+
+pub mod actions;
+pub mod allowlist;
+pub mod correlator;
+pub mod id;
+pub mod options;
+pub mod origin;
+pub mod propagation;
+pub mod retry;
+pub mod session;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
+/// Milliseconds since the Unix epoch, the core's only notion of time.
+pub type Millis = u64;

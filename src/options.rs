@@ -1,0 +1,258 @@
+//! The recorder's settings after validation, and the one error type `init` rejects with. The web
+//! shell reads the JavaScript options object; the rules and the wording live here.
+
+use std::fmt;
+
+use crate::Millis;
+use crate::allowlist::OriginPattern;
+use crate::propagation::Propagation;
+use crate::session::SessionPolicy;
+
+/// Validated settings. Defaults are what `init({})` gives.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Ingestion URL (absolute); `None` means propagate headers only.
+    pub endpoint: Option<String>,
+    /// `service.name` on every event.
+    pub service: String,
+    /// Textual `propagateTo` entries (`RegExp` entries are kept by the web shell).
+    pub propagate_to: Vec<OriginPattern>,
+    /// Header names and the `traceparent` switch.
+    pub propagation: Propagation,
+    /// Whether the page's own origin gets headers.
+    pub same_origin: bool,
+    /// Whether clicks and submits start actions by themselves.
+    pub auto_actions: bool,
+    /// How long after a failure a repeat of the same request keeps its ID.
+    pub retry_window: Millis,
+    /// When sessions rotate.
+    pub session: SessionPolicy,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            endpoint: None,
+            service: "web".to_owned(),
+            propagate_to: Vec::new(),
+            propagation: Propagation::default(),
+            same_origin: true,
+            auto_actions: true,
+            retry_window: 30_000,
+            session: SessionPolicy::default(),
+        }
+    }
+}
+
+/// Every option `init` understands; anything else is refused so typos surface at once.
+pub const KNOWN_OPTIONS: &[&str] = &[
+    "endpoint",
+    "service",
+    "propagateTo",
+    "header",
+    "traceparent",
+    "sameOrigin",
+    "autoActions",
+    "retryWindowSeconds",
+    "sessionIdleMinutes",
+    "sessionMaxHours",
+];
+
+/// A bad option: which one, and what was expected instead. Its text is what a developer reads
+/// in the console, e.g. `propagateTo[0]: expected an origin such as …, got "api.example.com"`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OptionError {
+    message: String,
+}
+
+impl OptionError {
+    /// `option` held `got` where `expected` was wanted.
+    pub fn expected(option: &str, expected: &str, got: &str) -> Self {
+        OptionError {
+            message: format!("{option}: expected {expected}, got {got}"),
+        }
+    }
+
+    /// `name` is not an option; suggests the closest known one.
+    pub fn unknown(name: &str) -> Self {
+        let hint = match closest_option(name) {
+            Some(known) => format!(" (did you mean \"{known}\"?)"),
+            None => format!(" (known options: {})", KNOWN_OPTIONS.join(", ")),
+        };
+        OptionError {
+            message: format!("{name}: unknown option{hint}"),
+        }
+    }
+}
+
+impl fmt::Display for OptionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Threadline init: ")?;
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for OptionError {}
+
+/// Refuses option names `init` does not know.
+pub fn check_option_name(name: &str) -> Result<(), OptionError> {
+    if KNOWN_OPTIONS.contains(&name) {
+        Ok(())
+    } else {
+        Err(OptionError::unknown(name))
+    }
+}
+
+/// The known option closest to a misspelt one, if any is close.
+fn closest_option(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    KNOWN_OPTIONS
+        .iter()
+        .map(|known| (edit_distance(&lower, &known.to_ascii_lowercase()), *known))
+        .filter(|(d, _)| *d <= 2.max(name.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, known)| known)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = i;
+        let mut left = i + 1;
+        let mut next = Vec::with_capacity(row.len());
+        next.push(left);
+        for (j, cb) in b.iter().enumerate() {
+            let up = row.get(j + 1).copied().unwrap_or(usize::MAX);
+            let cost = diagonal + usize::from(ca != *cb);
+            left = cost.min(up + 1).min(left + 1);
+            diagonal = up;
+            next.push(left);
+        }
+        row = next;
+    }
+    row.last().copied().unwrap_or(0)
+}
+
+/// A duration option given in a human unit, with its allowed range.
+#[derive(Clone, Copy, Debug)]
+pub struct DurationRule {
+    /// The option's name, for the error.
+    pub option: &'static str,
+    /// The unit's name in the error (`seconds`, `minutes`, `hours`).
+    pub unit: &'static str,
+    /// Milliseconds per unit.
+    pub unit_ms: f64,
+    /// Whether 0 is allowed.
+    pub allow_zero: bool,
+    /// Largest allowed value, in units.
+    pub max: u32,
+}
+
+/// `retryWindowSeconds`: 0 (off) to one hour.
+pub const RETRY_WINDOW: DurationRule = DurationRule {
+    option: "retryWindowSeconds",
+    unit: "seconds",
+    unit_ms: 1_000.0,
+    allow_zero: true,
+    max: 3_600,
+};
+/// `sessionIdleMinutes`: more than 0, at most a day.
+pub const SESSION_IDLE: DurationRule = DurationRule {
+    option: "sessionIdleMinutes",
+    unit: "minutes",
+    unit_ms: 60_000.0,
+    allow_zero: false,
+    max: 1_440,
+};
+/// `sessionMaxHours`: more than 0, at most 30 days.
+pub const SESSION_MAX: DurationRule = DurationRule {
+    option: "sessionMaxHours",
+    unit: "hours",
+    unit_ms: 3_600_000.0,
+    allow_zero: false,
+    max: 720,
+};
+
+impl DurationRule {
+    /// Converts a number in this rule's unit to milliseconds, or says what was expected.
+    /// `got` describes the value for the error when it is not a number at all.
+    pub fn to_millis(&self, value: Option<f64>, got: &str) -> Result<Millis, OptionError> {
+        match value {
+            Some(v)
+                if v.is_finite()
+                    && v <= f64::from(self.max)
+                    && (v > 0.0 || (self.allow_zero && v == 0.0)) =>
+            {
+                // In range 0..=max*unit_ms, far below 2^53: the cast is exact enough and cannot wrap.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                Ok((v * self.unit_ms).round() as Millis)
+            }
+            _ => {
+                let lower = if self.allow_zero {
+                    "from 0"
+                } else {
+                    "greater than 0 and"
+                };
+                let to = if self.allow_zero { "to" } else { "at most" };
+                let expected = format!("a number of {} {lower} {to} {}", self.unit, self.max);
+                Err(OptionError::expected(self.option, &expected, got))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_options_suggest_the_nearest_name() {
+        assert_eq!(
+            OptionError::unknown("propagateTO").to_string(),
+            "Threadline init: propagateTO: unknown option (did you mean \"propagateTo\"?)"
+        );
+        assert!(
+            OptionError::unknown("tracePropagationTargets")
+                .to_string()
+                .contains("known options: endpoint")
+        );
+        assert!(
+            OptionError::unknown("endpont")
+                .to_string()
+                .contains("\"endpoint\"")
+        );
+        assert!(
+            OptionError::unknown("sessionIdleMinute")
+                .to_string()
+                .contains("\"sessionIdleMinutes\"")
+        );
+        assert!(check_option_name("autoActions").is_ok());
+        assert!(check_option_name("constructor").is_err());
+    }
+
+    #[test]
+    fn durations_convert_and_refuse_out_of_range() {
+        assert_eq!(RETRY_WINDOW.to_millis(Some(30.0), "30"), Ok(30_000));
+        assert_eq!(RETRY_WINDOW.to_millis(Some(0.0), "0"), Ok(0));
+        assert_eq!(SESSION_IDLE.to_millis(Some(0.5), "0.5"), Ok(30_000));
+        assert_eq!(SESSION_MAX.to_millis(Some(24.0), "24"), Ok(86_400_000));
+        assert_eq!(
+            SESSION_IDLE
+                .to_millis(Some(0.0), "0")
+                .unwrap_err()
+                .to_string(),
+            "Threadline init: sessionIdleMinutes: expected a number of minutes greater than 0 and at most 1440, got 0"
+        );
+        assert_eq!(
+            RETRY_WINDOW
+                .to_millis(None, "\"30\"")
+                .unwrap_err()
+                .to_string(),
+            "Threadline init: retryWindowSeconds: expected a number of seconds from 0 to 3600, got \"30\""
+        );
+        for bad in [f64::NAN, f64::INFINITY, -1.0, 3_601.0] {
+            assert!(RETRY_WINDOW.to_millis(Some(bad), "x").is_err(), "{bad}");
+        }
+    }
+}

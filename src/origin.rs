@@ -1,0 +1,272 @@
+//! Reads the origin (scheme, host, port) of a URL: the part that decides which server a request
+//! reaches, and so whether it may carry the correlation header. Only `http` and `https` URLs have
+//! an origin here; every other scheme (`data:`, `blob:`, `about:`, …) yields none.
+
+use std::fmt;
+
+/// The scheme of an origin that can receive headers.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Scheme {
+    /// `http:`, default port 80.
+    Http,
+    /// `https:`, default port 443.
+    Https,
+}
+
+impl Scheme {
+    fn parse(text: &str) -> Option<Scheme> {
+        if text.eq_ignore_ascii_case("https") {
+            Some(Scheme::Https)
+        } else if text.eq_ignore_ascii_case("http") {
+            Some(Scheme::Http)
+        } else {
+            None
+        }
+    }
+
+    fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// A tuple origin: lowercase host, explicit port (default ports filled in).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Origin {
+    /// `http` or `https`.
+    pub scheme: Scheme,
+    /// Lowercase host name, IPv4 address, or bracketed IPv6 address.
+    pub host: String,
+    /// The port, with the scheme's default filled in when the URL names none.
+    pub port: u16,
+}
+
+/// The pieces of an absolute URL that [`Origin`] and origin patterns are built from.
+pub(crate) struct UrlParts<'a> {
+    pub scheme: Scheme,
+    pub host: String,
+    pub port: u16,
+    /// Whether the URL had `user:pass@` before the host.
+    pub has_userinfo: bool,
+    /// Everything after the authority: path, query and fragment.
+    pub rest: &'a str,
+}
+
+impl Origin {
+    /// The origin of an absolute `http(s)` URL, or `None` for any other URL.
+    ///
+    /// Follows the browser's URL parser where it decides the host: leading and trailing
+    /// spaces and control characters are ignored, tabs and newlines are removed, `\` ends the
+    /// authority like `/`, and everything before the last `@` of the authority is user info.
+    pub fn parse_url(url: &str) -> Option<Origin> {
+        let cleaned: String;
+        let url = if url.contains(['\t', '\n', '\r']) {
+            cleaned = url
+                .chars()
+                .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+                .collect();
+            &cleaned
+        } else {
+            url
+        };
+        split_url(url).map(|p| Origin {
+            scheme: p.scheme,
+            host: p.host,
+            port: p.port,
+        })
+    }
+}
+
+impl fmt::Display for Origin {
+    /// The serialised origin, as `URL.prototype.origin` gives it: no default port.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.scheme.as_str())?;
+        f.write_str("://")?;
+        f.write_str(&self.host)?;
+        if self.port != self.scheme.default_port() {
+            write!(f, ":{}", self.port)?;
+        }
+        Ok(())
+    }
+}
+
+/// Splits an absolute `http(s)` URL into scheme, host, port and the rest.
+pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
+    let url = url.trim_matches(|c: char| c <= ' ');
+    let (scheme, after) = url.split_once(':')?;
+    let scheme = Scheme::parse(scheme)?;
+    let after = after.trim_start_matches(['/', '\\']);
+    let end = after.find(['/', '\\', '?', '#']).unwrap_or(after.len());
+    let (authority, rest) = after.split_at(end);
+    let (has_userinfo, host_port) = match authority.rfind('@') {
+        Some(at) => (true, authority.get(at + 1..)?),
+        None => (false, authority),
+    };
+    let (host, port) = split_host_port(host_port)?;
+    if host.is_empty() {
+        return None;
+    }
+    let port = match port {
+        None | Some("") => scheme.default_port(),
+        Some(digits) if digits.bytes().all(|b| b.is_ascii_digit()) => digits.parse::<u16>().ok()?,
+        Some(_) => return None,
+    };
+    Some(UrlParts {
+        scheme,
+        host: host.to_ascii_lowercase(),
+        port,
+        has_userinfo,
+        rest,
+    })
+}
+
+fn split_host_port(text: &str) -> Option<(&str, Option<&str>)> {
+    if text.starts_with('[') {
+        let close = text.find(']')?;
+        let host = text.get(..=close)?;
+        let after = text.get(close + 1..)?;
+        return match after.strip_prefix(':') {
+            Some(port) => Some((host, Some(port))),
+            None if after.is_empty() => Some((host, None)),
+            None => None,
+        };
+    }
+    Some(match text.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (text, None),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin(url: &str) -> Option<String> {
+        Origin::parse_url(url).map(|o| o.to_string())
+    }
+
+    #[test]
+    fn reads_scheme_host_and_port() {
+        assert_eq!(
+            origin("https://api.shop.test:8443/api/orders?x=1#y").as_deref(),
+            Some("https://api.shop.test:8443")
+        );
+        assert_eq!(
+            origin("HTTPS://API.Shop.Test/").as_deref(),
+            Some("https://api.shop.test")
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:8080").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            origin("http://[::1]:3000/x").as_deref(),
+            Some("http://[::1]:3000")
+        );
+        assert_eq!(origin("http://[::1]/x").as_deref(), Some("http://[::1]"));
+    }
+
+    #[test]
+    fn default_ports_are_implied() {
+        assert_eq!(
+            Origin::parse_url("https://a.test:443/").unwrap(),
+            Origin::parse_url("https://a.test/").unwrap()
+        );
+        assert_eq!(
+            Origin::parse_url("http://a.test:80").unwrap(),
+            Origin::parse_url("http://a.test").unwrap()
+        );
+        assert_eq!(Origin::parse_url("https://a.test:0443").unwrap().port, 443);
+        assert_ne!(
+            Origin::parse_url("https://a.test:80").unwrap(),
+            Origin::parse_url("https://a.test").unwrap()
+        );
+    }
+
+    #[test]
+    fn userinfo_is_not_the_host() {
+        assert_eq!(
+            origin("https://api.shop.test@evil.test/").as_deref(),
+            Some("https://evil.test")
+        );
+        assert_eq!(
+            origin("https://api.shop.test:443@evil.test/").as_deref(),
+            Some("https://evil.test")
+        );
+        assert_eq!(
+            origin("https://a@b@evil.test/").as_deref(),
+            Some("https://evil.test")
+        );
+    }
+
+    #[test]
+    fn path_query_and_fragment_never_become_the_host() {
+        assert_eq!(
+            origin("https://evil.test/?https://api.shop.test").as_deref(),
+            Some("https://evil.test")
+        );
+        assert_eq!(
+            origin("https://evil.test#@api.shop.test").as_deref(),
+            Some("https://evil.test")
+        );
+        assert_eq!(
+            origin("https://evil.test\\@api.shop.test").as_deref(),
+            Some("https://evil.test")
+        );
+        assert_eq!(
+            origin("https://evil.test/@api.shop.test").as_deref(),
+            Some("https://evil.test")
+        );
+    }
+
+    #[test]
+    fn whitespace_tricks_follow_the_browser() {
+        assert_eq!(
+            origin("  https://api.shop.test/ ").as_deref(),
+            Some("https://api.shop.test")
+        );
+        assert_eq!(
+            origin("ht\ttps://api.sh\nop.test/").as_deref(),
+            Some("https://api.shop.test")
+        );
+    }
+
+    #[test]
+    fn only_http_and_https_have_origins() {
+        for url in [
+            "data:text/plain,https://api.shop.test",
+            "blob:https://api.shop.test/2b1c",
+            "about:blank",
+            "javascript:fetch('https://api.shop.test')",
+            "ws://api.shop.test/",
+            "file:///etc/passwd",
+            "/relative/path",
+            "api.shop.test",
+            "",
+        ] {
+            assert_eq!(origin(url), None, "{url:?}");
+        }
+    }
+
+    #[test]
+    fn malformed_authorities_have_no_origin() {
+        for url in [
+            "https://",
+            "https://:443/",
+            "https://a.test:99999/",
+            "https://a.test:12a/",
+            "https://[::1/",
+        ] {
+            assert_eq!(origin(url), None, "{url:?}");
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Decides which headers a request to an allowed origin gets: `X-Correlation-ID` (or the
+//! configured name), and with `traceparent: true` also W3C `traceparent` and `baggage`.
+//! A header the app set itself is never overwritten or duplicated.
+
+use crate::id::{Id, SpanId};
+
+/// The header names and switches that shape what a request carries.
+#[derive(Clone, Debug)]
+pub struct Propagation {
+    /// The correlation header's name, as the app configured it.
+    pub header: String,
+    /// Whether to add `traceparent` and `baggage` as well.
+    pub traceparent: bool,
+}
+
+/// Default name of the correlation header.
+pub const DEFAULT_HEADER: &str = "X-Correlation-ID";
+
+impl Default for Propagation {
+    fn default() -> Self {
+        Propagation {
+            header: DEFAULT_HEADER.to_owned(),
+            traceparent: false,
+        }
+    }
+}
+
+impl Propagation {
+    /// The `(name, value)` pairs to add; `span` and `session` are needed only with `traceparent`.
+    /// `app_has` answers, case-insensitively, whether the app already set a header. If the app set the correlation header itself it is managing
+    /// correlation, so nothing is added at all.
+    pub fn headers(
+        &self,
+        id: Id,
+        span: Option<SpanId>,
+        session: Option<Id>,
+        app_has: impl Fn(&str) -> bool,
+    ) -> Vec<(String, String)> {
+        if app_has(&self.header) {
+            return Vec::new();
+        }
+        let hex = id.to_hex();
+        let mut out = Vec::with_capacity(3);
+        if self.traceparent {
+            if !app_has("traceparent") {
+                if let Some(span) = span {
+                    out.push((
+                        "traceparent".to_owned(),
+                        format!("00-{hex}-{}-01", span.to_hex()),
+                    ));
+                }
+            }
+            if !app_has("baggage") {
+                if let Some(session) = session {
+                    out.push((
+                        "baggage".to_owned(),
+                        format!("session.id={}", session.to_hex()),
+                    ));
+                }
+            }
+        }
+        out.insert(0, (self.header.clone(), hex));
+        out
+    }
+}
+
+/// Whether `name` is a valid HTTP header name (an RFC 9110 token) that a browser lets a page set.
+pub fn is_settable_header_name(name: &str) -> bool {
+    const FORBIDDEN: &[&str] = &[
+        "accept-charset",
+        "accept-encoding",
+        "access-control-request-headers",
+        "access-control-request-method",
+        "connection",
+        "content-length",
+        "cookie",
+        "cookie2",
+        "date",
+        "dnt",
+        "expect",
+        "host",
+        "keep-alive",
+        "origin",
+        "referer",
+        "set-cookie",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "via",
+    ];
+    let is_token = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    let lower = name.to_ascii_lowercase();
+    is_token
+        && !FORBIDDEN.contains(&lower.as_str())
+        && !lower.starts_with("proxy-")
+        && !lower.starts_with("sec-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id() -> Id {
+        Id::parse("4bf92f3577b34da6a3ce929d0e0e4736").unwrap()
+    }
+    fn span() -> Option<SpanId> {
+        SpanId::from_bytes([0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7])
+    }
+    fn session() -> Option<Id> {
+        Id::parse("0af7651916cd43dd8448eb211c80319c")
+    }
+    fn names(pairs: &[(String, String)]) -> Vec<&str> {
+        pairs.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    #[test]
+    fn default_is_the_correlation_header_only() {
+        let out = Propagation::default().headers(id(), span(), session(), |_| false);
+        assert_eq!(
+            out,
+            vec![(
+                "X-Correlation-ID".into(),
+                "4bf92f3577b34da6a3ce929d0e0e4736".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn traceparent_carries_the_same_id_and_baggage_the_session() {
+        let p = Propagation {
+            header: "X-Request-ID".into(),
+            traceparent: true,
+        };
+        let out = p.headers(id(), span(), session(), |_| false);
+        assert_eq!(
+            out,
+            vec![
+                (
+                    "X-Request-ID".into(),
+                    "4bf92f3577b34da6a3ce929d0e0e4736".into()
+                ),
+                (
+                    "traceparent".into(),
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()
+                ),
+                (
+                    "baggage".into(),
+                    "session.id=0af7651916cd43dd8448eb211c80319c".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn app_set_headers_are_left_alone() {
+        let p = Propagation {
+            header: "X-Correlation-ID".into(),
+            traceparent: true,
+        };
+        assert!(
+            p.headers(id(), span(), session(), |n| n
+                .eq_ignore_ascii_case("x-correlation-id"))
+                .is_empty()
+        );
+        let out = p.headers(id(), span(), session(), |n| n == "traceparent");
+        assert_eq!(names(&out), ["X-Correlation-ID", "baggage"]);
+        let out = p.headers(id(), span(), session(), |n| n == "baggage");
+        assert_eq!(names(&out), ["X-Correlation-ID", "traceparent"]);
+    }
+
+    #[test]
+    fn header_names_must_be_tokens_a_page_may_set() {
+        for good in ["X-Correlation-ID", "x-request-id", "Correlation_Id", "a"] {
+            assert!(is_settable_header_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            "X Correlation",
+            "X-Correlation-ID:",
+            "é",
+            "Cookie",
+            "HOST",
+            "Sec-Fetch-Site",
+            "Proxy-Foo",
+            "x\n",
+        ] {
+            assert!(!is_settable_header_name(bad), "{bad:?}");
+        }
+    }
+}

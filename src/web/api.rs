@@ -1,0 +1,314 @@
+//! The JavaScript API: `createRecorder` (wrapped by `init` in `js/index.js`), `Recorder` and
+//! `Action`. One recorder per page: a second `init` returns the first.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+use crate::actions::ActionKind;
+use crate::id::Id;
+use crate::origin::Origin;
+use crate::web::auto_actions::AutoActions;
+use crate::web::fetch::{self, FetchPatch};
+use crate::web::glue;
+use crate::web::options::read_options;
+use crate::web::shared::{Handle, Shared, schedule_auto_end};
+use crate::web::xhr::XhrPatch;
+
+/// What `init` installed in the page, taken down by `shutdown`.
+struct Installed {
+    fetch: Option<FetchPatch>,
+    xhr: Option<XhrPatch>,
+    auto_actions: Option<AutoActions>,
+    storage_listener: Option<Closure<dyn Fn()>>,
+    window: web_sys::Window,
+}
+
+thread_local! {
+    /// The page's recorder (its JavaScript object), so a second `init` returns it.
+    static RECORDER: RefCell<Option<JsValue>> = const { RefCell::new(None) };
+}
+
+/// Longest action name kept, in characters.
+const MAX_ACTION_NAME_CHARS: usize = 128;
+
+/// Validates `options`, patches fetch and XHR, and returns the page's recorder. Called again, it
+/// returns the same recorder and changes nothing.
+#[wasm_bindgen(js_name = createRecorder)]
+pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
+    if let Some(existing) = RECORDER.with(|r| r.borrow().clone()) {
+        return Ok(existing);
+    }
+    let window =
+        web_sys::window().ok_or_else(|| js_error("Threadline runs in a browser window"))?;
+    let page_url = window.location().href().unwrap_or_default();
+    let options = read_options(&options, &page_url).map_err(|e| js_error(&e.to_string()))?;
+    let mut shared = Shared::new(
+        options.config,
+        options.regexes,
+        Origin::parse_url(&page_url),
+    );
+    if shared.correlator.mint().is_err() {
+        return Err(js_error(
+            "Threadline needs crypto.getRandomValues, which this browser does not provide",
+        ));
+    }
+    let auto = shared.config.auto_actions;
+    let handle: Handle = Rc::new(RefCell::new(shared));
+
+    let settle = settle_callback(&handle);
+    let window_js: &JsValue = window.as_ref();
+    let installed = Installed {
+        fetch: FetchPatch::install(&handle, window_js, settle.as_ref().unchecked_ref()),
+        xhr: XhrPatch::install(&handle, window_js, settle.as_ref().unchecked_ref()),
+        auto_actions: auto
+            .then(|| {
+                window
+                    .document()
+                    .map(|d| AutoActions::install(&handle, d.into()))
+            })
+            .flatten(),
+        storage_listener: Some(storage_listener(&handle, &window)),
+        window,
+    };
+    let recorder = JsValue::from(Recorder {
+        handle,
+        settle,
+        installed: RefCell::new(Some(installed)),
+    });
+    RECORDER.with(|r| *r.borrow_mut() = Some(recorder.clone()));
+    Ok(recorder)
+}
+
+fn js_error(message: &str) -> JsValue {
+    js_sys::Error::new(message).into()
+}
+
+/// `settle(token, status, failed)`, called by the wrappers when a tagged request settles.
+fn settle_callback(handle: &Handle) -> Closure<dyn Fn(u32, f64, bool)> {
+    let weak = Rc::downgrade(handle);
+    Closure::new(move |token: u32, status: f64, failed: bool| {
+        let Some(handle) = weak.upgrade() else { return };
+        let status = if failed || !(0.0..=999.0).contains(&status) {
+            None
+        } else {
+            // In 0..=999, so the cast is exact.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            Some(status as u16)
+        };
+        if let Ok(mut shared) = handle.try_borrow_mut() {
+            shared.settle_request(token, status);
+        }
+        schedule_auto_end(&handle);
+    })
+}
+
+/// Another tab wrote storage: re-read the session next time it is needed.
+fn storage_listener(handle: &Handle, window: &web_sys::Window) -> Closure<dyn Fn()> {
+    let weak = Rc::downgrade(handle);
+    let listener = Closure::<dyn Fn()>::new(move || {
+        if let Some(handle) = weak.upgrade() {
+            if let Ok(mut shared) = handle.try_borrow_mut() {
+                shared.session.forget_cached();
+            }
+        }
+    });
+    let _ = window.add_event_listener_with_callback("storage", listener.as_ref().unchecked_ref());
+    listener
+}
+
+/// The page's recorder, returned by `init`.
+#[wasm_bindgen]
+pub struct Recorder {
+    handle: Handle,
+    settle: Closure<dyn Fn(u32, f64, bool)>,
+    installed: RefCell<Option<Installed>>,
+}
+
+#[wasm_bindgen]
+impl Recorder {
+    /// The session ID shared by this origin's tabs; reading it never extends the session.
+    #[wasm_bindgen(js_name = sessionId)]
+    pub fn session_id(&self) -> Option<String> {
+        self.handle
+            .try_borrow_mut()
+            .ok()?
+            .session_id()
+            .map(Id::to_hex)
+    }
+
+    /// Starts a new action with a fresh ID; it is current until it ends or another starts.
+    /// Odd names are coerced, never refused.
+    #[wasm_bindgen(js_name = startAction)]
+    pub fn start_action(&self, name: JsValue, _attributes: JsValue) -> Result<JsValue, JsValue> {
+        let name = action_name(&name);
+        let mut shared = self
+            .handle
+            .try_borrow_mut()
+            .map_err(|_| js_error("Threadline is busy"))?;
+        let id = shared
+            .start_action(ActionKind::Explicit, name.clone(), None)
+            .ok_or_else(|| js_error("Threadline could not draw a random ID"))?;
+        let object = JsValue::from(Action {
+            id,
+            name,
+            handle: Rc::downgrade(&self.handle),
+            settle: self.settle_fn(),
+        });
+        if let Some(current) = shared.current.as_mut() {
+            current.object = Some(object.clone());
+        }
+        drop(shared);
+        schedule_auto_end(&self.handle);
+        Ok(object)
+    }
+
+    /// The current action (explicit or automatic), or null.
+    #[wasm_bindgen(js_name = currentAction)]
+    pub fn current_action(&self) -> JsValue {
+        let settle = self.settle_fn();
+        let Ok(mut shared) = self.handle.try_borrow_mut() else {
+            return JsValue::NULL;
+        };
+        let weak = Rc::downgrade(&self.handle);
+        let Some((_, current)) = shared.current_action() else {
+            return JsValue::NULL;
+        };
+        current
+            .object
+            .get_or_insert_with(|| {
+                JsValue::from(Action {
+                    id: current.id,
+                    name: current.name.clone(),
+                    handle: weak,
+                    settle,
+                })
+            })
+            .clone()
+    }
+
+    /// Stops patching: restores fetch and XHR where Threadline is still the outermost wrapper
+    /// (elsewhere its wrappers become pass-throughs) and removes its listeners. Afterwards
+    /// `init` creates a new recorder.
+    pub fn shutdown(&self) -> Promise {
+        if let Some(installed) = self.installed.borrow_mut().take() {
+            if let Some(patch) = installed.fetch {
+                patch.restore();
+            }
+            if let Some(patch) = installed.xhr {
+                patch.restore();
+            }
+            if let Some(listeners) = installed.auto_actions {
+                listeners.remove();
+            }
+            if let Some(listener) = &installed.storage_listener {
+                let _ = installed.window.remove_event_listener_with_callback(
+                    "storage",
+                    listener.as_ref().unchecked_ref(),
+                );
+            }
+            if let Ok(mut shared) = self.handle.try_borrow_mut() {
+                shared.auto_timer = None;
+            }
+            RECORDER.with(|r| *r.borrow_mut() = None);
+        }
+        Promise::resolve(&JsValue::UNDEFINED)
+    }
+
+    fn settle_fn(&self) -> Function {
+        self.settle.as_ref().unchecked_ref::<Function>().clone()
+    }
+}
+
+fn action_name(name: &JsValue) -> String {
+    let text = name.as_string().unwrap_or_else(|| glue::describe(name));
+    let trimmed = text.trim();
+    let name = if trimmed.is_empty() {
+        "action"
+    } else {
+        trimmed
+    };
+    name.chars().take(MAX_ACTION_NAME_CHARS).collect()
+}
+
+/// One user action; its ID goes on the requests it causes.
+#[wasm_bindgen]
+pub struct Action {
+    id: Id,
+    name: String,
+    handle: Weak<RefCell<Shared>>,
+    settle: Function,
+}
+
+#[wasm_bindgen]
+impl Action {
+    /// The action's correlation ID: 32 lowercase hex characters.
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> String {
+        self.id.to_hex()
+    }
+
+    /// The action's name.
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    /// `fetch` with this action's ID, even after another action started. Goes through the
+    /// page's current `fetch`, so other wrappers still run.
+    pub fn fetch(&self, input: JsValue, init: JsValue) -> Promise {
+        let window: JsValue = web_sys::window().map_or(JsValue::UNDEFINED, Into::into);
+        let current_fetch = Reflect::get(&window, &JsValue::from_str("fetch"))
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok());
+        let Some(current_fetch) = current_fetch else {
+            return Promise::reject(&js_error("fetch is not available"));
+        };
+        let planned = self
+            .handle
+            .upgrade()
+            .and_then(|h| fetch::plan(&h, &input, &init, Some(self.id)));
+        let result = match &planned {
+            Some((new_init, _)) => current_fetch.call2(&window, &input, new_init),
+            None => current_fetch.call2(&window, &input, &init),
+        };
+        match (result, planned) {
+            (Ok(promise), Some((_, token))) => {
+                glue::observe(&promise, token, &self.settle).unchecked_into()
+            }
+            (Ok(promise), None) => promise.unchecked_into(),
+            (Err(error), planned) => {
+                if let (Some((_, token)), Some(handle)) = (planned, self.handle.upgrade()) {
+                    if let Ok(mut shared) = handle.try_borrow_mut() {
+                        shared.settle_request(token, None);
+                    }
+                }
+                Promise::reject(&error)
+            }
+        }
+    }
+
+    /// Ends the action (`"ok"`, `"error"` or `"cancelled"`; default `"ok"`). Ending twice is
+    /// harmless.
+    pub fn end(&self, outcome: JsValue) {
+        if !outcome.is_undefined()
+            && !matches!(
+                outcome.as_string().as_deref(),
+                Some("ok" | "error" | "cancelled")
+            )
+        {
+            glue::warn(
+                "action.end(outcome): expected \"ok\", \"error\" or \"cancelled\"; recorded as \"ok\".",
+            );
+        }
+        if let Some(handle) = self.handle.upgrade() {
+            if let Ok(mut shared) = handle.try_borrow_mut() {
+                shared.end_action(self.id);
+            }
+            schedule_auto_end(&handle);
+        }
+    }
+}

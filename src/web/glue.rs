@@ -1,0 +1,64 @@
+//! Bindings to the JavaScript helpers in `js/` and the few browser calls the shell shares.
+
+use js_sys::Function;
+use wasm_bindgen::prelude::*;
+
+use crate::Millis;
+
+#[wasm_bindgen(module = "/js/patch.js")]
+extern "C" {
+    /// Wraps `target.fetch`; the patch handle, or null when fetch cannot be replaced.
+    #[wasm_bindgen(js_name = patchFetch)]
+    pub fn patch_fetch(target: &JsValue, prepare: &Function, settle: &Function) -> JsValue;
+    /// Restores fetch if Threadline is still outermost, else leaves a pass-through.
+    #[wasm_bindgen(js_name = unpatchFetch)]
+    pub fn unpatch_fetch(patch: &JsValue);
+    /// Wraps `open`, `setRequestHeader` and `send` of an XMLHttpRequest prototype.
+    #[wasm_bindgen(js_name = patchXhr)]
+    pub fn patch_xhr(proto: &JsValue, prepare: &Function, settle: &Function) -> JsValue;
+    /// Undoes [`patch_xhr`] method by method.
+    #[wasm_bindgen(js_name = unpatchXhr)]
+    pub fn unpatch_xhr(patch: &JsValue);
+    /// Reports a fetch promise's settlement to `settle(token, status, failed)`; returns it unchanged.
+    pub fn observe(promise: &JsValue, token: u32, settle: &Function) -> JsValue;
+}
+
+#[wasm_bindgen(module = "/js/dom.js")]
+extern "C" {
+    /// Absolute URL of a fetch/XHR input, or undefined.
+    #[wasm_bindgen(js_name = requestUrl)]
+    pub fn request_url(input: &JsValue) -> Option<String>;
+    /// The method fetch will use.
+    #[wasm_bindgen(js_name = requestMethod)]
+    pub fn request_method(input: &JsValue, init: &JsValue) -> String;
+    /// A copy of the headers fetch will send, or undefined.
+    #[wasm_bindgen(js_name = requestHeaders)]
+    pub fn request_headers(input: &JsValue, init: &JsValue) -> JsValue;
+    /// A new init inheriting from `init` with its own `headers`, or undefined.
+    #[wasm_bindgen(js_name = derivedInit)]
+    pub fn derived_init(input: &JsValue, init: &JsValue, headers: &JsValue) -> JsValue;
+    /// The pattern without `g`/`y` flags.
+    #[wasm_bindgen(js_name = statelessRegExp)]
+    pub fn stateless_regexp(re: &JsValue) -> js_sys::RegExp;
+    /// A short description of a value for an error message.
+    pub fn describe(value: &JsValue) -> String;
+    /// Whether a value is a non-null, non-array object.
+    #[wasm_bindgen(js_name = isOptionsObject)]
+    pub fn is_options_object(value: &JsValue) -> bool;
+}
+
+/// Wall-clock milliseconds, shared by all tabs, as the core's clock.
+pub fn now() -> Millis {
+    let ms = js_sys::Date::now();
+    // Date.now() is a non-negative integer below 2^53.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let ms = ms.max(0.0) as Millis;
+    ms
+}
+
+/// Logs a warning to the console with the recorder's prefix.
+pub fn warn(message: &str) {
+    let mut text = String::from("Threadline: ");
+    text.push_str(message);
+    web_sys::console::warn_1(&JsValue::from(text));
+}

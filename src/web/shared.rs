@@ -1,0 +1,236 @@
+//! The recorder's state in the page, shared by the patches, listeners and API objects, and the
+//! operations they have in common: starting a request, settling it, starting an action.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo_timers::callback::Timeout;
+use js_sys::{RegExp, WeakMap};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::actions::{ActionKind, AutoEnd};
+use crate::allowlist::Allowlist;
+use crate::correlator::{Correlator, RequestFacts};
+use crate::id::Id;
+use crate::options::Config;
+use crate::origin::Origin;
+use crate::web::glue::now;
+use crate::web::session_store::SessionKeeper;
+
+/// Requests whose settlement is awaited, at most; the oldest is forgotten past this.
+const MAX_IN_FLIGHT: usize = 512;
+
+/// A tagged request that has not settled yet.
+struct InFlight {
+    token: u32,
+    id: Id,
+    key: String,
+}
+
+/// What the shell remembers about the current action beyond the core's ID and kind.
+pub(crate) struct CurrentAction {
+    pub id: Id,
+    pub name: String,
+    /// The element whose click started an automatic action.
+    pub source: Option<JsValue>,
+    /// The JavaScript `Action` object handed out for it, so `currentAction()` returns the same one.
+    pub object: Option<JsValue>,
+}
+
+/// All recorder state; lives in an `Rc<RefCell<_>>` ([`Handle`]).
+pub(crate) struct Shared {
+    pub config: Config,
+    pub allow: Allowlist,
+    pub regexes: Vec<RegExp>,
+    pub correlator: Correlator,
+    pub session: SessionKeeper,
+    pub current: Option<CurrentAction>,
+    /// `Request` and XHR objects already sent, mapped to the ID they carried (hex).
+    pub sent_objects: WeakMap,
+    pub auto_timer: Option<Timeout>,
+    in_flight: Vec<InFlight>,
+    next_token: u32,
+}
+
+/// Shared ownership of the recorder state.
+pub(crate) type Handle = Rc<RefCell<Shared>>;
+
+/// A request the shell has decided to tag: its token, ID and the headers to add.
+pub(crate) struct Planned {
+    pub token: u32,
+    pub id: Id,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Shared {
+    pub fn new(config: Config, regexes: Vec<RegExp>, page: Option<Origin>) -> Shared {
+        let allow = Allowlist {
+            page: if config.same_origin { page } else { None },
+            patterns: config.propagate_to.clone(),
+        };
+        Shared {
+            correlator: Correlator::new(config.retry_window),
+            session: SessionKeeper::open(config.session),
+            allow,
+            regexes,
+            config,
+            current: None,
+            sent_objects: WeakMap::new(),
+            auto_timer: None,
+            in_flight: Vec::new(),
+            next_token: 0,
+        }
+    }
+
+    /// Whether a request to the absolute URL `href` may carry the correlation header.
+    pub fn allows(&self, href: &str) -> bool {
+        let Some(origin) = Origin::parse_url(href) else {
+            return false;
+        };
+        if self.allow.allows(&origin) {
+            return true;
+        }
+        if self.regexes.is_empty() {
+            return false;
+        }
+        let text = origin.to_string();
+        self.regexes.iter().any(|re| re.test(&text))
+    }
+
+    /// The session ID, rotating it if it expired; reading it never extends it.
+    pub fn session_id(&mut self) -> Option<Id> {
+        let Shared {
+            session,
+            correlator,
+            ..
+        } = self;
+        session.id(now(), || correlator.mint().ok())
+    }
+
+    /// Tags a request that is about to start, unless the app set the correlation header itself.
+    /// `app_has` answers whether the app set a header (any letter case).
+    pub fn plan_request(
+        &mut self,
+        facts: &RequestFacts<'_>,
+        app_has: impl Fn(&str) -> bool,
+    ) -> Option<Planned> {
+        if app_has(&self.config.propagation.header) {
+            return None;
+        }
+        let now = now();
+        let tag = self.correlator.tag(facts, now).ok()?;
+        let (span, session) = if self.config.propagation.traceparent {
+            (self.correlator.span().ok(), self.session_id())
+        } else {
+            (None, None)
+        };
+        let headers = self
+            .config
+            .propagation
+            .headers(tag.id, span, session, app_has);
+        self.next_token = self.next_token.wrapping_add(1).max(1);
+        if self.in_flight.len() >= MAX_IN_FLIGHT {
+            self.in_flight.remove(0);
+        }
+        self.in_flight.push(InFlight {
+            token: self.next_token,
+            id: tag.id,
+            key: tag.key,
+        });
+        Some(Planned {
+            token: self.next_token,
+            id: tag.id,
+            headers,
+        })
+    }
+
+    /// A planned request settled: `status` is its HTTP status, or `None` for a network error
+    /// or abort.
+    pub fn settle_request(&mut self, token: u32, status: Option<u16>) {
+        if let Some(pos) = self.in_flight.iter().position(|r| r.token == token) {
+            let request = self.in_flight.remove(pos);
+            self.correlator
+                .settled(request.id, &request.key, status, now());
+        }
+    }
+
+    /// Remembers the ID a `Request` or XHR object carried, for when it is sent again.
+    pub fn remember_object(&self, object: &JsValue, id: Id) {
+        self.sent_objects
+            .set(object.unchecked_ref(), &JsValue::from(id.to_hex()));
+    }
+
+    /// The ID a `Request` or XHR object carried when it was last sent.
+    pub fn remembered_object(&self, object: &JsValue) -> Option<Id> {
+        self.sent_objects
+            .get(object.unchecked_ref())
+            .as_string()
+            .as_deref()
+            .and_then(Id::parse)
+    }
+
+    /// Starts an action, which becomes current; counts as session activity.
+    pub fn start_action(
+        &mut self,
+        kind: ActionKind,
+        name: String,
+        source: Option<JsValue>,
+    ) -> Option<Id> {
+        let now = now();
+        let id = self.correlator.start_action(kind, now).ok()?;
+        let Shared {
+            session,
+            correlator,
+            ..
+        } = self;
+        session.touch(now, || correlator.mint().ok());
+        self.current = Some(CurrentAction {
+            id,
+            name,
+            source,
+            object: None,
+        });
+        Some(id)
+    }
+
+    /// Ends action `id` if it is still alive.
+    pub fn end_action(&mut self, id: Id) {
+        self.correlator.end_action(id);
+        if self.current.as_ref().is_some_and(|c| c.id == id) {
+            self.current = None;
+        }
+    }
+
+    /// The current action's ID, kind and shell-side details.
+    pub fn current_action(&mut self) -> Option<(ActionKind, &mut CurrentAction)> {
+        let (id, kind) = self.correlator.current_action()?;
+        self.current
+            .as_mut()
+            .filter(|c| c.id == id)
+            .map(|c| (kind, c))
+    }
+}
+
+/// Ends the automatic action when its requests are done, else sets a timer to check again.
+pub(crate) fn schedule_auto_end(handle: &Handle) {
+    let Ok(mut shared) = handle.try_borrow_mut() else {
+        return;
+    };
+    let now = now();
+    match shared.correlator.poll_auto_action(now) {
+        AutoEnd::Ended(id) => {
+            shared.end_action(id);
+            shared.auto_timer = None;
+        }
+        AutoEnd::CheckAt(at) => {
+            let weak = Rc::downgrade(handle);
+            let delay = u32::try_from(at.saturating_sub(now)).unwrap_or(u32::MAX);
+            shared.auto_timer = Some(Timeout::new(delay, move || {
+                if let Some(handle) = weak.upgrade() {
+                    schedule_auto_end(&handle);
+                }
+            }));
+        }
+        AutoEnd::Nothing => shared.auto_timer = None,
+    }
+}
