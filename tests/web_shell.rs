@@ -2,6 +2,8 @@
 //! fetch and XHR hand to the functions they wrap, the caller's objects left untouched, session
 //! storage, and shutdown. Each test starts and shuts down its own recorder.
 #![cfg(target_arch = "wasm32")]
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use js_sys::{Promise, Reflect};
 use wasm_bindgen::JsCast;
