@@ -86,12 +86,22 @@ export function patchXhr(proto, prepare, settle) {
   const report = quietly(settle);
   const patch = { proto, original, active: true, wrappers: null };
 
-  function onLoadEnd() {
-    const state = states.get(this);
-    if (!state || !state.token) return;
+  // Reports the object's pending request. Called from `loadend`, and from `open` when the app
+  // reuses the object before our `loadend` listener ran (its own handler may reopen it first):
+  // at that moment readyState and status still describe the finished request.
+  function settlePending(xhr, state) {
+    if (!state.token) return;
     const token = state.token;
     state.token = 0;
-    report(token, this.status, this.status === 0);
+    const done = xhr.readyState === 4;
+    report(token, done ? xhr.status : 0, !done || xhr.status === 0);
+  }
+
+  function onLoadEnd() {
+    const state = states.get(this);
+    // Not DONE: the app already reopened and resent the object from an earlier listener of
+    // this same event; `open` has settled the finished request, the pending token is the new one.
+    if (state && this.readyState === 4) settlePending(this, state);
   }
 
   patch.wrappers = {
@@ -103,11 +113,7 @@ export function patchXhr(proto, prepare, settle) {
             state = { listening: false, token: 0 };
             states.set(this, state);
           }
-          if (state.token) {
-            // Reopening aborts the previous send without events.
-            report(state.token, 0, true);
-            state.token = 0;
-          }
+          settlePending(this, state);
           state.method = String(method);
           state.url = String(url);
           state.names = new Set();
