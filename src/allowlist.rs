@@ -45,7 +45,7 @@ impl OriginPattern {
             }
             return Ok(OriginPattern::Subdomains {
                 scheme: parts.scheme,
-                suffix: format!(".{parent}"),
+                suffix: crate::text::concat(&[".", parent]),
                 port: parts.port,
             });
         }

@@ -1,8 +1,6 @@
 //! Makes and checks correlation IDs: 128 bits from the platform CSPRNG, written as 32 lowercase
 //! hex characters (exactly a W3C trace-id). Never derives an ID from time, counters or user data.
 
-use std::fmt;
-
 /// A 128-bit correlation ID: an action's, a request's or a session's.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Id(u128);
@@ -35,12 +33,6 @@ impl Id {
         let mut out = String::with_capacity(ID_HEX_LEN);
         push_hex(&mut out, &self.0.to_be_bytes());
         out
-    }
-}
-
-impl fmt::Display for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
     }
 }
 

@@ -36,9 +36,17 @@ pub mod origin;
 pub mod propagation;
 pub mod retry;
 pub mod session;
+pub mod text;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
 /// Milliseconds since the Unix epoch, the core's only notion of time.
 pub type Millis = u64;
+
+/// A small allocator: dlmalloc costs about 7 KB of the wasm file; the recorder's allocations are
+/// few, small and short-lived.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());

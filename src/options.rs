@@ -7,6 +7,7 @@ use crate::Millis;
 use crate::allowlist::OriginPattern;
 use crate::propagation::Propagation;
 use crate::session::SessionPolicy;
+use crate::text::{concat, decimal};
 
 /// Validated settings. Defaults are what `init({})` gives.
 #[derive(Clone, Debug)]
@@ -69,28 +70,37 @@ impl OptionError {
     /// `option` held `got` where `expected` was wanted.
     pub fn expected(option: &str, expected: &str, got: &str) -> Self {
         OptionError {
-            message: format!("{option}: expected {expected}, got {got}"),
+            message: concat(&[PREFIX, option, ": expected ", expected, ", got ", got]),
         }
     }
 
     /// `name` is not an option; suggests the closest known one.
     pub fn unknown(name: &str) -> Self {
         let hint = match closest_option(name) {
-            Some(known) => format!(" (did you mean \"{known}\"?)"),
-            None => format!(" (known options: {})", KNOWN_OPTIONS.join(", ")),
+            Some(known) => concat(&[" (did you mean \"", known, "\"?)"]),
+            None => concat(&[" (known options: ", &KNOWN_OPTIONS.join(", "), ")"]),
         };
         OptionError {
-            message: format!("{name}: unknown option{hint}"),
+            message: concat(&[PREFIX, name, ": unknown option", &hint]),
         }
+    }
+}
+
+impl OptionError {
+    /// The whole message, as the `Error` that `init` rejects with carries it.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 
 impl fmt::Display for OptionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Threadline init: ")?;
         f.write_str(&self.message)
     }
 }
+
+/// Every message starts by saying where it comes from.
+const PREFIX: &str = "Threadline init: ";
 
 impl std::error::Error for OptionError {}
 
@@ -195,7 +205,16 @@ impl DurationRule {
                     "greater than 0 and"
                 };
                 let to = if self.allow_zero { "to" } else { "at most" };
-                let expected = format!("a number of {} {lower} {to} {}", self.unit, self.max);
+                let expected = concat(&[
+                    "a number of ",
+                    self.unit,
+                    " ",
+                    lower,
+                    " ",
+                    to,
+                    " ",
+                    &decimal(self.max.into()),
+                ]);
                 Err(OptionError::expected(self.option, &expected, got))
             }
         }

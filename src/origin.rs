@@ -2,8 +2,6 @@
 //! reaches, and so whether it may carry the correlation header. Only `http` and `https` URLs have
 //! an origin here; every other scheme (`data:`, `blob:`, `about:`, …) yields none.
 
-use std::fmt;
-
 /// The scheme of an origin that can receive headers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Scheme {
@@ -86,16 +84,15 @@ impl Origin {
     }
 }
 
-impl fmt::Display for Origin {
+impl Origin {
     /// The serialised origin, as `URL.prototype.origin` gives it: no default port.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.scheme.as_str())?;
-        f.write_str("://")?;
-        f.write_str(&self.host)?;
+    pub fn serialize(&self) -> String {
+        let mut out = crate::text::concat(&[self.scheme.as_str(), "://", &self.host]);
         if self.port != self.scheme.default_port() {
-            write!(f, ":{}", self.port)?;
+            out.push(':');
+            crate::text::push_decimal(&mut out, self.port.into());
         }
-        Ok(())
+        out
     }
 }
 
@@ -106,7 +103,7 @@ pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
     let scheme = Scheme::parse(scheme)?;
     let after = after.trim_start_matches(['/', '\\']);
     let end = after.find(['/', '\\', '?', '#']).unwrap_or(after.len());
-    let (authority, rest) = after.split_at(end);
+    let (authority, rest) = (after.get(..end)?, after.get(end..)?);
     let (has_userinfo, host_port) = match authority.rfind('@') {
         Some(at) => (true, authority.get(at + 1..)?),
         None => (false, authority),
@@ -151,7 +148,7 @@ mod tests {
     use super::*;
 
     fn origin(url: &str) -> Option<String> {
-        Origin::parse_url(url).map(|o| o.to_string())
+        Origin::parse_url(url).map(|o| o.serialize())
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! A header the app set itself is never overwritten or duplicated.
 
 use crate::id::{Id, SpanId};
+use crate::text::concat;
 
 /// The header names and switches that shape what a request carries.
 #[derive(Clone, Debug)]
@@ -46,7 +47,7 @@ impl Propagation {
                 if let Some(span) = span {
                     out.push((
                         "traceparent".to_owned(),
-                        format!("00-{hex}-{}-01", span.to_hex()),
+                        concat(&["00-", &hex, "-", &span.to_hex(), "-01"]),
                     ));
                 }
             }
@@ -54,7 +55,7 @@ impl Propagation {
                 if let Some(session) = session {
                     out.push((
                         "baggage".to_owned(),
-                        format!("session.id={}", session.to_hex()),
+                        concat(&["session.id=", &session.to_hex()]),
                     ));
                 }
             }

@@ -64,12 +64,11 @@ impl Session {
 
     /// The stored form, read back by [`Session::decode`] in this tab and in others.
     pub fn encode(&self) -> String {
-        format!(
-            "v1.{}.{}.{}",
-            self.id.to_hex(),
-            self.started,
-            self.last_active
-        )
+        let mut out = crate::text::concat(&["v1.", &self.id.to_hex(), "."]);
+        crate::text::push_decimal(&mut out, self.started);
+        out.push('.');
+        crate::text::push_decimal(&mut out, self.last_active);
+        out
     }
 }
 

@@ -45,7 +45,7 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
     let window =
         web_sys::window().ok_or_else(|| js_error("Threadline runs in a browser window"))?;
     let page_url = window.location().href().unwrap_or_default();
-    let options = read_options(&options, &page_url).map_err(|e| js_error(&e.to_string()))?;
+    let options = read_options(&options, &page_url).map_err(|e| js_error(e.message()))?;
     let mut shared = Shared::new(
         options.config,
         options.regexes,

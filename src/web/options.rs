@@ -100,7 +100,8 @@ pub(crate) fn read_options(options: &JsValue, page_url: &str) -> Result<WebOptio
             ));
         }
         for (i, entry) in Array::from(&propagate_to).iter().enumerate() {
-            let option = format!("propagateTo[{i}]");
+            let option =
+                crate::text::concat(&["propagateTo[", &crate::text::decimal(i as u64), "]"]);
             if let Some(text) = entry.as_string() {
                 let pattern = OriginPattern::parse(&text).map_err(|expected| {
                     OptionError::expected(&option, expected, &describe(&entry))

@@ -93,7 +93,7 @@ impl Shared {
         if self.regexes.is_empty() {
             return false;
         }
-        let text = origin.to_string();
+        let text = origin.serialize();
         self.regexes.iter().any(|re| re.test(&text))
     }
 
