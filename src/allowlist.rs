@@ -2,6 +2,9 @@
 //! (unless turned off) and the `propagateTo` entries. Matching compares parsed origins, never the
 //! text of a URL, so a look-alike such as `https://api.shop.test.evil.test` never matches.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::origin::{Origin, Scheme, split_url};
 
 /// One textual `propagateTo` entry (a `RegExp` entry is tested by the web shell).

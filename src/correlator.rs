@@ -3,6 +3,8 @@
 //! (it is being sent again), the ID of the same method and URL that failed within the retry
 //! window, else a fresh ID of its own. Never the session ID, never a stale action's ID.
 
+use alloc::string::String;
+
 use crate::Millis;
 use crate::actions::{ActionKind, Actions, AutoEnd};
 use crate::id::{Id, IdPool, SpanId};

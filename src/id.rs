@@ -1,6 +1,8 @@
 //! Makes and checks correlation IDs: 128 bits from the platform CSPRNG, written as 32 lowercase
 //! hex characters (exactly a W3C trace-id). Never derives an ID from time, counters or user data.
 
+use alloc::string::String;
+
 /// A 128-bit correlation ID: an action's, a request's or a session's.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Id(u128);

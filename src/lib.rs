@@ -27,6 +27,10 @@
 //! assert!(!to("https://api.shop.test.evil.test:8443/api/orders"));
 //! ```
 
+#![cfg_attr(all(target_arch = "wasm32", not(test)), no_std)]
+
+extern crate alloc;
+
 pub mod actions;
 pub mod allowlist;
 pub mod correlator;
@@ -50,3 +54,12 @@ pub type Millis = u64;
 #[global_allocator]
 static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
     lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
+
+/// The shipped build panics by trapping, without formatting a message: a recorder must not
+/// carry `core::fmt` and std's panic machinery into every page. Test builds link std, which
+/// brings its own handler, and turn this off (`--no-default-features`).
+#[cfg(all(target_arch = "wasm32", feature = "panic-trap", not(test)))]
+#[panic_handler]
+fn trap_on_panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
+}

@@ -1,7 +1,11 @@
 //! The recorder's settings after validation, and the one error type `init` rejects with. The web
 //! shell reads the JavaScript options object; the rules and the wording live here.
 
-use std::fmt;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use core::fmt;
 
 use crate::Millis;
 use crate::allowlist::OriginPattern;
@@ -102,7 +106,7 @@ impl fmt::Display for OptionError {
 /// Every message starts by saying where it comes from.
 const PREFIX: &str = "Threadline init: ";
 
-impl std::error::Error for OptionError {}
+impl core::error::Error for OptionError {}
 
 /// Refuses option names `init` does not know.
 pub fn check_option_name(name: &str) -> Result<(), OptionError> {
@@ -194,9 +198,9 @@ impl DurationRule {
                     && v <= f64::from(self.max)
                     && (v > 0.0 || (self.allow_zero && v == 0.0)) =>
             {
-                // In range 0..=max*unit_ms, far below 2^53: the cast is exact enough and cannot wrap.
+                // Non-negative and far below 2^53: adding 0.5 then truncating rounds to the nearest ms.
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                Ok((v * self.unit_ms).round() as Millis)
+                Ok((v * self.unit_ms + 0.5) as Millis)
             }
             _ => {
                 let lower = if self.allow_zero {

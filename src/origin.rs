@@ -2,6 +2,8 @@
 //! reaches, and so whether it may carry the correlation header. Only `http` and `https` URLs have
 //! an origin here; every other scheme (`data:`, `blob:`, `about:`, …) yields none.
 
+use alloc::string::String;
+
 /// The scheme of an origin that can receive headers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Scheme {

@@ -2,6 +2,10 @@
 //! configured name), and with `traceparent: true` also W3C `traceparent` and `baggage`.
 //! A header the app set itself is never overwritten or duplicated.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::id::{Id, SpanId};
 use crate::text::concat;
 

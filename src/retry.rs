@@ -2,6 +2,10 @@
 //! within the retry window keeps the failed request's ID, and counts attempts per ID and request.
 //! Bounded in size; forgets what is older than the window.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::Millis;
 use crate::id::Id;
 

@@ -2,6 +2,8 @@
 //! a maximum age. Reading the session (to put it on a header) never extends it; only activity
 //! (an action starting) does. This module decides; the web shell stores the encoded form.
 
+use alloc::string::String;
+
 use crate::Millis;
 use crate::id::Id;
 

@@ -1,5 +1,7 @@
 //! Building short strings without `core::fmt`, whose machinery costs kilobytes in the wasm file.
 
+use alloc::string::String;
+
 /// Joins `parts` into one new string.
 pub fn concat(parts: &[&str]) -> String {
     let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());

@@ -1,8 +1,9 @@
 //! The JavaScript API: `createRecorder` (wrapped by `init` in `js/index.js`), `Recorder` and
 //! `Action`. One recorder per page: a second `init` returns the first.
 
-use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use alloc::rc::{Rc, Weak};
+use alloc::string::String;
+use core::cell::RefCell;
 
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::JsCast;
@@ -15,7 +16,7 @@ use crate::web::auto_actions::AutoActions;
 use crate::web::fetch::{self, FetchPatch};
 use crate::web::glue;
 use crate::web::options::read_options;
-use crate::web::shared::{Handle, Shared, schedule_auto_end};
+use crate::web::shared::{Handle, Shared, install_auto_end_timer, schedule_auto_end};
 use crate::web::xhr::XhrPatch;
 
 /// What `init` installed in the page, taken down by `shutdown`.
@@ -27,11 +28,6 @@ struct Installed {
     window: web_sys::Window,
 }
 
-thread_local! {
-    /// The page's recorder (its JavaScript object), so a second `init` returns it.
-    static RECORDER: RefCell<Option<JsValue>> = const { RefCell::new(None) };
-}
-
 /// Longest action name kept, in characters.
 const MAX_ACTION_NAME_CHARS: usize = 128;
 
@@ -39,7 +35,8 @@ const MAX_ACTION_NAME_CHARS: usize = 128;
 /// returns the same recorder and changes nothing.
 #[wasm_bindgen(js_name = createRecorder)]
 pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
-    if let Some(existing) = RECORDER.with(|r| r.borrow().clone()) {
+    let existing = glue::current_recorder();
+    if !existing.is_null() {
         return Ok(existing);
     }
     let window =
@@ -58,6 +55,7 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
     }
     let auto = shared.config.auto_actions;
     let handle: Handle = Rc::new(RefCell::new(shared));
+    install_auto_end_timer(&handle);
 
     let settle = settle_callback(&handle);
     let window_js: &JsValue = window.as_ref();
@@ -79,7 +77,7 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
         settle,
         installed: RefCell::new(Some(installed)),
     });
-    RECORDER.with(|r| *r.borrow_mut() = Some(recorder.clone()));
+    glue::set_current_recorder(&recorder);
     Ok(recorder)
 }
 
@@ -211,9 +209,9 @@ impl Recorder {
                 );
             }
             if let Ok(mut shared) = self.handle.try_borrow_mut() {
-                shared.auto_timer = None;
+                shared.cancel_auto_timer();
             }
-            RECORDER.with(|r| *r.borrow_mut() = None);
+            glue::set_current_recorder(&JsValue::NULL);
         }
         Promise::resolve(&JsValue::UNDEFINED)
     }

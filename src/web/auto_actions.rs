@@ -1,7 +1,9 @@
 //! Automatic actions: a click on a button, link, `[role=button]` or submit input, or a form
 //! submit, starts an action named after the element when no explicit action is current.
 
-use std::rc::Rc;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;

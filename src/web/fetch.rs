@@ -2,7 +2,7 @@
 //! the correlation ID. The caller's input, init and headers objects are never touched, the body is
 //! never read, and the Response is the original one.
 
-use std::rc::Rc;
+use alloc::rc::Rc;
 
 use js_sys::{Array, Function};
 use wasm_bindgen::JsCast;

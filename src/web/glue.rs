@@ -1,5 +1,7 @@
 //! Bindings to the JavaScript helpers in `js/` and the few browser calls the shell shares.
 
+use alloc::string::String;
+
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
@@ -21,6 +23,16 @@ extern "C" {
     pub fn unpatch_xhr(patch: &JsValue);
     /// Reports a fetch promise's settlement to `settle(token, status, failed)`; returns it unchanged.
     pub fn observe(promise: &JsValue, token: u32, settle: &Function) -> JsValue;
+}
+
+#[wasm_bindgen(module = "/js/registry.js")]
+extern "C" {
+    /// The page's recorder object, or null.
+    #[wasm_bindgen(js_name = currentRecorder)]
+    pub fn current_recorder() -> JsValue;
+    /// Records (or, with null, forgets) the page's recorder object.
+    #[wasm_bindgen(js_name = setCurrentRecorder)]
+    pub fn set_current_recorder(recorder: &JsValue);
 }
 
 #[wasm_bindgen(module = "/js/dom.js")]
@@ -58,7 +70,6 @@ pub fn now() -> Millis {
 
 /// Logs a warning to the console with the recorder's prefix.
 pub fn warn(message: &str) {
-    let mut text = String::from("Threadline: ");
-    text.push_str(message);
+    let text = crate::text::concat(&["Threadline: ", message]);
     web_sys::console::warn_1(&JsValue::from(text));
 }

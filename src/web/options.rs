@@ -1,6 +1,9 @@
 //! Reads the JavaScript options object into a validated [`Config`]; every refusal names the
 //! option and what was expected.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use js_sys::{Array, Object, Reflect, RegExp};
 use wasm_bindgen::{JsCast, JsValue};
 

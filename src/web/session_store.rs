@@ -1,6 +1,8 @@
 //! Keeps the session in `localStorage` so the tabs of an origin share it, falling back to
 //! `sessionStorage` and then memory when storage throws (private modes, sandboxed frames, quota).
 
+use alloc::string::String;
+
 use crate::Millis;
 use crate::id::Id;
 use crate::session::{Session, SessionPolicy};

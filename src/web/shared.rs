@@ -1,11 +1,13 @@
 //! The recorder's state in the page, shared by the patches, listeners and API objects, and the
 //! operations they have in common: starting a request, settling it, starting an action.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
 
-use gloo_timers::callback::Timeout;
 use js_sys::{RegExp, WeakMap};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::actions::{ActionKind, AutoEnd};
@@ -47,7 +49,9 @@ pub(crate) struct Shared {
     pub current: Option<CurrentAction>,
     /// `Request` and XHR objects already sent, mapped to the ID they carried (hex).
     pub sent_objects: WeakMap,
-    pub auto_timer: Option<Timeout>,
+    /// The pending `setTimeout` that ends the automatic action, and the callback it runs.
+    auto_timer: Option<i32>,
+    auto_tick: Option<Closure<dyn Fn()>>,
     in_flight: Vec<InFlight>,
     next_token: u32,
 }
@@ -77,6 +81,7 @@ impl Shared {
             current: None,
             sent_objects: WeakMap::new(),
             auto_timer: None,
+            auto_tick: None,
             in_flight: Vec::new(),
             next_token: 0,
         }
@@ -211,26 +216,53 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// Clears the pending automatic-action timer, if any.
+    pub fn cancel_auto_timer(&mut self) {
+        if let (Some(id), Some(window)) = (self.auto_timer.take(), web_sys::window()) {
+            window.clear_timeout_with_handle(id);
+        }
+    }
+}
+
+/// Creates the one callback the automatic-action timer runs, for the life of the recorder.
+pub(crate) fn install_auto_end_timer(handle: &Handle) {
+    let weak = Rc::downgrade(handle);
+    let tick = Closure::<dyn Fn()>::new(move || {
+        if let Some(handle) = weak.upgrade() {
+            if let Ok(mut shared) = handle.try_borrow_mut() {
+                shared.auto_timer = None;
+            }
+            schedule_auto_end(&handle);
+        }
+    });
+    if let Ok(mut shared) = handle.try_borrow_mut() {
+        shared.auto_tick = Some(tick);
+    }
+}
+
 /// Ends the automatic action when its requests are done, else sets a timer to check again.
 pub(crate) fn schedule_auto_end(handle: &Handle) {
     let Ok(mut shared) = handle.try_borrow_mut() else {
         return;
     };
     let now = now();
+    shared.cancel_auto_timer();
     match shared.correlator.poll_auto_action(now) {
-        AutoEnd::Ended(id) => {
-            shared.end_action(id);
-            shared.auto_timer = None;
-        }
+        AutoEnd::Ended(id) => shared.end_action(id),
         AutoEnd::CheckAt(at) => {
-            let weak = Rc::downgrade(handle);
-            let delay = u32::try_from(at.saturating_sub(now)).unwrap_or(u32::MAX);
-            shared.auto_timer = Some(Timeout::new(delay, move || {
-                if let Some(handle) = weak.upgrade() {
-                    schedule_auto_end(&handle);
-                }
-            }));
+            let delay = i32::try_from(at.saturating_sub(now)).unwrap_or(i32::MAX);
+            let timer = match (web_sys::window(), shared.auto_tick.as_ref()) {
+                (Some(window), Some(tick)) => window
+                    .set_timeout_with_callback_and_timeout_and_arguments_0(
+                        tick.as_ref().unchecked_ref(),
+                        delay,
+                    )
+                    .ok(),
+                _ => None,
+            };
+            shared.auto_timer = timer;
         }
-        AutoEnd::Nothing => shared.auto_timer = None,
+        AutoEnd::Nothing => {}
     }
 }

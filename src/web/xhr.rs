@@ -2,7 +2,8 @@
 //! correlation header unless the app set it. State is per object, so reusing an XHR stacks
 //! neither listeners nor wrappers.
 
-use std::rc::Rc;
+use alloc::rc::Rc;
+use alloc::string::String;
 
 use js_sys::{Array, Function, Set};
 use wasm_bindgen::JsCast;
