@@ -30,7 +30,9 @@ pub const ORIGIN_EXPECTED: &str =
 impl OriginPattern {
     /// Parses a `propagateTo` string; the error says what was expected.
     pub fn parse(text: &str) -> Result<OriginPattern, &'static str> {
-        if !text.contains("://") || text.trim() != text {
+        let bytes = text.as_bytes();
+        let padded = bytes.first().is_some_and(u8::is_ascii_whitespace) || bytes.last().is_some_and(u8::is_ascii_whitespace);
+        if padded || !bytes.windows(3).any(|w| w == b"://") {
             return Err(ORIGIN_EXPECTED);
         }
         let parts = split_url(text).ok_or(ORIGIN_EXPECTED)?;

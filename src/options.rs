@@ -63,6 +63,9 @@ pub const KNOWN_OPTIONS: &[&str] = &[
     "sessionMaxHours",
 ];
 
+/// [`KNOWN_OPTIONS`] as one list for messages.
+const KNOWN_OPTIONS_TEXT: &str = "endpoint, service, propagateTo, header, traceparent, sameOrigin, autoActions, retryWindowSeconds, sessionIdleMinutes, sessionMaxHours";
+
 /// A bad option: which one, and what was expected instead. Its text is what a developer reads
 /// in the console, e.g. `propagateTo[0]: expected an origin such as …, got "api.example.com"`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,7 +85,7 @@ impl OptionError {
     pub fn unknown(name: &str) -> Self {
         let hint = match closest_option(name) {
             Some(known) => concat(&[" (did you mean \"", known, "\"?)"]),
-            None => concat(&[" (known options: ", &KNOWN_OPTIONS.join(", "), ")"]),
+            None => concat(&[" (known options: ", KNOWN_OPTIONS_TEXT, ")"]),
         };
         OptionError {
             message: concat(&[PREFIX, name, ": unknown option", &hint]),
@@ -119,31 +122,34 @@ pub fn check_option_name(name: &str) -> Result<(), OptionError> {
 
 /// The known option closest to a misspelt one, if any is close.
 fn closest_option(name: &str) -> Option<&'static str> {
-    let lower = name.to_ascii_lowercase();
-    KNOWN_OPTIONS
-        .iter()
-        .map(|known| (edit_distance(&lower, &known.to_ascii_lowercase()), *known))
-        .filter(|(d, _)| *d <= 2.max(name.len() / 4))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, known)| known)
+    let mut best: Option<(usize, &'static str)> = None;
+    for known in KNOWN_OPTIONS {
+        let d = edit_distance(name.as_bytes(), known.as_bytes());
+        if d <= 2.max(name.len() / 4) && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, known));
+        }
+    }
+    best.map(|(_, known)| known)
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
+/// Levenshtein distance over ASCII-case-folded bytes (option names are ASCII).
+fn edit_distance(a: &[u8], b: &[u8]) -> usize {
     let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
+    for (i, ca) in a.iter().enumerate() {
         let mut diagonal = i;
         let mut left = i + 1;
-        let mut next = Vec::with_capacity(row.len());
-        next.push(left);
         for (j, cb) in b.iter().enumerate() {
-            let up = row.get(j + 1).copied().unwrap_or(usize::MAX);
-            let cost = diagonal + usize::from(ca != *cb);
+            let Some(up) = row.get(j + 1).copied() else { break };
+            let cost = diagonal + usize::from(!ca.eq_ignore_ascii_case(cb));
             left = cost.min(up + 1).min(left + 1);
             diagonal = up;
-            next.push(left);
+            if let Some(slot) = row.get_mut(j + 1) {
+                *slot = left;
+            }
         }
-        row = next;
+        if let Some(first) = row.first_mut() {
+            *first = i + 1;
+        }
     }
     row.last().copied().unwrap_or(0)
 }
@@ -252,6 +258,21 @@ mod tests {
         );
         assert!(check_option_name("autoActions").is_ok());
         assert!(check_option_name("constructor").is_err());
+    }
+
+    #[test]
+    fn the_known_options_text_lists_every_option() {
+        assert_eq!(KNOWN_OPTIONS_TEXT, KNOWN_OPTIONS.join(", "));
+    }
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance(b"header", b"header"), 0);
+        assert_eq!(edit_distance(b"Header", b"header"), 0);
+        assert_eq!(edit_distance(b"heder", b"header"), 1);
+        assert_eq!(edit_distance(b"headers", b"header"), 1);
+        assert_eq!(edit_distance(b"kitten", b"sitting"), 3);
+        assert_eq!(edit_distance(b"", b"abc"), 3);
     }
 
     #[test]

@@ -100,13 +100,16 @@ impl Origin {
 
 /// Splits an absolute `http(s)` URL into scheme, host, port and the rest.
 pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
+    // Byte searches only: every delimiter here is ASCII, and `str`'s pattern searchers would
+    // bring their panic paths (and with them `core::fmt`) into the wasm file.
     let url = url.trim_matches(|c: char| c <= ' ');
-    let (scheme, after) = url.split_once(':')?;
-    let scheme = Scheme::parse(scheme)?;
-    let after = after.trim_start_matches(['/', '\\']);
-    let end = after.find(['/', '\\', '?', '#']).unwrap_or(after.len());
+    let colon = find_byte(url, |b| b == b':')?;
+    let scheme = Scheme::parse(url.get(..colon)?)?;
+    let after = url.get(colon + 1..)?;
+    let after = after.get(find_byte(after, |b| b != b'/' && b != b'\\').unwrap_or(after.len())..)?;
+    let end = find_byte(after, |b| matches!(b, b'/' | b'\\' | b'?' | b'#')).unwrap_or(after.len());
     let (authority, rest) = (after.get(..end)?, after.get(end..)?);
-    let (has_userinfo, host_port) = match authority.rfind('@') {
+    let (has_userinfo, host_port) = match authority.bytes().rposition(|b| b == b'@') {
         Some(at) => (true, authority.get(at + 1..)?),
         None => (false, authority),
     };
@@ -130,7 +133,7 @@ pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
 
 fn split_host_port(text: &str) -> Option<(&str, Option<&str>)> {
     if text.starts_with('[') {
-        let close = text.find(']')?;
+        let close = find_byte(text, |b| b == b']')?;
         let host = text.get(..=close)?;
         let after = text.get(close + 1..)?;
         return match after.strip_prefix(':') {
@@ -139,10 +142,15 @@ fn split_host_port(text: &str) -> Option<(&str, Option<&str>)> {
             None => None,
         };
     }
-    Some(match text.rsplit_once(':') {
-        Some((host, port)) => (host, Some(port)),
+    Some(match text.bytes().rposition(|b| b == b':') {
+        Some(colon) => (text.get(..colon)?, Some(text.get(colon + 1..)?)),
         None => (text, None),
     })
+}
+
+/// Byte offset of the first byte matching `pred`.
+fn find_byte(text: &str, pred: impl Fn(u8) -> bool) -> Option<usize> {
+    text.bytes().position(pred)
 }
 
 #[cfg(test)]

@@ -192,7 +192,8 @@ impl Recorder {
     /// (elsewhere its wrappers become pass-throughs) and removes its listeners. Afterwards
     /// `init` creates a new recorder.
     pub fn shutdown(&self) -> Promise {
-        if let Some(installed) = self.installed.borrow_mut().take() {
+        let installed = self.installed.try_borrow_mut().ok().and_then(|mut slot| slot.take());
+        if let Some(installed) = installed {
             if let Some(patch) = installed.fetch {
                 patch.restore();
             }

@@ -3,7 +3,6 @@
 
 use alloc::rc::Rc;
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -154,5 +153,12 @@ fn action_name(element: &Element, submitter: Option<&web_sys::HtmlElement>) -> S
 }
 
 fn collapse(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
