@@ -1,11 +1,12 @@
 // `npm run build`: Rust → wasm → wasm-bindgen (--target web) → wasm-opt -Oz → esbuild bundles
 // (ESM and script-tag IIFE) in dist/, then prints the bytes a page downloads.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import * as esbuild from "esbuild";
+import { applyShortNames, parseMapping } from "./short-names.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: "inherit" });
@@ -20,9 +21,12 @@ run("wasm-bindgen", [
 ]);
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
-run(join(root, "node_modules", ".bin", "wasm-opt"), [
-  "-Oz", join(pkg, "threadline_bg.wasm"), "-o", join(dist, "threadline_bg.wasm"),
-]);
+const mapping = execFileSync(join(root, "node_modules", ".bin", "wasm-opt"), [
+  "-Oz", "--minify-imports-and-exports-and-modules",
+  join(pkg, "threadline_bg.wasm"), "-o", join(dist, "threadline_bg.wasm"),
+], { cwd: root, encoding: "utf8" });
+const gluePath = join(pkg, "threadline.js");
+writeFileSync(gluePath, applyShortNames(readFileSync(gluePath, "utf8"), parseMapping(mapping)));
 
 const common = { bundle: true, minify: true, target: "es2020", legalComments: "none", logLevel: "warning" };
 await esbuild.build({ ...common, entryPoints: [join(root, "js", "index.js")], format: "esm", outfile: join(dist, "threadline.mjs") });

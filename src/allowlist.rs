@@ -31,7 +31,8 @@ impl OriginPattern {
     /// Parses a `propagateTo` string; the error says what was expected.
     pub fn parse(text: &str) -> Result<OriginPattern, &'static str> {
         let bytes = text.as_bytes();
-        let padded = bytes.first().is_some_and(u8::is_ascii_whitespace) || bytes.last().is_some_and(u8::is_ascii_whitespace);
+        let padded = bytes.first().is_some_and(u8::is_ascii_whitespace)
+            || bytes.last().is_some_and(u8::is_ascii_whitespace);
         if padded || !bytes.windows(3).any(|w| w == b"://") {
             return Err(ORIGIN_EXPECTED);
         }

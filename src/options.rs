@@ -139,7 +139,9 @@ fn edit_distance(a: &[u8], b: &[u8]) -> usize {
         let mut diagonal = i;
         let mut left = i + 1;
         for (j, cb) in b.iter().enumerate() {
-            let Some(up) = row.get(j + 1).copied() else { break };
+            let Some(up) = row.get(j + 1).copied() else {
+                break;
+            };
             let cost = diagonal + usize::from(!ca.eq_ignore_ascii_case(cb));
             left = cost.min(up + 1).min(left + 1);
             diagonal = up;

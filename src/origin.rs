@@ -69,7 +69,7 @@ impl Origin {
     /// authority like `/`, and everything before the last `@` of the authority is user info.
     pub fn parse_url(url: &str) -> Option<Origin> {
         let cleaned: String;
-        let url = if url.contains(['\t', '\n', '\r']) {
+        let url = if url.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r')) {
             cleaned = url
                 .chars()
                 .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
@@ -102,11 +102,14 @@ impl Origin {
 pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
     // Byte searches only: every delimiter here is ASCII, and `str`'s pattern searchers would
     // bring their panic paths (and with them `core::fmt`) into the wasm file.
-    let url = url.trim_matches(|c: char| c <= ' ');
+    let start = find_byte(url, |b| b > b' ')?;
+    let end = url.bytes().rposition(|b| b > b' ')? + 1;
+    let url = url.get(start..end)?;
     let colon = find_byte(url, |b| b == b':')?;
     let scheme = Scheme::parse(url.get(..colon)?)?;
     let after = url.get(colon + 1..)?;
-    let after = after.get(find_byte(after, |b| b != b'/' && b != b'\\').unwrap_or(after.len())..)?;
+    let after =
+        after.get(find_byte(after, |b| b != b'/' && b != b'\\').unwrap_or(after.len())..)?;
     let end = find_byte(after, |b| matches!(b, b'/' | b'\\' | b'?' | b'#')).unwrap_or(after.len());
     let (authority, rest) = (after.get(..end)?, after.get(end..)?);
     let (has_userinfo, host_port) = match authority.bytes().rposition(|b| b == b'@') {
@@ -119,8 +122,7 @@ pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
     }
     let port = match port {
         None | Some("") => scheme.default_port(),
-        Some(digits) if digits.bytes().all(|b| b.is_ascii_digit()) => digits.parse::<u16>().ok()?,
-        Some(_) => return None,
+        Some(digits) => parse_port(digits)?,
     };
     Some(UrlParts {
         scheme,
@@ -146,6 +148,21 @@ fn split_host_port(text: &str) -> Option<(&str, Option<&str>)> {
         Some(colon) => (text.get(..colon)?, Some(text.get(colon + 1..)?)),
         None => (text, None),
     })
+}
+
+/// A decimal port, 0 to 65535; leading zeros allowed as browsers allow them.
+fn parse_port(digits: &str) -> Option<u16> {
+    let mut port: u32 = 0;
+    for b in digits.bytes() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        port = port * 10 + u32::from(b - b'0');
+        if port > u32::from(u16::MAX) {
+            return None;
+        }
+    }
+    u16::try_from(port).ok()
 }
 
 /// Byte offset of the first byte matching `pred`.

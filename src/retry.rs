@@ -16,7 +16,11 @@ const MAX_ATTEMPT_COUNTERS: usize = 256;
 
 /// The retry identity of a request: its upper-cased method and its URL without the fragment.
 pub fn request_key(method: &str, url: &str) -> String {
-    let url = url.bytes().position(|b| b == b'#').and_then(|hash| url.get(..hash)).unwrap_or(url);
+    let url = url
+        .bytes()
+        .position(|b| b == b'#')
+        .and_then(|hash| url.get(..hash))
+        .unwrap_or(url);
     let mut key = String::with_capacity(method.len() + 1 + url.len());
     key.push_str(&method.to_ascii_uppercase());
     key.push(' ');

@@ -66,7 +66,7 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
             .then(|| {
                 window
                     .document()
-                    .map(|d| AutoActions::install(&handle, d.into()))
+                    .map(|d| AutoActions::install(&handle, d.as_ref()))
             })
             .flatten(),
         storage_listener: Some(storage_listener(&handle, &window)),
@@ -192,7 +192,11 @@ impl Recorder {
     /// (elsewhere its wrappers become pass-throughs) and removes its listeners. Afterwards
     /// `init` creates a new recorder.
     pub fn shutdown(&self) -> Promise {
-        let installed = self.installed.try_borrow_mut().ok().and_then(|mut slot| slot.take());
+        let installed = self
+            .installed
+            .try_borrow_mut()
+            .ok()
+            .and_then(|mut slot| slot.take());
         if let Some(installed) = installed {
             if let Some(patch) = installed.fetch {
                 patch.restore();

@@ -25,6 +25,27 @@ extern "C" {
     pub fn observe(promise: &JsValue, token: u32, settle: &Function) -> JsValue;
 }
 
+#[wasm_bindgen(module = "/js/actions.js")]
+extern "C" {
+    /// Calls `on_action(name, element, is_submit)` for actionable clicks and form submits;
+    /// returns the function that stops watching.
+    #[wasm_bindgen(js_name = watchActions)]
+    pub fn watch_actions(target: &JsValue, on_action: &Function) -> Function;
+}
+
+#[wasm_bindgen(module = "/js/storage.js")]
+extern "C" {
+    /// A slot for `key` in localStorage, else sessionStorage, else memory.
+    #[wasm_bindgen(js_name = openSlot)]
+    pub fn open_slot(key: &str) -> JsValue;
+    /// The slot's value, or null.
+    #[wasm_bindgen(js_name = slotGet)]
+    pub fn slot_get(slot: &JsValue) -> Option<String>;
+    /// Writes the slot (degrading to memory if storage refuses).
+    #[wasm_bindgen(js_name = slotSet)]
+    pub fn slot_set(slot: &JsValue, value: &str);
+}
+
 #[wasm_bindgen(module = "/js/registry.js")]
 extern "C" {
     /// The page's recorder object, or null.

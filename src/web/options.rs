@@ -1,5 +1,6 @@
 //! Reads the JavaScript options object into a validated [`Config`]; every refusal names the
-//! option and what was expected.
+//! option and what was expected. The rules and the wording live in the core (`options`,
+//! `allowlist`, `propagation`); this file only reads JavaScript values.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -8,11 +9,10 @@ use js_sys::{Array, Object, Reflect, RegExp};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::allowlist::OriginPattern;
-use crate::options::{
-    Config, DurationRule, OptionError, RETRY_WINDOW, SESSION_IDLE, SESSION_MAX, check_option_name,
-};
+use crate::options::{Config, DurationRule, OptionError, RETRY_WINDOW, SESSION_IDLE, SESSION_MAX};
 use crate::origin::Origin;
 use crate::propagation::is_settable_header_name;
+use crate::text::{concat, decimal};
 use crate::web::glue::{describe, is_options_object, stateless_regexp};
 
 /// Validated options: the core's config plus the `RegExp` entries of `propagateTo`.
@@ -21,7 +21,11 @@ pub(crate) struct WebOptions {
     pub regexes: Vec<RegExp>,
 }
 
-/// Reads `options` (undefined means all defaults); `page_url` resolves a relative `endpoint`.
+const HEADER_EXPECTED: &str = "a header name a page may set, such as \"X-Correlation-ID\"";
+const ENDPOINT_EXPECTED: &str = "an http(s) URL such as \"https://collector.example.com/v1/logs\"";
+
+/// Reads `options` (undefined means all defaults; `null` values count as absent); `page_url`
+/// resolves a relative `endpoint`.
 pub(crate) fn read_options(options: &JsValue, page_url: &str) -> Result<WebOptions, OptionError> {
     let mut out = WebOptions {
         config: Config::default(),
@@ -31,142 +35,100 @@ pub(crate) fn read_options(options: &JsValue, page_url: &str) -> Result<WebOptio
         return Ok(out);
     }
     if !is_options_object(options) {
-        return Err(OptionError::expected(
+        return Err(bad(
             "options",
             "an object such as { propagateTo: [\"https://api.example.com\"] }",
-            &describe(options),
+            options,
         ));
     }
-    for key in Object::keys(options.unchecked_ref::<Object>()).iter() {
-        check_option_name(&key.as_string().unwrap_or_default())?;
-    }
-    // `null` counts as absent, like `undefined`.
-    let get = |name: &str| {
-        Reflect::get(options, &JsValue::from_str(name))
-            .ok()
-            .filter(|v| !v.is_null())
-            .unwrap_or(JsValue::UNDEFINED)
-    };
     let config = &mut out.config;
-
-    let endpoint = get("endpoint");
-    if !endpoint.is_undefined() {
-        config.endpoint = Some(read_endpoint(&endpoint, page_url)?);
-    }
-    if let Some(service) = read_string(
-        &get("service"),
-        "service",
-        "a non-empty service name such as \"web\"",
-    )? {
-        config.service = service;
-    }
-    if let Some(header) = read_string(&get("header"), "header", HEADER_EXPECTED)? {
-        if !is_settable_header_name(&header) {
-            return Err(OptionError::expected(
-                "header",
-                HEADER_EXPECTED,
-                &describe(&JsValue::from(header)),
-            ));
-        }
-        config.propagation.header = header;
-    }
-    read_bool(
-        &get("traceparent"),
-        "traceparent",
-        &mut config.propagation.traceparent,
-    )?;
-    read_bool(&get("sameOrigin"), "sameOrigin", &mut config.same_origin)?;
-    read_bool(&get("autoActions"), "autoActions", &mut config.auto_actions)?;
-    read_duration(
-        &get("retryWindowSeconds"),
-        &RETRY_WINDOW,
-        &mut config.retry_window,
-    )?;
-    read_duration(
-        &get("sessionIdleMinutes"),
-        &SESSION_IDLE,
-        &mut config.session.idle,
-    )?;
-    read_duration(
-        &get("sessionMaxHours"),
-        &SESSION_MAX,
-        &mut config.session.max_age,
-    )?;
-
-    let propagate_to = get("propagateTo");
-    if !propagate_to.is_undefined() {
-        if !Array::is_array(&propagate_to) {
-            return Err(OptionError::expected(
-                "propagateTo",
-                "an array of origins or RegExps",
-                &describe(&propagate_to),
-            ));
-        }
-        for (i, entry) in Array::from(&propagate_to).iter().enumerate() {
-            let option =
-                crate::text::concat(&["propagateTo[", &crate::text::decimal(i as u64), "]"]);
-            if let Some(text) = entry.as_string() {
-                let pattern = OriginPattern::parse(&text).map_err(|expected| {
-                    OptionError::expected(&option, expected, &describe(&entry))
-                })?;
-                config.propagate_to.push(pattern);
-            } else if entry.is_instance_of::<RegExp>() {
-                out.regexes.push(stateless_regexp(&entry));
-            } else {
-                return Err(OptionError::expected(
-                    &option,
-                    "an origin string or a RegExp",
-                    &describe(&entry),
-                ));
+    for key in Object::keys(options.unchecked_ref::<Object>()).iter() {
+        let name = key.as_string().unwrap_or_default();
+        let value = Reflect::get(options, &key).unwrap_or(JsValue::UNDEFINED);
+        let absent = value.is_undefined() || value.is_null();
+        match name.as_str() {
+            _ if absent && crate::options::check_option_name(&name).is_ok() => {}
+            "endpoint" => config.endpoint = Some(read_endpoint(&value, page_url)?),
+            "service" => {
+                config.service = read_text(
+                    &value,
+                    "service",
+                    "a non-empty service name such as \"web\"",
+                )?
             }
+            "header" => {
+                let header = read_text(&value, "header", HEADER_EXPECTED)?;
+                if !is_settable_header_name(&header) {
+                    return Err(bad("header", HEADER_EXPECTED, &value));
+                }
+                config.propagation.header = header;
+            }
+            "traceparent" => config.propagation.traceparent = read_bool(&value, "traceparent")?,
+            "sameOrigin" => config.same_origin = read_bool(&value, "sameOrigin")?,
+            "autoActions" => config.auto_actions = read_bool(&value, "autoActions")?,
+            "retryWindowSeconds" => config.retry_window = read_duration(&value, &RETRY_WINDOW)?,
+            "sessionIdleMinutes" => config.session.idle = read_duration(&value, &SESSION_IDLE)?,
+            "sessionMaxHours" => config.session.max_age = read_duration(&value, &SESSION_MAX)?,
+            "propagateTo" => read_propagate_to(&value, config, &mut out.regexes)?,
+            _ => return Err(OptionError::unknown(&name)),
         }
     }
     Ok(out)
 }
 
-const HEADER_EXPECTED: &str = "a header name a page may set, such as \"X-Correlation-ID\"";
+/// `option` held `value` where `expected` was wanted.
+#[cold]
+#[inline(never)]
+fn bad(option: &str, expected: &str, value: &JsValue) -> OptionError {
+    OptionError::expected(option, expected, &describe(value))
+}
+
+fn read_propagate_to(
+    value: &JsValue,
+    config: &mut Config,
+    regexes: &mut Vec<RegExp>,
+) -> Result<(), OptionError> {
+    if !Array::is_array(value) {
+        return Err(bad("propagateTo", "an array of origins or RegExps", value));
+    }
+    for (i, entry) in Array::from(value).iter().enumerate() {
+        let option = || concat(&["propagateTo[", &decimal(i as u64), "]"]);
+        if let Some(text) = entry.as_string() {
+            let pattern =
+                OriginPattern::parse(&text).map_err(|expected| bad(&option(), expected, &entry))?;
+            config.propagate_to.push(pattern);
+        } else if entry.is_instance_of::<RegExp>() {
+            regexes.push(stateless_regexp(&entry));
+        } else {
+            return Err(bad(&option(), "an origin string or a RegExp", &entry));
+        }
+    }
+    Ok(())
+}
 
 fn read_endpoint(value: &JsValue, page_url: &str) -> Result<String, OptionError> {
-    const EXPECTED: &str = "an http(s) URL such as \"https://collector.example.com/v1/logs\"";
-    let text = value
+    value
         .as_string()
         .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| OptionError::expected("endpoint", EXPECTED, &describe(value)))?;
-    web_sys::Url::new_with_base(&text, page_url)
-        .ok()
+        .and_then(|text| web_sys::Url::new_with_base(&text, page_url).ok())
         .map(|url| url.href())
         .filter(|href| Origin::parse_url(href).is_some())
-        .ok_or_else(|| OptionError::expected("endpoint", EXPECTED, &describe(value)))
+        .ok_or_else(|| bad("endpoint", ENDPOINT_EXPECTED, value))
 }
 
-fn read_string(
-    value: &JsValue,
-    option: &str,
-    expected: &str,
-) -> Result<Option<String>, OptionError> {
-    if value.is_undefined() {
-        return Ok(None);
-    }
-    match value.as_string() {
-        Some(text) if !text.is_empty() && text.len() <= 256 => Ok(Some(text)),
-        _ => Err(OptionError::expected(option, expected, &describe(value))),
-    }
+fn read_text(value: &JsValue, option: &str, expected: &str) -> Result<String, OptionError> {
+    value
+        .as_string()
+        .filter(|text| !text.is_empty() && text.len() <= 256)
+        .ok_or_else(|| bad(option, expected, value))
 }
 
-fn read_bool(value: &JsValue, option: &str, slot: &mut bool) -> Result<(), OptionError> {
-    if value.is_undefined() {
-        return Ok(());
-    }
-    *slot = value
+fn read_bool(value: &JsValue, option: &str) -> Result<bool, OptionError> {
+    value
         .as_bool()
-        .ok_or_else(|| OptionError::expected(option, "true or false", &describe(value)))?;
-    Ok(())
+        .ok_or_else(|| bad(option, "true or false", value))
 }
 
-fn read_duration(value: &JsValue, rule: &DurationRule, slot: &mut u64) -> Result<(), OptionError> {
-    if value.is_undefined() {
-        return Ok(());
-    }
-    *slot = rule.to_millis(value.as_f64(), &describe(value))?;
-    Ok(())
+fn read_duration(value: &JsValue, rule: &DurationRule) -> Result<u64, OptionError> {
+    rule.to_millis(value.as_f64(), &describe(value))
 }

@@ -1,66 +1,19 @@
-//! Keeps the session in `localStorage` so the tabs of an origin share it, falling back to
-//! `sessionStorage` and then memory when storage throws (private modes, sandboxed frames, quota).
+//! Keeps the session where the tabs of an origin share it (`js/storage.js` picks localStorage,
+//! else sessionStorage, else memory) and decides, through the core, when it is re-read.
 
-use alloc::string::String;
+use wasm_bindgen::JsValue;
 
 use crate::Millis;
 use crate::id::Id;
 use crate::session::{Session, SessionPolicy};
+use crate::web::glue;
 
 /// The storage key the session lives under.
 pub(crate) const SESSION_KEY: &str = "threadline.session";
 
-/// Where the encoded session is kept.
-enum Store {
-    Local(web_sys::Storage),
-    Tab(web_sys::Storage),
-    Memory(Option<String>),
-}
-
-impl Store {
-    fn open() -> Store {
-        let Some(window) = web_sys::window() else {
-            return Store::Memory(None);
-        };
-        if let Some(storage) = window.local_storage().ok().flatten().filter(usable) {
-            return Store::Local(storage);
-        }
-        if let Some(storage) = window.session_storage().ok().flatten().filter(usable) {
-            return Store::Tab(storage);
-        }
-        Store::Memory(None)
-    }
-
-    fn get(&self) -> Option<String> {
-        match self {
-            Store::Local(s) | Store::Tab(s) => s.get_item(SESSION_KEY).ok().flatten(),
-            Store::Memory(value) => value.clone(),
-        }
-    }
-
-    fn set(&mut self, value: String) {
-        let failed = match self {
-            Store::Local(s) | Store::Tab(s) => s.set_item(SESSION_KEY, &value).is_err(),
-            Store::Memory(slot) => {
-                *slot = Some(value.clone());
-                false
-            }
-        };
-        if failed {
-            *self = Store::Memory(Some(value));
-        }
-    }
-}
-
-/// Whether a storage object accepts a write (some throw on every write).
-fn usable(storage: &web_sys::Storage) -> bool {
-    let probe = "threadline.probe";
-    storage.set_item(probe, "1").is_ok() && storage.remove_item(probe).is_ok()
-}
-
 /// The session as this tab knows it, re-read from storage whenever it may have changed.
 pub(crate) struct SessionKeeper {
-    store: Store,
+    slot: JsValue,
     policy: SessionPolicy,
     cached: Option<Session>,
 }
@@ -69,7 +22,7 @@ impl SessionKeeper {
     /// Opens the best storage the page allows.
     pub fn open(policy: SessionPolicy) -> SessionKeeper {
         SessionKeeper {
-            store: Store::open(),
+            slot: glue::open_slot(SESSION_KEY),
             policy,
             cached: None,
         }
@@ -88,7 +41,7 @@ impl SessionKeeper {
     pub fn touch(&mut self, now: Millis, mint: impl FnOnce() -> Option<Id>) {
         if let Some(mut s) = self.load(now, mint) {
             if self.policy.touch(&mut s, now) {
-                self.store.set(s.encode());
+                glue::slot_set(&self.slot, &s.encode());
                 self.cached = Some(s);
             }
         }
@@ -100,10 +53,12 @@ impl SessionKeeper {
     }
 
     fn load(&mut self, now: Millis, mint: impl FnOnce() -> Option<Id>) -> Option<Session> {
-        let stored = self.store.get().as_deref().and_then(Session::decode);
+        let stored = glue::slot_get(&self.slot)
+            .as_deref()
+            .and_then(Session::decode);
         let (session, write) = self.policy.resolve(stored, now, mint)?;
         if write {
-            self.store.set(session.encode());
+            glue::slot_set(&self.slot, &session.encode());
         }
         self.cached = Some(session);
         Some(session)
