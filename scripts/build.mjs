@@ -22,7 +22,7 @@ run("wasm-bindgen", [
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 const mapping = execFileSync(join(root, "node_modules", ".bin", "wasm-opt"), [
-  "-Oz", "--minify-imports-and-exports-and-modules",
+  "-Oz", "--strip-producers", "--strip-target-features", "--minify-imports-and-exports-and-modules",
   join(pkg, "threadline_bg.wasm"), "-o", join(dist, "threadline_bg.wasm"),
 ], { cwd: root, encoding: "utf8" });
 const gluePath = join(pkg, "threadline.js");

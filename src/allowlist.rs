@@ -85,13 +85,15 @@ impl OriginPattern {
 }
 
 fn is_host_name(host: &str) -> bool {
-    !host.is_empty()
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
+    // Labels of letters, digits and '-', separated by single dots.
+    let bytes = host.as_bytes();
+    !bytes.is_empty()
+        && bytes.first() != Some(&b'.')
+        && bytes.last() != Some(&b'.')
+        && !bytes.windows(2).any(|w| w == b"..")
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'.')
 }
 
 /// The set of origins that get headers.

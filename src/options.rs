@@ -132,9 +132,14 @@ fn closest_option(name: &str) -> Option<&'static str> {
     best.map(|(_, known)| known)
 }
 
-/// Levenshtein distance over ASCII-case-folded bytes (option names are ASCII).
+/// Levenshtein distance over ASCII-case-folded bytes (option names are ASCII and short; a
+/// `b` longer than 31 bytes is compared on its first 31).
 fn edit_distance(a: &[u8], b: &[u8]) -> usize {
-    let mut row: Vec<usize> = (0..=b.len()).collect();
+    let mut row = [0usize; 32];
+    let b = b.get(..b.len().min(31)).unwrap_or(b);
+    for (j, slot) in row.iter_mut().enumerate() {
+        *slot = j;
+    }
     for (i, ca) in a.iter().enumerate() {
         let mut diagonal = i;
         let mut left = i + 1;
@@ -153,7 +158,7 @@ fn edit_distance(a: &[u8], b: &[u8]) -> usize {
             *first = i + 1;
         }
     }
-    row.last().copied().unwrap_or(0)
+    row.get(b.len()).copied().unwrap_or(0)
 }
 
 /// A duration option given in a human unit, with its allowed range.

@@ -5,7 +5,7 @@
 use alloc::string::String;
 
 use crate::Millis;
-use crate::id::Id;
+use crate::id::{ID_HEX_LEN, Id};
 
 /// When a session must be replaced by a new one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,17 +47,13 @@ const TOUCH_GRANULARITY: Millis = 1_000;
 impl Session {
     /// Reads the stored form `v1.<id>.<started>.<last_active>`; `None` if it is anything else.
     pub fn decode(text: &str) -> Option<Session> {
-        let mut parts = text.split('.');
-        if parts.next() != Some("v1") {
-            return None;
-        }
-        let id = Id::parse(parts.next()?)?;
-        let started = parts.next()?.parse().ok()?;
-        let last_active = parts.next()?.parse().ok()?;
-        if parts.next().is_some() || last_active < started {
-            return None;
-        }
-        Some(Session {
+        let rest = text.strip_prefix("v1.")?;
+        let id = Id::parse(rest.get(..ID_HEX_LEN)?)?;
+        let rest = rest.get(ID_HEX_LEN..)?.strip_prefix('.')?;
+        let dot = rest.bytes().position(|b| b == b'.')?;
+        let started = parse_millis(rest.get(..dot)?)?;
+        let last_active = parse_millis(rest.get(dot + 1..)?)?;
+        (last_active >= started).then_some(Session {
             id,
             started,
             last_active,
@@ -72,6 +68,20 @@ impl Session {
         crate::text::push_decimal(&mut out, self.last_active);
         out
     }
+}
+
+/// A non-empty run of decimal digits that fits in a `u64`.
+fn parse_millis(digits: &str) -> Option<Millis> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.bytes().try_fold(0u64, |n, b| {
+        if b.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
 }
 
 impl SessionPolicy {

@@ -40,7 +40,7 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
         return Ok(existing);
     }
     let window =
-        web_sys::window().ok_or_else(|| js_error("Threadline runs in a browser window"))?;
+        glue::page_window().ok_or_else(|| js_error("Threadline runs in a browser window"))?;
     let page_url = window.location().href().unwrap_or_default();
     let options = read_options(&options, &page_url).map_err(|e| js_error(e.message()))?;
     let mut shared = Shared::new(
@@ -263,7 +263,7 @@ impl Action {
     /// `fetch` with this action's ID, even after another action started. Goes through the
     /// page's current `fetch`, so other wrappers still run.
     pub fn fetch(&self, input: JsValue, init: JsValue) -> Promise {
-        let window: JsValue = web_sys::window().map_or(JsValue::UNDEFINED, Into::into);
+        let window: JsValue = glue::page_window().map_or(JsValue::UNDEFINED, Into::into);
         let current_fetch = Reflect::get(&window, &JsValue::from_str("fetch"))
             .ok()
             .and_then(|f| f.dyn_into::<Function>().ok());

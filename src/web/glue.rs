@@ -49,6 +49,10 @@ extern "C" {
 #[wasm_bindgen(module = "/js/registry.js")]
 extern "C" {
     /// The page's recorder object, or null.
+    /// The page's `window`, or undefined in a worker. Cheaper than `web_sys::window()`, which
+    /// brings four global lookups with it.
+    #[wasm_bindgen(js_name = pageWindow)]
+    pub fn page_window() -> Option<web_sys::Window>;
     #[wasm_bindgen(js_name = currentRecorder)]
     pub fn current_recorder() -> JsValue;
     /// Records (or, with null, forgets) the page's recorder object.

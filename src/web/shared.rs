@@ -219,7 +219,8 @@ impl Shared {
 impl Shared {
     /// Clears the pending automatic-action timer, if any.
     pub fn cancel_auto_timer(&mut self) {
-        if let (Some(id), Some(window)) = (self.auto_timer.take(), web_sys::window()) {
+        if let (Some(id), Some(window)) = (self.auto_timer.take(), crate::web::glue::page_window())
+        {
             window.clear_timeout_with_handle(id);
         }
     }
@@ -252,7 +253,7 @@ pub(crate) fn schedule_auto_end(handle: &Handle) {
         AutoEnd::Ended(id) => shared.end_action(id),
         AutoEnd::CheckAt(at) => {
             let delay = i32::try_from(at.saturating_sub(now)).unwrap_or(i32::MAX);
-            let timer = match (web_sys::window(), shared.auto_tick.as_ref()) {
+            let timer = match (crate::web::glue::page_window(), shared.auto_tick.as_ref()) {
                 (Some(window), Some(tick)) => window
                     .set_timeout_with_callback_and_timeout_and_arguments_0(
                         tick.as_ref().unchecked_ref(),
