@@ -46,25 +46,17 @@ impl Propagation {
         }
         let hex = id.to_hex();
         let mut out = Vec::with_capacity(3);
-        if self.traceparent {
-            if !app_has("traceparent") {
-                if let Some(span) = span {
-                    out.push((
-                        "traceparent".to_owned(),
-                        concat(&["00-", &hex, "-", &span.to_hex(), "-01"]),
-                    ));
-                }
-            }
-            if !app_has("baggage") {
-                if let Some(session) = session {
-                    out.push((
-                        "baggage".to_owned(),
-                        concat(&["session.id=", &session.to_hex()]),
-                    ));
-                }
-            }
+        let trace = self.traceparent && !app_has("traceparent");
+        let baggage = self.traceparent && !app_has("baggage");
+        let traceparent = span.filter(|_| trace).map(|span| concat(&["00-", &hex, "-", &span.to_hex(), "-01"]));
+        let baggage = session.filter(|_| baggage).map(|session| concat(&["session.id=", &session.to_hex()]));
+        out.push((self.header.clone(), hex));
+        if let Some(value) = traceparent {
+            out.push(("traceparent".to_owned(), value));
         }
-        out.insert(0, (self.header.clone(), hex));
+        if let Some(value) = baggage {
+            out.push(("baggage".to_owned(), value));
+        }
         out
     }
 }

@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::Millis;
+use crate::bounded::{push_bounded, take_first};
 use crate::id::Id;
 
 /// How many failed requests are remembered at most.
@@ -86,39 +87,19 @@ impl RetryBook {
     pub fn settled(&mut self, key: &str, id: Id, status: Option<u16>, now: Millis) {
         self.failures.retain(|f| f.key != key);
         if is_retryable(status) && self.window > 0 {
-            if self.failures.len() >= MAX_FAILURES {
-                self.failures.remove(0);
-            }
-            self.failures.push(Failure {
-                key: key.to_owned(),
-                id,
-                at: now,
-            });
+            push_bounded(&mut self.failures, Failure { key: key.to_owned(), id, at: now }, MAX_FAILURES);
         }
     }
 
     /// Counts one more attempt of request `key` under `id`; returns the attempt number (1-based).
     pub fn count_attempt(&mut self, id: Id, key: &str) -> u32 {
-        if let Some(pos) = self
-            .attempts
-            .iter()
-            .position(|a| a.id == id && a.key == key)
-        {
-            let mut counter = self.attempts.remove(pos);
-            counter.count = counter.count.saturating_add(1);
-            let count = counter.count;
-            self.attempts.push(counter);
-            return count;
-        }
-        if self.attempts.len() >= MAX_ATTEMPT_COUNTERS {
-            self.attempts.remove(0);
-        }
-        self.attempts.push(AttemptCounter {
-            id,
-            key: key.to_owned(),
-            count: 1,
-        });
-        1
+        // The counter moves to the end: the least recently used is forgotten first.
+        let mut counter = take_first(&mut self.attempts, |a| a.id == id && a.key == key)
+            .unwrap_or(AttemptCounter { id, key: key.to_owned(), count: 0 });
+        counter.count = counter.count.saturating_add(1);
+        let count = counter.count;
+        push_bounded(&mut self.attempts, counter, MAX_ATTEMPT_COUNTERS);
+        count
     }
 }
 

@@ -12,6 +12,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::actions::{ActionKind, AutoEnd};
 use crate::allowlist::Allowlist;
+use crate::bounded::{push_bounded, take_first};
 use crate::correlator::{Correlator, RequestFacts};
 use crate::id::Id;
 use crate::options::Config;
@@ -134,14 +135,8 @@ impl Shared {
             .propagation
             .headers(tag.id, span, session, app_has);
         self.next_token = self.next_token.wrapping_add(1).max(1);
-        if self.in_flight.len() >= MAX_IN_FLIGHT {
-            self.in_flight.remove(0);
-        }
-        self.in_flight.push(InFlight {
-            token: self.next_token,
-            id: tag.id,
-            key: tag.key,
-        });
+        let request = InFlight { token: self.next_token, id: tag.id, key: tag.key };
+        push_bounded(&mut self.in_flight, request, MAX_IN_FLIGHT);
         Some(Planned {
             token: self.next_token,
             id: tag.id,
@@ -152,8 +147,7 @@ impl Shared {
     /// A planned request settled: `status` is its HTTP status, or `None` for a network error
     /// or abort.
     pub fn settle_request(&mut self, token: u32, status: Option<u16>) {
-        if let Some(pos) = self.in_flight.iter().position(|r| r.token == token) {
-            let request = self.in_flight.remove(pos);
+        if let Some(request) = take_first(&mut self.in_flight, |r| r.token == token) {
             self.correlator
                 .settled(request.id, &request.key, status, now());
         }
