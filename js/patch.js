@@ -1,6 +1,11 @@
-// Browser glue that has to be JavaScript: wrappers that see `this`, and that fall back to the
-// original call whenever anything inside the recorder throws, so instrumentation can never break
-// a request. Every decision is made by the callbacks the recorder passes in.
+// Browser glue that has to be JavaScript: wrappers that see `this`, that read the caller's
+// request objects without touching them, and that fall back to the original call whenever
+// anything inside the recorder throws, so instrumentation can never break a request.
+//
+// Every decision is the recorder's: `plan(href, method, appHeaderNames, previousId, forcedId)`
+// answers `[token, id, name, value, …]` (the headers to add) or undefined (leave it alone).
+// `appHeaderNames` is ",name,name," in lower case; an empty ID means "none".
+// `settle(token, status, failed)` reports how a planned request ended.
 
 const quietly = (fn) => function () {
   try {
@@ -9,6 +14,65 @@ const quietly = (fn) => function () {
     return undefined;
   }
 };
+
+/** `Request` and XHR objects already sent, mapped to the ID they carried. */
+const sent = new WeakMap();
+
+/** The absolute URL a fetch/XHR input points at, resolved against the document's base URL. */
+function requestUrl(input) {
+  if (typeof input === "string") return new URL(input, document.baseURI).href;
+  if (input instanceof URL) return input.href;
+  if (input instanceof Request) return input.url;
+  return undefined;
+}
+
+/** ",a,b," from header names (Headers iterates them in lower case). */
+function nameList(names) {
+  let out = ",";
+  for (const name of names) out += `${name},`;
+  return out;
+}
+
+function own(object, name, value) {
+  Object.defineProperty(object, name, { value, writable: true, enumerable: true, configurable: true });
+}
+
+/**
+ * Plans a fetch: returns `[newInit, token]`, or undefined to leave the call untouched.
+ * The new init inherits every member of the caller's (nothing is read or copied) and has its own
+ * copy of the headers fetch would send (`init.headers` replaces a Request's own). A non-empty init
+ * resets a Request's referrer and referrer policy, so those are carried over unless `init` sets
+ * them. A Request passed as init cannot be inherited from, so such calls are left alone.
+ */
+export function prepareFetch(input, init, plan, forced) {
+  try {
+    if (init instanceof Request) return undefined;
+    const href = requestUrl(input);
+    if (!href) return undefined;
+    const isRequest = input instanceof Request;
+    let method = "GET";
+    let headers;
+    if (init != null && init.method !== undefined) method = String(init.method);
+    else if (isRequest) method = input.method;
+    if (init != null && init.headers !== undefined) headers = new Headers(init.headers);
+    else headers = new Headers(isRequest ? input.headers : undefined);
+    const names = [];
+    for (const [name] of headers) names.push(name);
+    const decision = plan(href, method, nameList(names), (isRequest && sent.get(input)) || "", forced || "");
+    if (!decision) return undefined;
+    for (let i = 2; i + 1 < decision.length; i += 2) headers.append(decision[i], decision[i + 1]);
+    const out = init == null ? {} : Object.create(init);
+    own(out, "headers", headers);
+    if (isRequest) {
+      sent.set(input, decision[1]);
+      if (out.referrer === undefined) own(out, "referrer", input.referrer);
+      if (out.referrerPolicy === undefined) own(out, "referrerPolicy", input.referrerPolicy);
+    }
+    return [out, decision[0]];
+  } catch (_) {
+    return undefined;
+  }
+}
 
 /** Reports the settlement of `promise` (a fetch) to `settle(token, status, failed)`. */
 export function observe(promise, token, settle) {
@@ -25,31 +89,25 @@ export function observe(promise, token, settle) {
 }
 
 /**
- * Wraps `target.fetch`. `prepare(input, init)` returns `[newInit, token]` or undefined to pass
- * the call through untouched. Returns the patch handle, or null when fetch is missing or cannot be
+ * Wraps `target.fetch`. Returns the patch handle, or null when fetch is missing or cannot be
  * replaced.
  */
-export function patchFetch(target, prepare, settle) {
+export function patchFetch(target, plan, settle) {
   const original = target.fetch;
   if (typeof original !== "function") return null;
   const patch = { target, original, active: true, wrapper: null };
   patch.wrapper = function fetch(input, init) {
     if (!patch.active) return original.apply(this, arguments);
-    let plan;
-    try {
-      plan = prepare(input, init);
-    } catch (_) {
-      plan = undefined;
-    }
-    if (!plan) return original.apply(this, arguments);
+    const prepared = prepareFetch(input, init, plan, "");
+    if (!prepared) return original.apply(this, arguments);
     let promise;
     try {
-      promise = original.call(this, input, plan[0]);
+      promise = original.call(this, input, prepared[0]);
     } catch (_) {
-      quietly(settle)(plan[1], 0, true);
+      quietly(settle)(prepared[1], 0, true);
       return original.apply(this, arguments);
     }
-    return observe(promise, plan[1], settle);
+    return observe(promise, prepared[1], settle);
   };
   try {
     target.fetch = patch.wrapper;
@@ -70,12 +128,11 @@ export function unpatchFetch(patch) {
 }
 
 /**
- * Wraps `open`, `setRequestHeader` and `send` of an XMLHttpRequest prototype. At `send`,
- * `prepare(xhr, method, url, appHeaderNames)` returns `[token, name, value, …]` or undefined.
- * State lives in a WeakMap keyed by the request object; one `loadend` listener per object, however
- * often it is reused.
+ * Wraps `open`, `setRequestHeader` and `send` of an XMLHttpRequest prototype; the headers are
+ * added at `send`. State lives in a WeakMap keyed by the request object; one `loadend` listener
+ * per object, however often it is reused.
  */
-export function patchXhr(proto, prepare, settle) {
+export function patchXhr(proto, plan, settle) {
   const original = {
     open: proto.open,
     setRequestHeader: proto.setRequestHeader,
@@ -116,7 +173,7 @@ export function patchXhr(proto, prepare, settle) {
           settlePending(this, state);
           state.method = String(method);
           state.url = String(url);
-          state.names = new Set();
+          state.names = [];
         } catch (_) {
           // Untracked: the request goes out without a header.
         }
@@ -127,7 +184,7 @@ export function patchXhr(proto, prepare, settle) {
       if (patch.active) {
         try {
           const state = states.get(this);
-          if (state && state.names) state.names.add(String(name).toLowerCase());
+          if (state && state.names) state.names.push(String(name).toLowerCase());
         } catch (_) {
           // Untracked header name.
         }
@@ -139,12 +196,14 @@ export function patchXhr(proto, prepare, settle) {
         try {
           const state = states.get(this);
           if (state && state.names && !state.token) {
-            const plan = prepare(this, state.method, state.url, state.names);
-            if (plan) {
-              for (let i = 1; i + 1 < plan.length; i += 2) {
-                original.setRequestHeader.call(this, plan[i], plan[i + 1]);
+            const href = requestUrl(state.url);
+            const decision = href && plan(href, state.method, nameList(state.names), sent.get(this) || "", "");
+            if (decision) {
+              for (let i = 2; i + 1 < decision.length; i += 2) {
+                original.setRequestHeader.call(this, decision[i], decision[i + 1]);
               }
-              state.token = plan[0];
+              state.token = decision[0];
+              sent.set(this, decision[1]);
               if (!state.listening) {
                 state.listening = true;
                 this.addEventListener("loadend", onLoadEnd);

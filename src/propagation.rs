@@ -48,8 +48,12 @@ impl Propagation {
         let mut out = Vec::with_capacity(3);
         let trace = self.traceparent && !app_has("traceparent");
         let baggage = self.traceparent && !app_has("baggage");
-        let traceparent = span.filter(|_| trace).map(|span| concat(&["00-", &hex, "-", &span.to_hex(), "-01"]));
-        let baggage = session.filter(|_| baggage).map(|session| concat(&["session.id=", &session.to_hex()]));
+        let traceparent = span
+            .filter(|_| trace)
+            .map(|span| concat(&["00-", &hex, "-", &span.to_hex(), "-01"]));
+        let baggage = session
+            .filter(|_| baggage)
+            .map(|session| concat(&["session.id=", &session.to_hex()]));
         out.push((self.header.clone(), hex));
         if let Some(value) = traceparent {
             out.push(("traceparent".to_owned(), value));

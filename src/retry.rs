@@ -87,15 +87,28 @@ impl RetryBook {
     pub fn settled(&mut self, key: &str, id: Id, status: Option<u16>, now: Millis) {
         self.failures.retain(|f| f.key != key);
         if is_retryable(status) && self.window > 0 {
-            push_bounded(&mut self.failures, Failure { key: key.to_owned(), id, at: now }, MAX_FAILURES);
+            push_bounded(
+                &mut self.failures,
+                Failure {
+                    key: key.to_owned(),
+                    id,
+                    at: now,
+                },
+                MAX_FAILURES,
+            );
         }
     }
 
     /// Counts one more attempt of request `key` under `id`; returns the attempt number (1-based).
     pub fn count_attempt(&mut self, id: Id, key: &str) -> u32 {
         // The counter moves to the end: the least recently used is forgotten first.
-        let mut counter = take_first(&mut self.attempts, |a| a.id == id && a.key == key)
-            .unwrap_or(AttemptCounter { id, key: key.to_owned(), count: 0 });
+        let mut counter = take_first(&mut self.attempts, |a| a.id == id && a.key == key).unwrap_or(
+            AttemptCounter {
+                id,
+                key: key.to_owned(),
+                count: 0,
+            },
+        );
         counter.count = counter.count.saturating_add(1);
         let count = counter.count;
         push_bounded(&mut self.attempts, counter, MAX_ATTEMPT_COUNTERS);

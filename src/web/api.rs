@@ -13,9 +13,10 @@ use crate::actions::ActionKind;
 use crate::id::Id;
 use crate::origin::Origin;
 use crate::web::auto_actions::AutoActions;
-use crate::web::fetch::{self, FetchPatch};
+use crate::web::fetch::FetchPatch;
 use crate::web::glue;
 use crate::web::options::read_options;
+use crate::web::plan::{Plan, plan_callback};
 use crate::web::shared::{Handle, Shared, install_auto_end_timer, schedule_auto_end};
 use crate::web::xhr::XhrPatch;
 
@@ -58,10 +59,19 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
     install_auto_end_timer(&handle);
 
     let settle = settle_callback(&handle);
+    let plan = plan_callback(&handle);
     let window_js: &JsValue = window.as_ref();
     let installed = Installed {
-        fetch: FetchPatch::install(&handle, window_js, settle.as_ref().unchecked_ref()),
-        xhr: XhrPatch::install(&handle, window_js, settle.as_ref().unchecked_ref()),
+        fetch: FetchPatch::install(
+            window_js,
+            plan.as_ref().unchecked_ref(),
+            settle.as_ref().unchecked_ref(),
+        ),
+        xhr: XhrPatch::install(
+            window_js,
+            plan.as_ref().unchecked_ref(),
+            settle.as_ref().unchecked_ref(),
+        ),
         auto_actions: auto
             .then(|| {
                 window
@@ -75,6 +85,7 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
     let recorder = JsValue::from(Recorder {
         handle,
         settle,
+        plan,
         installed: RefCell::new(Some(installed)),
     });
     glue::set_current_recorder(&recorder);
@@ -123,7 +134,15 @@ fn storage_listener(handle: &Handle, window: &web_sys::Window) -> Closure<dyn Fn
 pub struct Recorder {
     handle: Handle,
     settle: Closure<dyn Fn(u32, f64, bool)>,
+    plan: Closure<Plan>,
     installed: RefCell<Option<Installed>>,
+}
+
+/// The callbacks the wrappers call, shared with every `Action` for `action.fetch`.
+#[derive(Clone)]
+struct Callbacks {
+    plan: Function,
+    settle: Function,
 }
 
 #[wasm_bindgen]
@@ -154,7 +173,7 @@ impl Recorder {
             id,
             name,
             handle: Rc::downgrade(&self.handle),
-            settle: self.settle_fn(),
+            callbacks: self.callbacks(),
         });
         if let Some(current) = shared.current.as_mut() {
             current.object = Some(object.clone());
@@ -167,7 +186,7 @@ impl Recorder {
     /// The current action (explicit or automatic), or null.
     #[wasm_bindgen(js_name = currentAction)]
     pub fn current_action(&self) -> JsValue {
-        let settle = self.settle_fn();
+        let callbacks = self.callbacks();
         let Ok(mut shared) = self.handle.try_borrow_mut() else {
             return JsValue::NULL;
         };
@@ -182,7 +201,7 @@ impl Recorder {
                     id: current.id,
                     name: current.name.clone(),
                     handle: weak,
-                    settle,
+                    callbacks,
                 })
             })
             .clone()
@@ -221,8 +240,11 @@ impl Recorder {
         Promise::resolve(&JsValue::UNDEFINED)
     }
 
-    fn settle_fn(&self) -> Function {
-        self.settle.as_ref().unchecked_ref::<Function>().clone()
+    fn callbacks(&self) -> Callbacks {
+        Callbacks {
+            plan: self.plan.as_ref().unchecked_ref::<Function>().clone(),
+            settle: self.settle.as_ref().unchecked_ref::<Function>().clone(),
+        }
     }
 }
 
@@ -243,7 +265,7 @@ pub struct Action {
     id: Id,
     name: String,
     handle: Weak<RefCell<Shared>>,
-    settle: Function,
+    callbacks: Callbacks,
 }
 
 #[wasm_bindgen]
@@ -261,7 +283,8 @@ impl Action {
     }
 
     /// `fetch` with this action's ID, even after another action started. Goes through the
-    /// page's current `fetch`, so other wrappers still run.
+    /// page's current `fetch`, so other wrappers still run (Threadline's own sees the header
+    /// already set and leaves it).
     pub fn fetch(&self, input: JsValue, init: JsValue) -> Promise {
         let window: JsValue = glue::page_window().map_or(JsValue::UNDEFINED, Into::into);
         let current_fetch = Reflect::get(&window, &JsValue::from_str("fetch"))
@@ -270,23 +293,27 @@ impl Action {
         let Some(current_fetch) = current_fetch else {
             return Promise::reject(&js_error("fetch is not available"));
         };
-        let planned = self
-            .handle
-            .upgrade()
-            .and_then(|h| fetch::plan(&h, &input, &init, Some(self.id)));
-        let result = match &planned {
-            Some((new_init, _)) => current_fetch.call2(&window, &input, new_init),
-            None => current_fetch.call2(&window, &input, &init),
+        let prepared = glue::prepare_fetch(&input, &init, &self.callbacks.plan, &self.id.to_hex());
+        let token = Reflect::get(&prepared, &JsValue::from(1))
+            .ok()
+            .and_then(|t| t.as_f64());
+        let new_init = if token.is_some() {
+            Reflect::get(&prepared, &JsValue::from(0)).unwrap_or(init)
+        } else {
+            init
         };
-        match (result, planned) {
-            (Ok(promise), Some((_, token))) => {
-                glue::observe(&promise, token, &self.settle).unchecked_into()
+        match (current_fetch.call2(&window, &input, &new_init), token) {
+            // Tokens are small positive integers.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            (Ok(promise), Some(token)) => {
+                glue::observe(&promise, token as u32, &self.callbacks.settle).unchecked_into()
             }
             (Ok(promise), None) => promise.unchecked_into(),
-            (Err(error), planned) => {
-                if let (Some((_, token)), Some(handle)) = (planned, self.handle.upgrade()) {
+            (Err(error), token) => {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                if let (Some(token), Some(handle)) = (token, self.handle.upgrade()) {
                     if let Ok(mut shared) = handle.try_borrow_mut() {
-                        shared.settle_request(token, None);
+                        shared.settle_request(token as u32, None);
                     }
                 }
                 Promise::reject(&error)

@@ -11,16 +11,20 @@ use crate::Millis;
 extern "C" {
     /// Wraps `target.fetch`; the patch handle, or null when fetch cannot be replaced.
     #[wasm_bindgen(js_name = patchFetch)]
-    pub fn patch_fetch(target: &JsValue, prepare: &Function, settle: &Function) -> JsValue;
+    pub fn patch_fetch(target: &JsValue, plan: &Function, settle: &Function) -> JsValue;
     /// Restores fetch if Threadline is still outermost, else leaves a pass-through.
     #[wasm_bindgen(js_name = unpatchFetch)]
     pub fn unpatch_fetch(patch: &JsValue);
     /// Wraps `open`, `setRequestHeader` and `send` of an XMLHttpRequest prototype.
     #[wasm_bindgen(js_name = patchXhr)]
-    pub fn patch_xhr(proto: &JsValue, prepare: &Function, settle: &Function) -> JsValue;
+    pub fn patch_xhr(proto: &JsValue, plan: &Function, settle: &Function) -> JsValue;
     /// Undoes [`patch_xhr`] method by method.
     #[wasm_bindgen(js_name = unpatchXhr)]
     pub fn unpatch_xhr(patch: &JsValue);
+    /// Plans a fetch with `forced` as its ID: `[newInit, token]`, or undefined to leave it alone.
+    #[wasm_bindgen(js_name = prepareFetch)]
+    pub fn prepare_fetch(input: &JsValue, init: &JsValue, plan: &Function, forced: &str)
+    -> JsValue;
     /// Reports a fetch promise's settlement to `settle(token, status, failed)`; returns it unchanged.
     pub fn observe(promise: &JsValue, token: u32, settle: &Function) -> JsValue;
 }
@@ -60,20 +64,8 @@ extern "C" {
     pub fn set_current_recorder(recorder: &JsValue);
 }
 
-#[wasm_bindgen(module = "/js/dom.js")]
+#[wasm_bindgen(module = "/js/values.js")]
 extern "C" {
-    /// Absolute URL of a fetch/XHR input, or undefined.
-    #[wasm_bindgen(js_name = requestUrl)]
-    pub fn request_url(input: &JsValue) -> Option<String>;
-    /// The method fetch will use.
-    #[wasm_bindgen(js_name = requestMethod)]
-    pub fn request_method(input: &JsValue, init: &JsValue) -> String;
-    /// A copy of the headers fetch will send, or undefined.
-    #[wasm_bindgen(js_name = requestHeaders)]
-    pub fn request_headers(input: &JsValue, init: &JsValue) -> JsValue;
-    /// A new init inheriting from `init` with its own `headers`, or undefined.
-    #[wasm_bindgen(js_name = derivedInit)]
-    pub fn derived_init(input: &JsValue, init: &JsValue, headers: &JsValue) -> JsValue;
     /// The pattern without `g`/`y` flags.
     #[wasm_bindgen(js_name = statelessRegExp)]
     pub fn stateless_regexp(re: &JsValue) -> js_sys::RegExp;

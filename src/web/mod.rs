@@ -7,6 +7,7 @@ mod auto_actions;
 mod fetch;
 mod glue;
 mod options;
+mod plan;
 mod session_store;
 mod shared;
 mod xhr;

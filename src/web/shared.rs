@@ -6,7 +6,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
-use js_sys::{RegExp, WeakMap};
+use js_sys::RegExp;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -48,8 +48,6 @@ pub(crate) struct Shared {
     pub correlator: Correlator,
     pub session: SessionKeeper,
     pub current: Option<CurrentAction>,
-    /// `Request` and XHR objects already sent, mapped to the ID they carried (hex).
-    pub sent_objects: WeakMap,
     /// The pending `setTimeout` that ends the automatic action, and the callback it runs.
     auto_timer: Option<i32>,
     auto_tick: Option<Closure<dyn Fn()>>,
@@ -80,7 +78,6 @@ impl Shared {
             regexes,
             config,
             current: None,
-            sent_objects: WeakMap::new(),
             auto_timer: None,
             auto_tick: None,
             in_flight: Vec::new(),
@@ -135,7 +132,11 @@ impl Shared {
             .propagation
             .headers(tag.id, span, session, app_has);
         self.next_token = self.next_token.wrapping_add(1).max(1);
-        let request = InFlight { token: self.next_token, id: tag.id, key: tag.key };
+        let request = InFlight {
+            token: self.next_token,
+            id: tag.id,
+            key: tag.key,
+        };
         push_bounded(&mut self.in_flight, request, MAX_IN_FLIGHT);
         Some(Planned {
             token: self.next_token,
@@ -151,21 +152,6 @@ impl Shared {
             self.correlator
                 .settled(request.id, &request.key, status, now());
         }
-    }
-
-    /// Remembers the ID a `Request` or XHR object carried, for when it is sent again.
-    pub fn remember_object(&self, object: &JsValue, id: Id) {
-        self.sent_objects
-            .set(object.unchecked_ref(), &JsValue::from(id.to_hex()));
-    }
-
-    /// The ID a `Request` or XHR object carried when it was last sent.
-    pub fn remembered_object(&self, object: &JsValue) -> Option<Id> {
-        self.sent_objects
-            .get(object.unchecked_ref())
-            .as_string()
-            .as_deref()
-            .and_then(Id::parse)
     }
 
     /// Starts an action, which becomes current; counts as session activity.

@@ -1,0 +1,69 @@
+//! The one decision every fetch and XHR asks for: does this request get headers, with which ID,
+//! and which headers. `js/patch.js` reads the request and applies the answer.
+
+use alloc::rc::Rc;
+use alloc::string::String;
+
+use js_sys::Array;
+use wasm_bindgen::prelude::*;
+
+use crate::correlator::RequestFacts;
+use crate::id::Id;
+use crate::web::shared::Handle;
+
+/// `plan(href, method, appHeaderNames, previousId, forcedId)` as `js/patch.js` calls it.
+pub(crate) type Plan = dyn Fn(String, String, String, String, String) -> JsValue;
+
+/// Creates the plan callback shared by the fetch and XHR wrappers and `action.fetch`.
+pub(crate) fn plan_callback(handle: &Handle) -> Closure<Plan> {
+    let weak = Rc::downgrade(handle);
+    Closure::<Plan>::new(
+        move |href: String, method: String, app_names: String, previous: String, forced: String| {
+            weak.upgrade()
+                .and_then(|handle| plan(&handle, &href, &method, &app_names, &previous, &forced))
+                .unwrap_or(JsValue::UNDEFINED)
+        },
+    )
+}
+
+/// `[token, id, name, value, …]` for a request to `href`, or `None` to leave it alone:
+/// not an allowed origin, or the app set the correlation header itself.
+fn plan(
+    handle: &Handle,
+    href: &str,
+    method: &str,
+    app_names: &str,
+    previous: &str,
+    forced: &str,
+) -> Option<JsValue> {
+    let mut shared = handle.try_borrow_mut().ok()?;
+    if !shared.allows(href) {
+        return None;
+    }
+    let facts = RequestFacts {
+        method,
+        url: href,
+        forced: Id::parse(forced),
+        same_object: Id::parse(previous),
+    };
+    let planned = shared.plan_request(&facts, |name| lists_name(app_names, name))?;
+    let out = Array::new();
+    out.push(&JsValue::from(planned.token));
+    out.push(&JsValue::from(planned.id.to_hex()));
+    for (name, value) in &planned.headers {
+        out.push(&JsValue::from_str(name));
+        out.push(&JsValue::from_str(value));
+    }
+    Some(out.into())
+}
+
+/// Whether `list` (",a,b,", lower case) holds `name` in any letter case.
+fn lists_name(list: &str, name: &str) -> bool {
+    let (list, name) = (list.as_bytes(), name.as_bytes());
+    list.windows(name.len() + 2).any(|w| {
+        w.first() == Some(&b',')
+            && w.last() == Some(&b',')
+            && w.get(1..=name.len())
+                .is_some_and(|middle| middle.eq_ignore_ascii_case(name))
+    })
+}
