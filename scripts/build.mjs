@@ -18,6 +18,8 @@ rmSync(pkg, { recursive: true, force: true });
 run("wasm-bindgen", [
   "target/wasm32-unknown-unknown/release/threadline.wasm",
   "--target", "web", "--out-dir", pkg, "--out-name", "threadline", "--no-typescript",
+  // Every supported browser has TextEncoder.encodeInto; the wasm URL is always passed in.
+  "--encode-into", "always", "--omit-default-module-path",
 ]);
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
@@ -28,7 +30,11 @@ const mapping = execFileSync(join(root, "node_modules", ".bin", "wasm-opt"), [
 const gluePath = join(pkg, "threadline.js");
 writeFileSync(gluePath, applyShortNames(readFileSync(gluePath, "utf8"), parseMapping(mapping)));
 
-const common = { bundle: true, minify: true, target: "es2020", legalComments: "none", logLevel: "warning" };
+const common = {
+  bundle: true, minify: true, target: "es2020", legalComments: "none", logLevel: "warning",
+  // wasm-bindgen's glue lists a snippet module once per import it takes from it.
+  logOverride: { "duplicate-object-key": "silent" },
+};
 await esbuild.build({ ...common, entryPoints: [join(root, "js", "index.js")], format: "esm", outfile: join(dist, "threadline.mjs") });
 await esbuild.build({
   ...common,
@@ -36,8 +42,6 @@ await esbuild.build({
   format: "iife",
   globalName: "Threadline",
   outfile: join(dist, "threadline.js"),
-  // wasm-bindgen's default wasm path uses import.meta.url; the script entry always passes its own.
-  logOverride: { "empty-import-meta": "silent" },
 });
 copyFileSync(join(root, "js", "index.d.ts"), join(dist, "index.d.ts"));
 
