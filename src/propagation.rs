@@ -101,6 +101,18 @@ pub fn is_settable_header_name(name: &str) -> bool {
         && !lower.starts_with("sec-")
 }
 
+/// Whether a list of header names written `,a,b,` (how the JS glue reports the headers an app
+/// set) includes `name`, in any letter case.
+pub fn names_include(list: &str, name: &str) -> bool {
+    let (list, name) = (list.as_bytes(), name.as_bytes());
+    list.windows(name.len() + 2).any(|w| {
+        w.first() == Some(&b',')
+            && w.last() == Some(&b',')
+            && w.get(1..=name.len())
+                .is_some_and(|middle| middle.eq_ignore_ascii_case(name))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +183,18 @@ mod tests {
         assert_eq!(names(&out), ["X-Correlation-ID", "baggage"]);
         let out = p.headers(id(), span(), session(), |n| n == "baggage");
         assert_eq!(names(&out), ["X-Correlation-ID", "traceparent"]);
+    }
+
+    #[test]
+    fn name_lists_match_whole_names_in_any_case() {
+        let list = ",content-type,x-correlation-id,";
+        assert!(names_include(list, "X-Correlation-ID"));
+        assert!(names_include(list, "content-type"));
+        assert!(!names_include(list, "x-correlation"));
+        assert!(!names_include(list, "correlation-id"));
+        assert!(!names_include(",", "a"));
+        assert!(!names_include("", "a"));
+        assert!(!names_include(",traceparent-x,", "traceparent"));
     }
 
     #[test]

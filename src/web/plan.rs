@@ -9,6 +9,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::correlator::RequestFacts;
 use crate::id::Id;
+use crate::propagation::names_include;
 use crate::web::shared::Handle;
 
 /// `plan(href, method, appHeaderNames, previousId, forcedId)` as `js/patch.js` calls it.
@@ -46,7 +47,7 @@ fn plan(
         forced: Id::parse(forced),
         same_object: Id::parse(previous),
     };
-    let planned = shared.plan_request(&facts, |name| lists_name(app_names, name))?;
+    let planned = shared.plan_request(&facts, |name| names_include(app_names, name))?;
     let out = Array::new();
     out.push(&JsValue::from(planned.token));
     out.push(&JsValue::from(planned.id.to_hex()));
@@ -55,15 +56,4 @@ fn plan(
         out.push(&JsValue::from_str(value));
     }
     Some(out.into())
-}
-
-/// Whether `list` (",a,b,", lower case) holds `name` in any letter case.
-fn lists_name(list: &str, name: &str) -> bool {
-    let (list, name) = (list.as_bytes(), name.as_bytes());
-    list.windows(name.len() + 2).any(|w| {
-        w.first() == Some(&b',')
-            && w.last() == Some(&b',')
-            && w.get(1..=name.len())
-                .is_some_and(|middle| middle.eq_ignore_ascii_case(name))
-    })
 }

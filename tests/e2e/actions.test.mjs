@@ -1,30 +1,20 @@
 // Which ID each request carries: actions in a row, background requests, action.fetch, retries
 // that keep their ID, and automatic actions started by clicks and submits.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { ID, launchBrowser, openPage, startServers } from "./harness.mjs";
+import { describe, test } from "node:test";
+import { ID, loopbackAndBrowser, openEsmPage } from "./harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await startServers();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const live = loopbackAndBrowser();
 
 async function app(options = {}) {
-  const opened = await openPage(browser, `${server.origin("app.shop.test")}/esm.html`);
-  await opened.page.waitForFunction(() => window.Threadline);
+  const opened = await openEsmPage(live);
   await opened.page.evaluate(async (options) => {
     window.tl = await Threadline.init(options);
   }, options);
   return opened;
 }
 
-const idsOf = (prefix) => server.received(prefix).map((r) => r.headers["x-correlation-id"]);
+const idsOf = (prefix) => live.server.received(prefix).map((r) => r.headers["x-correlation-id"]);
 
 describe("explicit actions", () => {
   test("two actions in a row get different IDs; the same action started twice gets two", async () => {
@@ -78,7 +68,7 @@ describe("explicit actions", () => {
     assert.equal(ids.status, 200);
     assert.equal(ids.current, ids.second);
     assert.deepEqual(idsOf("/api/action-fetch/"), [ids.first, ids.second]);
-    assert.equal(server.received("/api/action-fetch/first")[0].headers["x-app"], "1");
+    assert.equal(live.server.received("/api/action-fetch/first")[0].headers["x-app"], "1");
     await context.close();
   });
 
@@ -180,7 +170,7 @@ async function lateServer() {
   const port = probe.address().port;
   await new Promise((resolve) => probe.close(resolve));
   const received = [];
-  const server = createServer((req, res) => {
+  const http = createServer((req, res) => {
     res.setHeader("Access-Control-Allow-Origin", req.headers.origin || "*");
     if (req.method === "OPTIONS") {
       res.setHeader("Access-Control-Allow-Headers", req.headers["access-control-request-headers"] || "");
@@ -192,10 +182,10 @@ async function lateServer() {
   return {
     port,
     received,
-    listen: () => new Promise((resolve) => server.listen(port, "127.0.0.1", resolve)),
+    listen: () => new Promise((resolve) => http.listen(port, "127.0.0.1", resolve)),
     close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(resolve);
+      http.closeAllConnections();
+      http.close(resolve);
     }),
   };
 }

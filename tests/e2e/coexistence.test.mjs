@@ -2,25 +2,12 @@
 // a fetch that cannot be replaced, storage that throws, tabs sharing a session, option errors,
 // and both published builds (ESM and script tag).
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { ID, launchBrowser, openPage, startServers } from "./harness.mjs";
+import { describe, test } from "node:test";
+import { ID, loopbackAndBrowser, openEsmPage, openPage } from "./harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await startServers();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const live = loopbackAndBrowser();
 
-async function esmPage() {
-  const opened = await openPage(browser, `${server.origin("app.shop.test")}/esm.html`);
-  await opened.page.waitForFunction(() => window.Threadline);
-  return opened;
-}
+const esmPage = () => openEsmPage(live);
 
 /** Installs a fetch wrapper like other libraries do, adding `X-<name>: 1`. */
 const installWrapper = (name) => {
@@ -46,7 +33,7 @@ describe("other libraries and repeated init", () => {
       return first === second;
     }, installWrapper.toString());
     assert.ok(same, "a second init returns the same recorder");
-    const [r] = server.received("/api/others/both");
+    const [r] = live.server.received("/api/others/both");
     assert.equal(r.headers["x-before"], "1");
     assert.equal(r.headers["x-after"], "1");
     assert.match(r.headers["x-correlation-id"], ID, "one value, not duplicated");
@@ -76,11 +63,11 @@ describe("other libraries and repeated init", () => {
       return { restored, kept };
     }, installWrapper.toString());
     assert.deepEqual(state, { restored: true, kept: true });
-    const [r] = server.received("/api/others/after-shutdown");
+    const [r] = live.server.received("/api/others/after-shutdown");
     assert.equal(r.headers["x-after"], "1");
     assert.equal(r.headers["x-before"], "1");
     assert.equal(r.headers["x-correlation-id"], undefined, "the left-behind wrapper passes through");
-    assert.equal(server.received("/api/others/xhr-after-shutdown")[0].headers["x-correlation-id"], undefined);
+    assert.equal(live.server.received("/api/others/xhr-after-shutdown")[0].headers["x-correlation-id"], undefined);
     await context.close();
   });
 
@@ -102,9 +89,9 @@ describe("other libraries and repeated init", () => {
     });
     assert.ok(warnings.some((w) => w.includes("window.fetch is missing or not writable")), warnings.join("\n"));
     assert.deepEqual(errors, []);
-    assert.equal(server.received("/api/locked/action-fetch")[0].headers["x-correlation-id"], result);
-    assert.equal(server.received("/api/locked/xhr")[0].headers["x-correlation-id"], result);
-    assert.equal(server.received("/api/locked/plain")[0].headers["x-correlation-id"], undefined);
+    assert.equal(live.server.received("/api/locked/action-fetch")[0].headers["x-correlation-id"], result);
+    assert.equal(live.server.received("/api/locked/xhr")[0].headers["x-correlation-id"], result);
+    assert.equal(live.server.received("/api/locked/plain")[0].headers["x-correlation-id"], undefined);
     await context.close();
   });
 
@@ -126,7 +113,7 @@ describe("other libraries and repeated init", () => {
     });
     assert.equal(status.threw, "boom", "the app's own error surfaces as it would without Threadline");
     assert.equal(status.status, 200);
-    const [r] = server.received("/api/robust/inherited");
+    const [r] = live.server.received("/api/robust/inherited");
     assert.equal(r.method, "POST", "members inherited by the caller's init are honoured");
     assert.equal(r.body, "inherited");
     assert.match(r.headers["x-correlation-id"], ID);
@@ -137,8 +124,8 @@ describe("other libraries and repeated init", () => {
 
 describe("sessions", () => {
   test("tabs of one origin share the session ID; reading it does not rotate it", async () => {
-    const context = await browser.newContext();
-    const url = `${server.origin("app.shop.test")}/esm.html`;
+    const context = await live.browser.newContext();
+    const url = `${live.server.origin("app.shop.test")}/esm.html`;
     const ids = [];
     for (let i = 0; i < 2; i++) {
       const page = await context.newPage();
@@ -156,7 +143,7 @@ describe("sessions", () => {
 
   test("storage that throws falls back to sessionStorage, then memory", async () => {
     for (const [blocked, expectIn] of [[["localStorage"], "sessionStorage"], [["localStorage", "sessionStorage"], null]]) {
-      const context = await browser.newContext();
+      const context = await live.browser.newContext();
       await context.addInitScript((blocked) => {
         for (const name of blocked) {
           Object.defineProperty(window, name, { get() { throw new DOMException("denied", "SecurityError"); } });
@@ -165,7 +152,7 @@ describe("sessions", () => {
       const page = await context.newPage();
       const errors = [];
       page.on("pageerror", (e) => errors.push(e));
-      await page.goto(`${server.origin("app.shop.test")}/esm.html`);
+      await page.goto(`${live.server.origin("app.shop.test")}/esm.html`);
       await page.waitForFunction(() => window.Threadline);
       const result = await page.evaluate(async (expectIn) => {
         const tl = await Threadline.init({ traceparent: true });
@@ -175,7 +162,7 @@ describe("sessions", () => {
       }, expectIn);
       assert.match(result.id, ID);
       if (expectIn) assert.ok(result.stored.includes(result.id), `${expectIn} holds the session`);
-      assert.equal(server.received("/api/storage/x").at(-1).headers.baggage, `session.id=${result.id}`);
+      assert.equal(live.server.received("/api/storage/x").at(-1).headers.baggage, `session.id=${result.id}`);
       assert.deepEqual(errors, []);
       await context.close();
     }
@@ -184,7 +171,7 @@ describe("sessions", () => {
 
 describe("published builds and options", () => {
   test("the script-tag build defines window.Threadline and tags requests", async () => {
-    const { page, context, errors } = await openPage(browser, `${server.origin("app.shop.test")}/script.html`);
+    const { page, context, errors } = await openPage(live.browser, `${live.server.origin("app.shop.test")}/script.html`);
     const id = await page.evaluate(async () => {
       const tl = await window.Threadline.init({});
       const a = tl.startAction("from-script-tag");
@@ -192,13 +179,13 @@ describe("published builds and options", () => {
       return a.id;
     });
     assert.match(id, ID);
-    assert.equal(server.received("/api/script-tag/1")[0].headers["x-correlation-id"], id);
+    assert.equal(live.server.received("/api/script-tag/1")[0].headers["x-correlation-id"], id);
     assert.deepEqual(errors, []);
     await context.close();
   });
 
   test("bad options reject with an Error naming the option and what was expected", async () => {
-    const { page, context } = await openPage(browser, `${server.origin("app.shop.test")}/script.html`);
+    const { page, context } = await openPage(live.browser, `${live.server.origin("app.shop.test")}/script.html`);
     const messages = await page.evaluate(async () => {
       const tries = [
         { propagateTo: ["api.shop.test"] },

@@ -6,6 +6,7 @@ import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { dirname, extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -111,3 +112,27 @@ export async function openPage(browser, url) {
 
 /** 32 lowercase hex characters: a valid correlation ID. */
 export const ID = /^[0-9a-f]{32}$/;
+
+/**
+ * Starts the loopback servers and the browser before a test file's tests and stops them after.
+ * Returns `{ server, browser }`, filled in once the tests run.
+ */
+export function loopbackAndBrowser() {
+  const live = { server: null, browser: null };
+  before(async () => {
+    live.server = await startServers();
+    live.browser = await launchBrowser();
+  });
+  after(async () => {
+    await live.browser?.close();
+    await live.server?.close();
+  });
+  return live;
+}
+
+/** Opens the ESM test page on the app origin and waits until `window.Threadline` is there. */
+export async function openEsmPage(live) {
+  const opened = await openPage(live.browser, `${live.server.origin("app.shop.test")}/esm.html`);
+  await opened.page.waitForFunction(() => window.Threadline);
+  return opened;
+}

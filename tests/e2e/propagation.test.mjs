@@ -1,31 +1,17 @@
 // What servers actually receive: the correlation header on every fetch input shape and on XHR,
 // only for allowed origins, never overwriting the app's own, with the caller's objects untouched.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { ID, launchBrowser, openPage, startServers } from "./harness.mjs";
+import { describe, test } from "node:test";
+import { ID, loopbackAndBrowser, openEsmPage } from "./harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await startServers();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const live = loopbackAndBrowser();
 
-/** Opens the ESM test page on the app origin and waits for the module to load. */
-async function app() {
-  const opened = await openPage(browser, `${server.origin("app.shop.test")}/esm.html`);
-  await opened.page.waitForFunction(() => window.Threadline);
-  return opened;
-}
+const app = () => openEsmPage(live);
 
 describe("fetch", () => {
   test("every input shape carries the current action's ID, same-origin and to allowed origins", async () => {
     const { page, context, errors } = await app();
-    const api = server.origin("api.shop.test");
+    const api = live.server.origin("api.shop.test");
     const id = await page.evaluate(async (api) => {
       const tl = await Threadline.init({ propagateTo: [api] });
       const pay = tl.startAction("checkout_submit");
@@ -43,10 +29,10 @@ describe("fetch", () => {
       return pay.id;
     }, api);
     assert.match(id, ID);
-    const got = server.received("/api/shapes/");
+    const got = live.server.received("/api/shapes/");
     assert.deepEqual(got.map((r) => r.path), ["relative", "string", "url", "request", "request-init", "headers", "pairs", "object", "post"].map((p) => `/api/shapes/${p}`));
     for (const r of got) assert.equal(r.headers["x-correlation-id"], id, r.path);
-    assert.equal(got[0].host, `app.shop.test:${server.port}`);
+    assert.equal(got[0].host, `app.shop.test:${live.server.port}`);
     const byPath = Object.fromEntries(got.map((r) => [r.path.split("/").pop(), r]));
     assert.equal(byPath.request.headers["x-from"], "request");
     assert.equal(byPath["request-init"].headers["x-from"], "init");
@@ -61,7 +47,7 @@ describe("fetch", () => {
 
   test("the caller's Request, init and headers objects are never mutated, and bodies arrive intact", async () => {
     const { page, context } = await app();
-    const api = server.origin("api.shop.test");
+    const api = live.server.origin("api.shop.test");
     const report = await page.evaluate(async (api) => {
       await Threadline.init({ propagateTo: [api] });
       const u = (p) => `${api}/api/untouched/${p}`;
@@ -81,7 +67,7 @@ describe("fetch", () => {
     }, api);
     assert.deepEqual(report.after, report.before);
     assert.ok(report.initHeadersSame);
-    const got = server.received("/api/untouched/");
+    const got = live.server.received("/api/untouched/");
     assert.equal(got.length, 4);
     for (const r of got) {
       assert.match(r.headers["x-correlation-id"], ID, r.path);
@@ -94,7 +80,7 @@ describe("fetch", () => {
 
   test("a header the app set itself, in any letter case, is left as it is and not duplicated", async () => {
     const { page, context } = await app();
-    const api = server.origin("api.shop.test");
+    const api = live.server.origin("api.shop.test");
     await page.evaluate(async (api) => {
       await Threadline.init({ propagateTo: [api], traceparent: true });
       const u = (p) => `${api}/api/app-set/${p}`;
@@ -110,7 +96,7 @@ describe("fetch", () => {
         xhr.send();
       });
     }, api);
-    const got = Object.fromEntries(server.received("/api/app-set/").map((r) => [r.path.split("/").pop(), r.headers]));
+    const got = Object.fromEntries(live.server.received("/api/app-set/").map((r) => [r.path.split("/").pop(), r.headers]));
     assert.equal(got.object["x-correlation-id"], "app-object");
     assert.equal(got.headers["x-correlation-id"], "app-headers");
     assert.equal(got.request["x-correlation-id"], "app-request");
@@ -125,7 +111,7 @@ describe("fetch", () => {
 
   test("traceparent carries the same ID with a fresh span, baggage the session", async () => {
     const { page, context } = await app();
-    const api = server.origin("api.shop.test");
+    const api = live.server.origin("api.shop.test");
     const { id, session } = await page.evaluate(async (api) => {
       const tl = await Threadline.init({ propagateTo: [api], traceparent: true });
       const a = tl.startAction("search");
@@ -133,7 +119,7 @@ describe("fetch", () => {
       await fetch(`${api}/api/trace/2`);
       return { id: a.id, session: tl.sessionId() };
     }, api);
-    const got = server.received("/api/trace/");
+    const got = live.server.received("/api/trace/");
     assert.equal(got.length, 2);
     const spans = got.map((r) => {
       const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(r.headers.traceparent);
@@ -166,7 +152,7 @@ describe("fetch", () => {
 describe("allowed origins", () => {
   test("only the page's origin and propagateTo entries get the header; look-alikes never do", async () => {
     const { page, context } = await app();
-    const port = server.port;
+    const port = live.server.port;
     await page.evaluate(async ({ port, otherPort }) => {
       await Threadline.init({
         propagateTo: [`http://api.shop.test:${port}`, `http://*.cdn.shop.test:${port}`, /^http:\/\/regex\d\.test:\d+$/],
@@ -190,8 +176,8 @@ describe("allowed origins", () => {
         xhr.open("GET", `http://api.shop.test@other.test:${port}/api/allow/userinfo`);
         xhr.send();
       });
-    }, { port, otherPort: server.otherPort });
-    const got = Object.fromEntries(server.received("/api/allow/").map((r) => [r.path.replace("/api/allow/", "").split(/[?/]/)[0], r]));
+    }, { port, otherPort: live.server.otherPort });
+    const got = Object.fromEntries(live.server.received("/api/allow/").map((r) => [r.path.replace("/api/allow/", "").split(/[?/]/)[0], r]));
     for (const yes of ["same-origin", "exact", "exact-upper", "wildcard", "wildcard-deep", "regexp"]) {
       assert.match(got[yes]?.headers["x-correlation-id"] ?? "", ID, `${yes} gets the header`);
     }
@@ -209,7 +195,7 @@ describe("allowed origins", () => {
       await Threadline.init({ sameOrigin: false });
       await fetch("/api/no-same-origin/1");
     });
-    const [r] = server.received("/api/no-same-origin/");
+    const [r] = live.server.received("/api/no-same-origin/");
     assert.equal(r.headers["x-correlation-id"], undefined);
     await context.close();
   });
@@ -218,7 +204,7 @@ describe("allowed origins", () => {
 describe("XMLHttpRequest", () => {
   test("XHR carries the action's ID; one reused object keeps its ID on resend, with one header value each time", async () => {
     const { page, context } = await app();
-    const api = server.origin("api.shop.test");
+    const api = live.server.origin("api.shop.test");
     const { actionId } = await page.evaluate(async (api) => {
       const tl = await Threadline.init({ propagateTo: [api] });
       const send = (xhr, url) => new Promise((done) => {
@@ -238,7 +224,7 @@ describe("XMLHttpRequest", () => {
       await send(new XMLHttpRequest(), `${api}/api/xhr/retry`);
       return { actionId: a.id, loadends };
     }, api);
-    const got = server.received("/api/xhr/");
+    const got = live.server.received("/api/xhr/");
     assert.equal(got.length, 5);
     assert.equal(got[0].headers["x-correlation-id"], actionId);
     const retryId = got[1].headers["x-correlation-id"];
