@@ -1,4 +1,4 @@
-//! The JavaScript API: `createRecorder` (wrapped by `init` in `js/index.js`), `Recorder` and
+//! The JavaScript API: `createRecorder` (wrapped by `init` in `js/loader.js`), `Recorder` and
 //! `Action`. One recorder per page: a second `init` returns the first.
 
 use alloc::rc::{Rc, Weak};
