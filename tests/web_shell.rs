@@ -97,7 +97,7 @@ fn bad_options_are_refused_with_the_option_and_what_was_expected() {
 #[wasm_bindgen_test]
 async fn wrapped_fetch_passes_a_new_init_and_leaves_the_callers_objects_alone() {
     js(
-        "window.__calls = []; window.__stub = function (input, init) { __calls.push([input, init]); return Promise.resolve(new Response('ok')); }; window.fetch = __stub;",
+        "window.__calls = []; window.__response = new Response('ok'); window.__stub = function (input, init) { __calls.push([input, init]); return Promise.resolve(__response); }; window.fetch = __stub;",
     );
     let recorder = create_recorder(js("({})")).unwrap();
     assert!(
@@ -111,7 +111,11 @@ async fn wrapped_fetch_passes_a_new_init_and_leaves_the_callers_objects_alone() 
     "#)
     .dyn_into()
     .unwrap();
-    JsFuture::from(promise).await.unwrap();
+    let response = JsFuture::from(promise).await.unwrap();
+    assert!(
+        response == js("__response"),
+        "the caller gets the original Response"
+    );
 
     let passed = js("__calls[0][1]");
     assert!(

@@ -209,15 +209,25 @@ describe("automatic actions", () => {
 
   test("a click on a button starts an action named after it that its requests carry, and it ends by itself", async () => {
     const { page, context } = await app();
-    await fetchOnClick(page, ["pay", "plain", "link"]);
+    await fetchOnClick(page, ["pay", "plain", "link", "menu", "long"]);
     await page.click("#pay");
     await page.waitForFunction(() => tl.currentAction() === null);
     await page.click("#pay");
     await page.waitForFunction(() => tl.currentAction() === null);
-    await page.click("#plain");
-    await page.click("#link");
+    for (const id of ["plain", "link", "menu", "long"]) {
+      await page.click(`#${id}`);
+      await page.waitForFunction(() => tl.currentAction() === null);
+    }
     const seen = await page.evaluate(() => window.seen);
-    assert.deepEqual(seen.map((s) => s.name), ["checkout_submit", "checkout_submit", "Save changes", "Show details"]);
+    assert.deepEqual(seen.map((s) => s.name), [
+      "checkout_submit",
+      "checkout_submit",
+      "Save changes",
+      "Show details",
+      "Open menu",
+      "Confirm and place this order now, charging the saved card ending",
+    ]);
+    assert.equal(seen[5].name.length, 64, "names are trimmed to 64 characters");
     assert.notEqual(seen[0].id, seen[1].id, "clicking the same button again is a new action");
     await page.waitForFunction(() => tl.currentAction() === null);
     const ids = idsOf("/api/auto/pay/");
