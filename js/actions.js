@@ -30,15 +30,15 @@ function formName(form, submitter) {
 const trim = (name, el) => (name || el.tagName.toLowerCase()).slice(0, MAX_NAME);
 
 /**
- * Calls `onAction(name, element, isSubmit)` for each click on an actionable element and each
- * form submit, in the capture phase so the action is current before the app's handlers run.
+ * Calls `hooks.onAction(name, element, isSubmit)` for each click on an actionable element and
+ * each form submit, in the capture phase so the action is current before the app's handlers run.
  * For a submit, `element` is the submitter (or null). Returns a function that stops watching.
  */
-export function watchActions(target, onAction) {
+export function watchActions(target, hooks) {
   const click = (event) => {
     try {
       const el = event.target instanceof Element ? event.target.closest(ACTIONABLE) : null;
-      if (el) onAction(trim(elementName(el), el), el, false);
+      if (el) hooks.onAction(trim(elementName(el), el), el, false);
     } catch (_) {
       // Never in the way of the page's own handlers.
     }
@@ -48,7 +48,7 @@ export function watchActions(target, onAction) {
       const form = event.target;
       if (!(form instanceof Element)) return;
       const submitter = event.submitter || null;
-      onAction(trim(formName(form, submitter), form), submitter, true);
+      hooks.onAction(trim(formName(form, submitter), form), submitter, true);
     } catch (_) {
       // As above.
     }
@@ -59,4 +59,13 @@ export function watchActions(target, onAction) {
     target.removeEventListener("click", click, true);
     target.removeEventListener("submit", submit, true);
   };
+}
+
+/** Calls `hooks.tick()` after `delay` ms (when an automatic action may end); returns the timer. */
+export function tickAfter(hooks, delay) {
+  return setTimeout(() => hooks.tick(), delay);
+}
+
+export function cancelTick(timer) {
+  clearTimeout(timer);
 }

@@ -2,18 +2,20 @@
 // request objects without touching them, and that fall back to the original call whenever
 // anything inside the recorder throws, so instrumentation can never break a request.
 //
-// Every decision is the recorder's: `plan(href, method, appHeaderNames, previousId, forcedId)`
-// answers `[token, id, name, value, …]` (the headers to add) or undefined (leave it alone).
-// `appHeaderNames` is ",name,name," in lower case; an empty ID means "none".
-// `settle(token, status, failed)` reports how a planned request ended.
+// Every decision is the recorder's, through its `hooks`:
+// `hooks.plan(href, method, appHeaderNames, previousId, forcedId)` answers
+// `[token, id, name, value, …]` (the headers to add) or undefined (leave it alone);
+// `appHeaderNames` is ",name,name," in lower case and an empty ID means "none".
+// `hooks.settle(token, status, failed)` reports how a planned request ended.
 
-const quietly = (fn) => function () {
+/** Reports a settlement; a failure to report never reaches the page. */
+function report(hooks, token, status, failed) {
   try {
-    return fn.apply(this, arguments);
+    hooks.settle(token, status, failed);
   } catch (_) {
-    return undefined;
+    // Nothing to do: the request itself is unaffected.
   }
-};
+}
 
 /** `Request` and XHR objects already sent, mapped to the ID they carried. */
 const sent = new WeakMap();
@@ -44,7 +46,7 @@ function own(object, name, value) {
  * resets a Request's referrer and referrer policy, so those are carried over unless `init` sets
  * them. A Request passed as init cannot be inherited from, so such calls are left alone.
  */
-export function prepareFetch(input, init, plan, forced) {
+export function prepareFetch(input, init, hooks, forced) {
   try {
     if (init instanceof Request) return undefined;
     const href = requestUrl(input);
@@ -58,7 +60,7 @@ export function prepareFetch(input, init, plan, forced) {
     else headers = new Headers(isRequest ? input.headers : undefined);
     const names = [];
     for (const [name] of headers) names.push(name);
-    const decision = plan(href, method, nameList(names), (isRequest && sent.get(input)) || "", forced || "");
+    const decision = hooks.plan(href, method, nameList(names), (isRequest && sent.get(input)) || "", forced || "");
     if (!decision) return undefined;
     for (let i = 2; i + 1 < decision.length; i += 2) headers.append(decision[i], decision[i + 1]);
     const out = init == null ? {} : Object.create(init);
@@ -74,16 +76,15 @@ export function prepareFetch(input, init, plan, forced) {
   }
 }
 
-/** Reports the settlement of `promise` (a fetch) to `settle(token, status, failed)`. */
-export function observe(promise, token, settle) {
-  const report = quietly(settle);
+/** Reports the settlement of `promise` (a fetch) to `hooks.settle`; returns it unchanged. */
+export function observe(promise, token, hooks) {
   try {
     promise.then(
-      (response) => report(token, response.status, false),
-      () => report(token, 0, true),
+      (response) => report(hooks, token, response.status, false),
+      () => report(hooks, token, 0, true),
     );
   } catch (_) {
-    report(token, 0, true);
+    report(hooks, token, 0, true);
   }
   return promise;
 }
@@ -92,22 +93,22 @@ export function observe(promise, token, settle) {
  * Wraps `target.fetch`. Returns the patch handle, or null when fetch is missing or cannot be
  * replaced.
  */
-export function patchFetch(target, plan, settle) {
+export function patchFetch(target, hooks) {
   const original = target.fetch;
   if (typeof original !== "function") return null;
   const patch = { target, original, active: true, wrapper: null };
   patch.wrapper = function fetch(input, init) {
     if (!patch.active) return original.apply(this, arguments);
-    const prepared = prepareFetch(input, init, plan, "");
+    const prepared = prepareFetch(input, init, hooks, "");
     if (!prepared) return original.apply(this, arguments);
     let promise;
     try {
       promise = original.call(this, input, prepared[0]);
     } catch (_) {
-      quietly(settle)(prepared[1], 0, true);
+      report(hooks, prepared[1], 0, true);
       return original.apply(this, arguments);
     }
-    return observe(promise, prepared[1], settle);
+    return observe(promise, prepared[1], hooks);
   };
   try {
     target.fetch = patch.wrapper;
@@ -132,7 +133,7 @@ export function unpatchFetch(patch) {
  * added at `send`. State lives in a WeakMap keyed by the request object; one `loadend` listener
  * per object, however often it is reused.
  */
-export function patchXhr(proto, plan, settle) {
+export function patchXhr(proto, hooks) {
   const original = {
     open: proto.open,
     setRequestHeader: proto.setRequestHeader,
@@ -140,7 +141,6 @@ export function patchXhr(proto, plan, settle) {
   };
   if (Object.values(original).some((f) => typeof f !== "function")) return null;
   const states = new WeakMap();
-  const report = quietly(settle);
   const patch = { proto, original, active: true, wrappers: null };
 
   // Reports the object's pending request. Called from `loadend`, and from `open` when the app
@@ -151,7 +151,7 @@ export function patchXhr(proto, plan, settle) {
     const token = state.token;
     state.token = 0;
     const done = xhr.readyState === 4;
-    report(token, done ? xhr.status : 0, !done || xhr.status === 0);
+    report(hooks, token, done ? xhr.status : 0, !done || xhr.status === 0);
   }
 
   function onLoadEnd() {
@@ -197,7 +197,7 @@ export function patchXhr(proto, plan, settle) {
           const state = states.get(this);
           if (state && state.names && !state.token) {
             const href = requestUrl(state.url);
-            const decision = href && plan(href, state.method, nameList(state.names), sent.get(this) || "", "");
+            const decision = href && hooks.plan(href, state.method, nameList(state.names), sent.get(this) || "", "");
             if (decision) {
               for (let i = 2; i + 1 < decision.length; i += 2) {
                 original.setRequestHeader.call(this, decision[i], decision[i + 1]);

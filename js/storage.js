@@ -50,3 +50,10 @@ export function slotGet(slot) {
 export function slotSet(slot, value) {
   slot.set(value);
 }
+
+/** Calls `hooks.storageChanged()` when another tab writes storage; returns the unwatch function. */
+export function watchStorage(hooks) {
+  const listener = () => hooks.storageChanged();
+  window.addEventListener("storage", listener);
+  return () => window.removeEventListener("storage", listener);
+}

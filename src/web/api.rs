@@ -15,9 +15,9 @@ use crate::origin::Origin;
 use crate::web::auto_actions::AutoActions;
 use crate::web::fetch::FetchPatch;
 use crate::web::glue;
+use crate::web::hooks::Hooks;
 use crate::web::options::read_options;
-use crate::web::plan::{Plan, plan_callback};
-use crate::web::shared::{Handle, Shared, install_auto_end_timer, schedule_auto_end};
+use crate::web::shared::{Handle, Shared, schedule_auto_end};
 use crate::web::xhr::XhrPatch;
 
 /// What `init` installed in the page, taken down by `shutdown`.
@@ -25,8 +25,7 @@ struct Installed {
     fetch: Option<FetchPatch>,
     xhr: Option<XhrPatch>,
     auto_actions: Option<AutoActions>,
-    storage_listener: Option<Closure<dyn Fn()>>,
-    window: web_sys::Window,
+    unwatch_storage: Function,
 }
 
 /// Longest action name kept, in characters.
@@ -56,36 +55,26 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
     }
     let auto = shared.config.auto_actions;
     let handle: Handle = Rc::new(RefCell::new(shared));
-    install_auto_end_timer(&handle);
-
-    let settle = settle_callback(&handle);
-    let plan = plan_callback(&handle);
+    let hooks = JsValue::from(Hooks::new(Rc::downgrade(&handle)));
+    if let Ok(mut shared) = handle.try_borrow_mut() {
+        shared.hooks = hooks.clone();
+    }
     let window_js: &JsValue = window.as_ref();
     let installed = Installed {
-        fetch: FetchPatch::install(
-            window_js,
-            plan.as_ref().unchecked_ref(),
-            settle.as_ref().unchecked_ref(),
-        ),
-        xhr: XhrPatch::install(
-            window_js,
-            plan.as_ref().unchecked_ref(),
-            settle.as_ref().unchecked_ref(),
-        ),
+        fetch: FetchPatch::install(window_js, &hooks),
+        xhr: XhrPatch::install(window_js, &hooks),
         auto_actions: auto
             .then(|| {
                 window
                     .document()
-                    .map(|d| AutoActions::install(&handle, d.as_ref()))
+                    .map(|d| AutoActions::install(d.as_ref(), &hooks))
             })
             .flatten(),
-        storage_listener: Some(storage_listener(&handle, &window)),
-        window,
+        unwatch_storage: glue::watch_storage(&hooks),
     };
     let recorder = JsValue::from(Recorder {
         handle,
-        settle,
-        plan,
+        hooks,
         installed: RefCell::new(Some(installed)),
     });
     glue::set_current_recorder(&recorder);
@@ -96,53 +85,12 @@ fn js_error(message: &str) -> JsValue {
     js_sys::Error::new(message).into()
 }
 
-/// `settle(token, status, failed)`, called by the wrappers when a tagged request settles.
-fn settle_callback(handle: &Handle) -> Closure<dyn Fn(u32, f64, bool)> {
-    let weak = Rc::downgrade(handle);
-    Closure::new(move |token: u32, status: f64, failed: bool| {
-        let Some(handle) = weak.upgrade() else { return };
-        let status = if failed || !(0.0..=999.0).contains(&status) {
-            None
-        } else {
-            // In 0..=999, so the cast is exact.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            Some(status as u16)
-        };
-        if let Ok(mut shared) = handle.try_borrow_mut() {
-            shared.settle_request(token, status);
-        }
-        schedule_auto_end(&handle);
-    })
-}
-
-/// Another tab wrote storage: re-read the session next time it is needed.
-fn storage_listener(handle: &Handle, window: &web_sys::Window) -> Closure<dyn Fn()> {
-    let weak = Rc::downgrade(handle);
-    let listener = Closure::<dyn Fn()>::new(move || {
-        if let Some(handle) = weak.upgrade() {
-            if let Ok(mut shared) = handle.try_borrow_mut() {
-                shared.session.forget_cached();
-            }
-        }
-    });
-    let _ = window.add_event_listener_with_callback("storage", listener.as_ref().unchecked_ref());
-    listener
-}
-
 /// The page's recorder, returned by `init`.
 #[wasm_bindgen]
 pub struct Recorder {
     handle: Handle,
-    settle: Closure<dyn Fn(u32, f64, bool)>,
-    plan: Closure<Plan>,
+    hooks: JsValue,
     installed: RefCell<Option<Installed>>,
-}
-
-/// The callbacks the wrappers call, shared with every `Action` for `action.fetch`.
-#[derive(Clone)]
-struct Callbacks {
-    plan: Function,
-    settle: Function,
 }
 
 #[wasm_bindgen]
@@ -173,7 +121,7 @@ impl Recorder {
             id,
             name,
             handle: Rc::downgrade(&self.handle),
-            callbacks: self.callbacks(),
+            hooks: self.hooks.clone(),
         });
         if let Some(current) = shared.current.as_mut() {
             current.object = Some(object.clone());
@@ -186,7 +134,7 @@ impl Recorder {
     /// The current action (explicit or automatic), or null.
     #[wasm_bindgen(js_name = currentAction)]
     pub fn current_action(&self) -> JsValue {
-        let callbacks = self.callbacks();
+        let hooks = self.hooks.clone();
         let Ok(mut shared) = self.handle.try_borrow_mut() else {
             return JsValue::NULL;
         };
@@ -201,7 +149,7 @@ impl Recorder {
                     id: current.id,
                     name: current.name.clone(),
                     handle: weak,
-                    callbacks,
+                    hooks,
                 })
             })
             .clone()
@@ -226,25 +174,13 @@ impl Recorder {
             if let Some(listeners) = installed.auto_actions {
                 listeners.remove();
             }
-            if let Some(listener) = &installed.storage_listener {
-                let _ = installed.window.remove_event_listener_with_callback(
-                    "storage",
-                    listener.as_ref().unchecked_ref(),
-                );
-            }
+            let _ = installed.unwatch_storage.call0(&JsValue::UNDEFINED);
             if let Ok(mut shared) = self.handle.try_borrow_mut() {
                 shared.cancel_auto_timer();
             }
             glue::set_current_recorder(&JsValue::NULL);
         }
         Promise::resolve(&JsValue::UNDEFINED)
-    }
-
-    fn callbacks(&self) -> Callbacks {
-        Callbacks {
-            plan: self.plan.as_ref().unchecked_ref::<Function>().clone(),
-            settle: self.settle.as_ref().unchecked_ref::<Function>().clone(),
-        }
     }
 }
 
@@ -265,7 +201,7 @@ pub struct Action {
     id: Id,
     name: String,
     handle: Weak<RefCell<Shared>>,
-    callbacks: Callbacks,
+    hooks: JsValue,
 }
 
 #[wasm_bindgen]
@@ -293,7 +229,7 @@ impl Action {
         let Some(current_fetch) = current_fetch else {
             return Promise::reject(&js_error("fetch is not available"));
         };
-        let prepared = glue::prepare_fetch(&input, &init, &self.callbacks.plan, &self.id.to_hex());
+        let prepared = glue::prepare_fetch(&input, &init, &self.hooks, &self.id.to_hex());
         let token = Reflect::get(&prepared, &JsValue::from(1))
             .ok()
             .and_then(|t| t.as_f64());
@@ -306,7 +242,7 @@ impl Action {
             // Tokens are small positive integers.
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             (Ok(promise), Some(token)) => {
-                glue::observe(&promise, token as u32, &self.callbacks.settle).unchecked_into()
+                glue::observe(&promise, token as u32, &self.hooks).unchecked_into()
             }
             (Ok(promise), None) => promise.unchecked_into(),
             (Err(error), token) => {

@@ -2,11 +2,10 @@
 //! submit, starts an action named after the element when no explicit action is current.
 //! `js/actions.js` watches the DOM and names the element; the decisions are made here.
 
-use alloc::rc::Rc;
 use alloc::string::String;
 
 use js_sys::Function;
-use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsValue;
 
 use crate::actions::ActionKind;
 use crate::web::glue;
@@ -15,24 +14,13 @@ use crate::web::shared::{Handle, schedule_auto_end};
 /// The installed watcher; [`AutoActions::remove`] stops it.
 pub(crate) struct AutoActions {
     unwatch: Function,
-    _on_action: Closure<dyn Fn(String, JsValue, bool)>,
 }
 
 impl AutoActions {
     /// Starts watching clicks and submits on `target` (the document).
-    pub fn install(handle: &Handle, target: &JsValue) -> AutoActions {
-        let weak = Rc::downgrade(handle);
-        let on_action = Closure::<dyn Fn(String, JsValue, bool)>::new(
-            move |name: String, source: JsValue, is_submit: bool| {
-                if let Some(handle) = weak.upgrade() {
-                    on_action(&handle, name, source, is_submit);
-                }
-            },
-        );
-        let unwatch = glue::watch_actions(target, on_action.as_ref().unchecked_ref());
+    pub fn install(target: &JsValue, hooks: &JsValue) -> AutoActions {
         AutoActions {
-            unwatch,
-            _on_action: on_action,
+            unwatch: glue::watch_actions(target, hooks),
         }
     }
 
@@ -44,7 +32,7 @@ impl AutoActions {
 
 /// Starts an automatic action unless an explicit one is current, or unless this submit comes
 /// from the button whose click already started the current automatic action.
-fn on_action(handle: &Handle, name: String, source: JsValue, is_submit: bool) {
+pub(crate) fn on_action(handle: &Handle, name: String, source: JsValue, is_submit: bool) {
     {
         let Ok(mut shared) = handle.try_borrow_mut() else {
             return;

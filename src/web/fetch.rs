@@ -2,7 +2,6 @@
 //! with a new init whose headers carry the correlation ID. The caller's input, init and headers
 //! objects are never touched, the body is never read, and the Response is the original one.
 
-use js_sys::Function;
 use wasm_bindgen::JsValue;
 
 use crate::web::glue;
@@ -14,8 +13,8 @@ pub(crate) struct FetchPatch {
 
 impl FetchPatch {
     /// Wraps `window.fetch`; `None` (after a console warning) when it cannot be replaced.
-    pub fn install(window: &JsValue, plan: &Function, settle: &Function) -> Option<FetchPatch> {
-        let patch = glue::patch_fetch(window, plan, settle);
+    pub fn install(window: &JsValue, hooks: &JsValue) -> Option<FetchPatch> {
+        let patch = glue::patch_fetch(window, hooks);
         if patch.is_null() {
             glue::warn(
                 "window.fetch is missing or not writable, so fetch requests will not carry the correlation header (action.fetch still does).",

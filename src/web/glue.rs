@@ -7,34 +7,41 @@ use wasm_bindgen::prelude::*;
 
 use crate::Millis;
 
+// Every helper that calls back into the recorder takes the `Hooks` object (`web/hooks.rs`).
+
 #[wasm_bindgen(module = "/js/patch.js")]
 extern "C" {
     /// Wraps `target.fetch`; the patch handle, or null when fetch cannot be replaced.
     #[wasm_bindgen(js_name = patchFetch)]
-    pub fn patch_fetch(target: &JsValue, plan: &Function, settle: &Function) -> JsValue;
+    pub fn patch_fetch(target: &JsValue, hooks: &JsValue) -> JsValue;
     /// Restores fetch if Threadline is still outermost, else leaves a pass-through.
     #[wasm_bindgen(js_name = unpatchFetch)]
     pub fn unpatch_fetch(patch: &JsValue);
     /// Wraps `open`, `setRequestHeader` and `send` of an XMLHttpRequest prototype.
     #[wasm_bindgen(js_name = patchXhr)]
-    pub fn patch_xhr(proto: &JsValue, plan: &Function, settle: &Function) -> JsValue;
+    pub fn patch_xhr(proto: &JsValue, hooks: &JsValue) -> JsValue;
     /// Undoes [`patch_xhr`] method by method.
     #[wasm_bindgen(js_name = unpatchXhr)]
     pub fn unpatch_xhr(patch: &JsValue);
     /// Plans a fetch with `forced` as its ID: `[newInit, token]`, or undefined to leave it alone.
     #[wasm_bindgen(js_name = prepareFetch)]
-    pub fn prepare_fetch(input: &JsValue, init: &JsValue, plan: &Function, forced: &str)
+    pub fn prepare_fetch(input: &JsValue, init: &JsValue, hooks: &JsValue, forced: &str)
     -> JsValue;
-    /// Reports a fetch promise's settlement to `settle(token, status, failed)`; returns it unchanged.
-    pub fn observe(promise: &JsValue, token: u32, settle: &Function) -> JsValue;
+    /// Reports a fetch promise's settlement to the hooks; returns it unchanged.
+    pub fn observe(promise: &JsValue, token: u32, hooks: &JsValue) -> JsValue;
 }
 
 #[wasm_bindgen(module = "/js/actions.js")]
 extern "C" {
-    /// Calls `on_action(name, element, is_submit)` for actionable clicks and form submits;
-    /// returns the function that stops watching.
+    /// Reports actionable clicks and form submits to the hooks; returns the unwatch function.
     #[wasm_bindgen(js_name = watchActions)]
-    pub fn watch_actions(target: &JsValue, on_action: &Function) -> Function;
+    pub fn watch_actions(target: &JsValue, hooks: &JsValue) -> Function;
+    /// Calls the hooks' `tick` after `delay` ms; returns the timer.
+    #[wasm_bindgen(js_name = tickAfter)]
+    pub fn tick_after(hooks: &JsValue, delay: i32) -> JsValue;
+    /// Cancels a timer from [`tick_after`].
+    #[wasm_bindgen(js_name = cancelTick)]
+    pub fn cancel_tick(timer: &JsValue);
 }
 
 #[wasm_bindgen(module = "/js/storage.js")]
@@ -48,15 +55,18 @@ extern "C" {
     /// Writes the slot (degrading to memory if storage refuses).
     #[wasm_bindgen(js_name = slotSet)]
     pub fn slot_set(slot: &JsValue, value: &str);
+    /// Tells the hooks when another tab writes storage; returns the unwatch function.
+    #[wasm_bindgen(js_name = watchStorage)]
+    pub fn watch_storage(hooks: &JsValue) -> Function;
 }
 
 #[wasm_bindgen(module = "/js/registry.js")]
 extern "C" {
-    /// The page's recorder object, or null.
     /// The page's `window`, or undefined in a worker. Cheaper than `web_sys::window()`, which
     /// brings four global lookups with it.
     #[wasm_bindgen(js_name = pageWindow)]
     pub fn page_window() -> Option<web_sys::Window>;
+    /// The page's recorder object, or null.
     #[wasm_bindgen(js_name = currentRecorder)]
     pub fn current_recorder() -> JsValue;
     /// Records (or, with null, forgets) the page's recorder object.

@@ -6,6 +6,7 @@ mod api;
 mod auto_actions;
 mod fetch;
 mod glue;
+mod hooks;
 mod options;
 mod plan;
 mod session_store;
@@ -13,3 +14,4 @@ mod shared;
 mod xhr;
 
 pub use api::{Action, Recorder, create_recorder};
+pub use hooks::Hooks;

@@ -1,35 +1,17 @@
 //! The one decision every fetch and XHR asks for: does this request get headers, with which ID,
 //! and which headers. `js/patch.js` reads the request and applies the answer.
 
-use alloc::rc::Rc;
-use alloc::string::String;
-
 use js_sys::Array;
-use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsValue;
 
 use crate::correlator::RequestFacts;
 use crate::id::Id;
 use crate::propagation::names_include;
 use crate::web::shared::Handle;
 
-/// `plan(href, method, appHeaderNames, previousId, forcedId)` as `js/patch.js` calls it.
-pub(crate) type Plan = dyn Fn(String, String, String, String, String) -> JsValue;
-
-/// Creates the plan callback shared by the fetch and XHR wrappers and `action.fetch`.
-pub(crate) fn plan_callback(handle: &Handle) -> Closure<Plan> {
-    let weak = Rc::downgrade(handle);
-    Closure::<Plan>::new(
-        move |href: String, method: String, app_names: String, previous: String, forced: String| {
-            weak.upgrade()
-                .and_then(|handle| plan(&handle, &href, &method, &app_names, &previous, &forced))
-                .unwrap_or(JsValue::UNDEFINED)
-        },
-    )
-}
-
 /// `[token, id, name, value, …]` for a request to `href`, or `None` to leave it alone:
 /// not an allowed origin, or the app set the correlation header itself.
-fn plan(
+pub(crate) fn plan(
     handle: &Handle,
     href: &str,
     method: &str,

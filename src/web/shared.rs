@@ -7,8 +7,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use js_sys::RegExp;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
 use crate::actions::{ActionKind, AutoEnd};
 use crate::allowlist::Allowlist;
@@ -17,7 +16,7 @@ use crate::correlator::{Correlator, RequestFacts};
 use crate::id::Id;
 use crate::options::Config;
 use crate::origin::Origin;
-use crate::web::glue::now;
+use crate::web::glue::{self, now};
 use crate::web::session_store::SessionKeeper;
 
 /// Requests whose settlement is awaited, at most; the oldest is forgotten past this.
@@ -48,9 +47,10 @@ pub(crate) struct Shared {
     pub correlator: Correlator,
     pub session: SessionKeeper,
     pub current: Option<CurrentAction>,
-    /// The pending `setTimeout` that ends the automatic action, and the callback it runs.
-    auto_timer: Option<i32>,
-    auto_tick: Option<Closure<dyn Fn()>>,
+    /// The `Hooks` object the JS glue calls back into.
+    pub hooks: JsValue,
+    /// The pending timer that may end the automatic action.
+    auto_timer: Option<JsValue>,
     in_flight: Vec<InFlight>,
     next_token: u32,
 }
@@ -78,8 +78,8 @@ impl Shared {
             regexes,
             config,
             current: None,
+            hooks: JsValue::UNDEFINED,
             auto_timer: None,
-            auto_tick: None,
             in_flight: Vec::new(),
             next_token: 0,
         }
@@ -199,26 +199,14 @@ impl Shared {
 impl Shared {
     /// Clears the pending automatic-action timer, if any.
     pub fn cancel_auto_timer(&mut self) {
-        if let (Some(id), Some(window)) = (self.auto_timer.take(), crate::web::glue::page_window())
-        {
-            window.clear_timeout_with_handle(id);
+        if let Some(timer) = self.auto_timer.take() {
+            glue::cancel_tick(&timer);
         }
     }
-}
 
-/// Creates the one callback the automatic-action timer runs, for the life of the recorder.
-pub(crate) fn install_auto_end_timer(handle: &Handle) {
-    let weak = Rc::downgrade(handle);
-    let tick = Closure::<dyn Fn()>::new(move || {
-        if let Some(handle) = weak.upgrade() {
-            if let Ok(mut shared) = handle.try_borrow_mut() {
-                shared.auto_timer = None;
-            }
-            schedule_auto_end(&handle);
-        }
-    });
-    if let Ok(mut shared) = handle.try_borrow_mut() {
-        shared.auto_tick = Some(tick);
+    /// The automatic-action timer fired, so it is no longer pending.
+    pub fn timer_fired(&mut self) {
+        self.auto_timer = None;
     }
 }
 
@@ -233,16 +221,7 @@ pub(crate) fn schedule_auto_end(handle: &Handle) {
         AutoEnd::Ended(id) => shared.end_action(id),
         AutoEnd::CheckAt(at) => {
             let delay = i32::try_from(at.saturating_sub(now)).unwrap_or(i32::MAX);
-            let timer = match (crate::web::glue::page_window(), shared.auto_tick.as_ref()) {
-                (Some(window), Some(tick)) => window
-                    .set_timeout_with_callback_and_timeout_and_arguments_0(
-                        tick.as_ref().unchecked_ref(),
-                        delay,
-                    )
-                    .ok(),
-                _ => None,
-            };
-            shared.auto_timer = timer;
+            shared.auto_timer = Some(glue::tick_after(&shared.hooks, delay));
         }
         AutoEnd::Nothing => {}
     }

@@ -2,7 +2,7 @@
 //! an allowed origin gets the correlation header unless the app set it. State is per object, so
 //! reusing an XHR stacks neither listeners nor wrappers.
 
-use js_sys::{Function, Reflect};
+use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 
 use crate::web::glue;
@@ -14,12 +14,12 @@ pub(crate) struct XhrPatch {
 
 impl XhrPatch {
     /// Wraps the XMLHttpRequest prototype; `None` (after a warning) when that is impossible.
-    pub fn install(window: &JsValue, plan: &Function, settle: &Function) -> Option<XhrPatch> {
+    pub fn install(window: &JsValue, hooks: &JsValue) -> Option<XhrPatch> {
         let proto = Reflect::get(window, &JsValue::from_str("XMLHttpRequest"))
             .and_then(|ctor| Reflect::get(&ctor, &JsValue::from_str("prototype")))
             .ok()
             .filter(JsValue::is_object)?;
-        let patch = glue::patch_xhr(&proto, plan, settle);
+        let patch = glue::patch_xhr(&proto, hooks);
         if patch.is_null() {
             glue::warn(
                 "XMLHttpRequest cannot be patched, so XHR requests will not carry the correlation header.",
