@@ -2,10 +2,11 @@
 // request objects without touching them, and that fall back to the original call whenever
 // anything inside the recorder throws, so instrumentation can never break a request.
 //
-// Every decision is the recorder's, through its `hooks`:
-// `hooks.plan(href, method, appHeaderNames, previousId, forcedId)` answers
-// `[token, id, name, value, …]` (the headers to add) or undefined (leave it alone);
-// `appHeaderNames` is ",name,name," in lower case and an empty ID means "none".
+// Every decision is the recorder's, through its `hooks`: `hooks.plan(request)` answers
+// `[token, id, name, value, …]` (the headers to add) or undefined (leave it alone). `request` is
+// one string (one copy into wasm per request): href, method, the header names the app set as
+// ",name,name," in lower case, the ID the object carried before and the ID to force, joined by
+// newlines, which none of them can contain; an empty ID means "none".
 // `hooks.settle(token, status, failed)` reports how a planned request ended.
 
 /** Reports a settlement; a failure to report never reaches the page. */
@@ -28,11 +29,9 @@ function requestUrl(input) {
   return undefined;
 }
 
-/** ",a,b," from header names (Headers iterates them in lower case). */
-function nameList(names) {
-  let out = ",";
-  for (const name of names) out += `${name},`;
-  return out;
+/** Asks the recorder about a request; `names` are the header names the app set, lower case. */
+function plan(hooks, href, method, names, previous, forced) {
+  return hooks.plan(`${href}\n${method}\n,${names.join(",")},\n${previous}\n${forced}`);
 }
 
 function own(object, name, value) {
@@ -60,7 +59,7 @@ export function prepareFetch(input, init, hooks, forced) {
     else headers = new Headers(isRequest ? input.headers : undefined);
     const names = [];
     for (const [name] of headers) names.push(name);
-    const decision = hooks.plan(href, method, nameList(names), (isRequest && sent.get(input)) || "", forced || "");
+    const decision = plan(hooks, href, method, names, (isRequest && sent.get(input)) || "", forced || "");
     if (!decision) return undefined;
     for (let i = 2; i + 1 < decision.length; i += 2) headers.append(decision[i], decision[i + 1]);
     const out = init == null ? {} : Object.create(init);
@@ -197,7 +196,7 @@ export function patchXhr(proto, hooks) {
           const state = states.get(this);
           if (state && state.names && !state.token) {
             const href = requestUrl(state.url);
-            const decision = href && hooks.plan(href, state.method, nameList(state.names), sent.get(this) || "", "");
+            const decision = href && plan(hooks, href, state.method, state.names, sent.get(this) || "", "");
             if (decision) {
               for (let i = 2; i + 1 < decision.length; i += 2) {
                 original.setRequestHeader.call(this, decision[i], decision[i + 1]);

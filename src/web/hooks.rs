@@ -28,18 +28,12 @@ impl Hooks {
 #[wasm_bindgen]
 impl Hooks {
     /// `[token, id, name, value, …]` for a request about to start, or undefined to leave it
-    /// alone (see `web/plan.rs`).
-    pub fn plan(
-        &self,
-        href: String,
-        method: String,
-        names: String,
-        previous: String,
-        forced: String,
-    ) -> JsValue {
+    /// alone. `request` is href, method, app header names, previous ID and forced ID, joined
+    /// by newlines (see `js/patch.js` and `web/plan.rs`).
+    pub fn plan(&self, request: String) -> JsValue {
         self.handle
             .upgrade()
-            .and_then(|handle| plan::plan(&handle, &href, &method, &names, &previous, &forced))
+            .and_then(|handle| plan::plan(&handle, &request))
             .unwrap_or(JsValue::UNDEFINED)
     }
 

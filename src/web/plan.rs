@@ -9,16 +9,14 @@ use crate::id::Id;
 use crate::propagation::names_include;
 use crate::web::shared::Handle;
 
-/// `[token, id, name, value, …]` for a request to `href`, or `None` to leave it alone:
-/// not an allowed origin, or the app set the correlation header itself.
-pub(crate) fn plan(
-    handle: &Handle,
-    href: &str,
-    method: &str,
-    app_names: &str,
-    previous: &str,
-    forced: &str,
-) -> Option<JsValue> {
+/// `[token, id, name, value, …]` for a request, or `None` to leave it alone: not an allowed
+/// origin, or the app set the correlation header itself. `request` is href, method, the app's
+/// header names (",a,b,"), the ID the same object carried before and the ID to force, joined by
+/// newlines.
+pub(crate) fn plan(handle: &Handle, request: &str) -> Option<JsValue> {
+    let mut fields = Fields(request);
+    let (href, method, app_names) = (fields.next()?, fields.next()?, fields.next()?);
+    let (previous, forced) = (fields.next()?, fields.next()?);
     let mut shared = handle.try_borrow_mut().ok()?;
     if !shared.allows(href) {
         return None;
@@ -38,4 +36,22 @@ pub(crate) fn plan(
         out.push(&JsValue::from_str(value));
     }
     Some(out.into())
+}
+
+/// The newline-separated fields of a planning request.
+struct Fields<'a>(&'a str);
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let end = self
+            .0
+            .bytes()
+            .position(|b| b == b'\n')
+            .unwrap_or(self.0.len());
+        let field = self.0.get(..end)?;
+        self.0 = self.0.get(end + 1..).unwrap_or("");
+        Some(field)
+    }
 }
