@@ -44,7 +44,9 @@ impl OriginPattern {
         }
         let host = parts.host;
         if let Some(parent) = host.strip_prefix("*.") {
-            if !is_host_name(parent) || (!parent.contains('.') && parent != "localhost") {
+            if !is_host_name(parent)
+                || (!parent.bytes().any(|b| b == b'.') && parent != "localhost")
+            {
                 return Err(
                     "a wildcard only as the first label of a domain, such as \"https://*.example.com\"",
                 );

@@ -186,7 +186,7 @@ impl Recorder {
 
 fn action_name(name: &JsValue) -> String {
     let text = name.as_string().unwrap_or_else(|| glue::describe(name));
-    let trimmed = text.trim();
+    let trimmed = text.trim_ascii();
     let name = if trimmed.is_empty() {
         "action"
     } else {

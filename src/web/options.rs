@@ -109,7 +109,7 @@ fn read_propagate_to(
 fn read_endpoint(value: &JsValue, page_url: &str) -> Result<String, OptionError> {
     value
         .as_string()
-        .filter(|t| !t.trim().is_empty())
+        .filter(|t| !t.trim_ascii().is_empty())
         .and_then(|text| web_sys::Url::new_with_base(&text, page_url).ok())
         .map(|url| url.href())
         .filter(|href| Origin::parse_url(href).is_some())
