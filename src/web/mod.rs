@@ -1,6 +1,8 @@
-//! The web shell: the only code that touches `window`, `fetch`, `XMLHttpRequest`, storage and
-//! timers. It turns browser happenings into calls on the core and carries the core's decisions
-//! out. It never panics on a path that runs inside the page and never breaks a request.
+//! The web shell: this module and the small JavaScript snippets in `js/` it binds to are the only
+//! code that touches `window`, `fetch`, `XMLHttpRequest`, the DOM, storage and timers. The
+//! snippets read browser objects and call back through [`Hooks`]; this module turns that into
+//! calls on the core and carries the core's decisions out. Nothing here panics on a path that
+//! runs inside the page, and nothing breaks a request.
 
 mod api;
 mod auto_actions;
