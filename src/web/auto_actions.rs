@@ -1,6 +1,6 @@
 //! Automatic actions: a click on a button, link, `[role=button]` or submit input, or a form
 //! submit, starts an action named after the element when no explicit action is current.
-//! `js/actions.js` watches the DOM and names the element; the decisions are made here.
+//! `js/page.js` watches the DOM and names the element; the decisions are made here.
 
 use alloc::string::String;
 

@@ -31,7 +31,7 @@ extern "C" {
     pub fn observe(promise: &JsValue, token: u32, hooks: &JsValue) -> JsValue;
 }
 
-#[wasm_bindgen(module = "/js/actions.js")]
+#[wasm_bindgen(module = "/js/page.js")]
 extern "C" {
     /// Reports actionable clicks and form submits to the hooks; returns the unwatch function.
     #[wasm_bindgen(js_name = watchActions)]
@@ -44,7 +44,7 @@ extern "C" {
     pub fn cancel_tick(timer: &JsValue);
 }
 
-#[wasm_bindgen(module = "/js/storage.js")]
+#[wasm_bindgen(module = "/js/page.js")]
 extern "C" {
     /// A slot for `key` in localStorage, else sessionStorage, else memory.
     #[wasm_bindgen(js_name = openSlot)]
@@ -60,7 +60,7 @@ extern "C" {
     pub fn watch_storage(hooks: &JsValue) -> Function;
 }
 
-#[wasm_bindgen(module = "/js/registry.js")]
+#[wasm_bindgen(module = "/js/page.js")]
 extern "C" {
     /// The page's `window`, or undefined in a worker. Cheaper than `web_sys::window()`, which
     /// brings four global lookups with it.
@@ -74,7 +74,7 @@ extern "C" {
     pub fn set_current_recorder(recorder: &JsValue);
 }
 
-#[wasm_bindgen(module = "/js/values.js")]
+#[wasm_bindgen(module = "/js/page.js")]
 extern "C" {
     /// The pattern without `g`/`y` flags.
     #[wasm_bindgen(js_name = statelessRegExp)]

@@ -1,4 +1,4 @@
-//! Keeps the session where the tabs of an origin share it (`js/storage.js` picks localStorage,
+//! Keeps the session where the tabs of an origin share it (`js/page.js` picks localStorage,
 //! else sessionStorage, else memory) and decides, through the core, when it is re-read.
 
 use wasm_bindgen::JsValue;
