@@ -33,6 +33,7 @@ extern crate alloc;
 
 pub mod actions;
 pub mod allowlist;
+pub mod batcher;
 pub mod bounded;
 pub mod correlator;
 pub mod event;

@@ -1,0 +1,639 @@
+//! Decides when events go to the ingestion endpoint and what happens when a send fails: batch
+//! limits, one upload at a time, retry with exponential back-off and jitter (honouring
+//! `Retry-After`), splitting on 413, dropping (and counting) what the endpoint refuses, and a
+//! queue bounded in bytes. It knows nothing of `fetch` or timers: it is fed records, responses
+//! and a clock, and answers with what to do next.
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::Millis;
+
+/// Batching and memory limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Send once this many events are queued (default 50).
+    pub max_events: usize,
+    /// Send once this many bytes of records are queued (default 16 KiB).
+    pub max_bytes: usize,
+    /// Send this long after the first queued event at the latest (default 5 s).
+    pub flush_interval: Millis,
+    /// Most bytes of records kept in memory; past it the oldest are dropped (default 1 MiB).
+    pub max_queue_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_events: 50,
+            max_bytes: 16 * 1024,
+            flush_interval: 5_000,
+            max_queue_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// One encoded log record waiting to be sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// The event's `event.id`, for bookkeeping (persistence, deduplication).
+    pub event_id: String,
+    /// The record as OTLP JSON (see `otlp`).
+    pub json: String,
+}
+
+/// Records to upload together; send them and report with [`Batcher::on_response`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    /// Names this upload in [`Batcher::on_response`].
+    pub id: u32,
+    /// The records, oldest first.
+    pub records: Vec<Record>,
+}
+
+/// What the web shell should do next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Upload this batch, then report the outcome.
+    Send(Batch),
+    /// Call [`Batcher::poll`] at this time.
+    WaitUntil(Millis),
+    /// Nothing to do until something is pushed or a response arrives.
+    Idle,
+}
+
+/// How an upload ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Response {
+    /// The request failed on the network (no HTTP status).
+    NetworkError,
+    /// An HTTP status; `retry_after` is the parsed `Retry-After` header, in ms from now.
+    Status {
+        /// The HTTP status code.
+        code: u16,
+        /// How long the endpoint asked us to wait, if it did.
+        retry_after: Option<Millis>,
+    },
+}
+
+/// Why events were dropped; reported as a `threadline.dropped` event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    /// The in-memory queue was full; the oldest events went.
+    QueueFull,
+    /// A single event was larger than the endpoint or the queue accepts.
+    TooLarge,
+    /// The endpoint refused the batch with a status that retrying cannot fix (400 and most 4xx).
+    Rejected4xx,
+}
+
+impl DropReason {
+    /// The reason's name in the `threadline.dropped` event.
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::QueueFull => "queue_full",
+            DropReason::TooLarge => "too_large",
+            DropReason::Rejected4xx => "rejected_4xx",
+        }
+    }
+
+    const ALL: [DropReason; 3] = [
+        DropReason::QueueFull,
+        DropReason::TooLarge,
+        DropReason::Rejected4xx,
+    ];
+}
+
+/// First retry delay; doubles per consecutive failure.
+const BACKOFF_BASE: Millis = 1_000;
+/// Longest retry delay, however many failures.
+const BACKOFF_MAX: Millis = 60_000;
+/// Consecutive network failures after which only the back-off or [`Batcher::online`] resumes.
+pub const PAUSE_AFTER_FAILURES: u32 = 3;
+
+/// The delay before retry number `failures` (1-based): exponential from 1 s to 60 s, the upper
+/// half randomised by `jitter` so that many pages do not retry in step.
+pub fn backoff(failures: u32, jitter: u32) -> Millis {
+    let exp = failures.saturating_sub(1).min(16);
+    let base = BACKOFF_BASE.saturating_mul(1 << exp).min(BACKOFF_MAX);
+    let half = base / 2;
+    half + Millis::from(jitter) % (half + 1)
+}
+
+/// Whether an upload that ended so should be tried again later.
+fn retryable(response: Response) -> bool {
+    match response {
+        Response::NetworkError => true,
+        Response::Status { code, .. } => code == 408 || code == 429 || (500..=599).contains(&code),
+    }
+}
+
+/// The sending side of the event pipeline.
+#[derive(Debug)]
+pub struct Batcher {
+    limits: Limits,
+    queue: VecDeque<Record>,
+    queued_bytes: usize,
+    /// Batches already formed (a retry, or the halves of a 413) that go before new ones.
+    ready: VecDeque<Batch>,
+    in_flight: Option<Batch>,
+    first_queued_at: Option<Millis>,
+    retry_at: Option<Millis>,
+    failures: u32,
+    flush_requested: bool,
+    next_batch_id: u32,
+    dropped: [u32; 3],
+}
+
+impl Batcher {
+    /// An empty batcher with these limits.
+    pub fn new(limits: Limits) -> Self {
+        Batcher {
+            limits,
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            ready: VecDeque::new(),
+            in_flight: None,
+            first_queued_at: None,
+            retry_at: None,
+            failures: 0,
+            flush_requested: false,
+            next_batch_id: 0,
+            dropped: [0; 3],
+        }
+    }
+
+    /// Queues a record; past the memory bound the oldest queued records are dropped.
+    pub fn push(&mut self, record: Record, now: Millis) -> Next {
+        let size = record.json.len();
+        if size > self.limits.max_queue_bytes {
+            self.count(DropReason::TooLarge, 1);
+            return self.next(now);
+        }
+        while self.queued_bytes + size > self.limits.max_queue_bytes {
+            let Some(oldest) = self.queue.pop_front() else {
+                break;
+            };
+            self.queued_bytes -= oldest.json.len();
+            self.count(DropReason::QueueFull, 1);
+        }
+        self.queued_bytes += size;
+        self.queue.push_back(record);
+        self.first_queued_at.get_or_insert(now);
+        self.next(now)
+    }
+
+    /// Sends what is queued without waiting for the batch limits or the interval.
+    pub fn flush(&mut self, now: Millis) -> Next {
+        self.flush_requested = true;
+        self.next(now)
+    }
+
+    /// The network is back: a pause after repeated failures ends now.
+    pub fn online(&mut self, now: Millis) -> Next {
+        if self.failures >= PAUSE_AFTER_FAILURES {
+            self.retry_at = None;
+        }
+        self.next(now)
+    }
+
+    /// A timer set for [`Next::WaitUntil`] fired.
+    pub fn poll(&mut self, now: Millis) -> Next {
+        self.next(now)
+    }
+
+    /// The upload of batch `id` ended; `jitter` is a random number for the back-off.
+    pub fn on_response(&mut self, id: u32, response: Response, now: Millis, jitter: u32) -> Next {
+        let Some(batch) = self.in_flight.take_if(|b| b.id == id) else {
+            return self.next(now);
+        };
+        match response {
+            Response::Status {
+                code: 200..=299, ..
+            } => self.failures = 0,
+            Response::Status { code: 413, .. } => {
+                self.failures = 0;
+                self.split(batch);
+            }
+            r if retryable(r) => {
+                self.failures = self.failures.saturating_add(1);
+                let wait = match r {
+                    Response::Status {
+                        retry_after: Some(after),
+                        ..
+                    } => after.max(backoff(self.failures, jitter)),
+                    _ => backoff(self.failures, jitter),
+                };
+                self.retry_at = Some(now.saturating_add(wait));
+                self.ready.push_front(batch);
+            }
+            _ => {
+                self.failures = 0;
+                self.count(DropReason::Rejected4xx, batch.records.len());
+            }
+        }
+        self.next(now)
+    }
+
+    /// Drop counts since the last call, by reason, for a `threadline.dropped` event; `None` if
+    /// nothing was dropped.
+    pub fn take_dropped(&mut self) -> Option<Vec<(DropReason, u32)>> {
+        let counts: Vec<(DropReason, u32)> = DropReason::ALL
+            .iter()
+            .copied()
+            .zip(self.dropped)
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        self.dropped = [0; 3];
+        (!counts.is_empty()).then_some(counts)
+    }
+
+    /// Records queued or waiting to be retried, including the one in flight.
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+            + self.ready.iter().map(|b| b.records.len()).sum::<usize>()
+            + self.in_flight.as_ref().map_or(0, |b| b.records.len())
+    }
+
+    fn count(&mut self, reason: DropReason, n: usize) {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        if let Some(slot) = DropReason::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .and_then(|i| self.dropped.get_mut(i))
+        {
+            *slot = slot.saturating_add(n);
+        }
+    }
+
+    /// A batch the endpoint found too large: its halves go next, a single record is dropped.
+    fn split(&mut self, mut batch: Batch) {
+        if batch.records.len() <= 1 {
+            self.count(DropReason::TooLarge, batch.records.len());
+            return;
+        }
+        let second = batch.records.split_off(batch.records.len() / 2);
+        self.ready.push_front(Batch {
+            id: 0,
+            records: second,
+        });
+        self.ready.push_front(batch);
+    }
+
+    fn batch_id(&mut self) -> u32 {
+        self.next_batch_id = self.next_batch_id.wrapping_add(1);
+        self.next_batch_id
+    }
+
+    fn next(&mut self, now: Millis) -> Next {
+        if self.in_flight.is_some() {
+            return Next::Idle;
+        }
+        if let Some(at) = self.retry_at {
+            if now < at {
+                return Next::WaitUntil(at);
+            }
+            self.retry_at = None;
+        }
+        let batch = match self.ready.pop_front() {
+            Some(mut batch) => {
+                batch.id = self.batch_id();
+                batch
+            }
+            None => {
+                let Some(first) = self.first_queued_at else {
+                    self.flush_requested = false;
+                    return Next::Idle;
+                };
+                let full = self.queue.len() >= self.limits.max_events
+                    || self.queued_bytes >= self.limits.max_bytes;
+                let due = now >= first.saturating_add(self.limits.flush_interval);
+                if !(full || due || self.flush_requested) {
+                    return Next::WaitUntil(first.saturating_add(self.limits.flush_interval));
+                }
+                self.take_batch(now)
+            }
+        };
+        self.in_flight = Some(batch.clone());
+        Next::Send(batch)
+    }
+
+    /// Takes the oldest records that fit the batch limits (always at least one).
+    fn take_batch(&mut self, now: Millis) -> Batch {
+        let mut records = Vec::new();
+        let mut bytes = 0;
+        while let Some(record) = self.queue.front() {
+            let size = record.json.len();
+            let fits = records.is_empty()
+                || (records.len() < self.limits.max_events
+                    && bytes + size <= self.limits.max_bytes);
+            if !fits {
+                break;
+            }
+            let Some(record) = self.queue.pop_front() else {
+                break;
+            };
+            bytes += size;
+            self.queued_bytes -= size;
+            records.push(record);
+        }
+        if self.queue.is_empty() {
+            self.first_queued_at = None;
+            self.flush_requested = false;
+        } else {
+            self.first_queued_at = Some(now);
+        }
+        Batch {
+            id: self.batch_id(),
+            records,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(n: usize, size: usize) -> Record {
+        let json = format!("{n:0>size$}");
+        Record {
+            event_id: format!("e{n}"),
+            json,
+        }
+    }
+
+    fn ids(batch: &Batch) -> Vec<String> {
+        batch.records.iter().map(|r| r.event_id.clone()).collect()
+    }
+
+    fn sent(next: Next) -> Batch {
+        match next {
+            Next::Send(batch) => batch,
+            other => panic!("expected a send, got {other:?}"),
+        }
+    }
+
+    const OK: Response = Response::Status {
+        code: 200,
+        retry_after: None,
+    };
+    const UNAVAILABLE: Response = Response::Status {
+        code: 503,
+        retry_after: None,
+    };
+
+    #[test]
+    fn a_batch_goes_when_full_or_when_the_interval_passes() {
+        let mut b = Batcher::new(Limits {
+            max_events: 3,
+            ..Limits::default()
+        });
+        assert_eq!(b.push(record(1, 10), 1_000), Next::WaitUntil(6_000));
+        assert_eq!(b.push(record(2, 10), 2_000), Next::WaitUntil(6_000));
+        let batch = sent(b.push(record(3, 10), 3_000));
+        assert_eq!(ids(&batch), ["e1", "e2", "e3"]);
+        assert_eq!(b.on_response(batch.id, OK, 3_100, 0), Next::Idle);
+
+        assert_eq!(b.push(record(4, 10), 10_000), Next::WaitUntil(15_000));
+        assert_eq!(b.poll(14_999), Next::WaitUntil(15_000));
+        assert_eq!(ids(&sent(b.poll(15_000))), ["e4"]);
+    }
+
+    #[test]
+    fn batches_respect_the_byte_limit() {
+        let mut b = Batcher::new(Limits {
+            max_bytes: 100,
+            ..Limits::default()
+        });
+        b.push(record(1, 40), 0);
+        b.push(record(2, 40), 0);
+        let batch = sent(b.push(record(3, 40), 0));
+        assert_eq!(ids(&batch), ["e1", "e2"], "120 bytes would not fit in 100");
+        assert_eq!(
+            b.on_response(batch.id, OK, 1, 0),
+            Next::WaitUntil(5_000),
+            "e3 was queued at 0"
+        );
+        assert_eq!(ids(&sent(b.flush(2))), ["e3"]);
+    }
+
+    #[test]
+    fn flush_sends_everything_now_one_batch_at_a_time() {
+        let mut b = Batcher::new(Limits {
+            max_events: 2,
+            ..Limits::default()
+        });
+        b.push(record(1, 10), 0);
+        let first = sent(b.push(record(2, 10), 0));
+        assert_eq!(b.push(record(3, 10), 0), Next::Idle, "one upload at a time");
+        b.push(record(4, 10), 0);
+        b.push(record(5, 10), 0);
+        let second = sent(b.on_response(first.id, OK, 10, 0));
+        assert_eq!(ids(&second), ["e3", "e4"]);
+        assert_eq!(
+            b.flush(11),
+            Next::Idle,
+            "flush waits for the upload in flight"
+        );
+        let third = sent(b.on_response(second.id, OK, 12, 0));
+        assert_eq!(ids(&third), ["e5"]);
+        assert_eq!(b.on_response(third.id, OK, 13, 0), Next::Idle);
+        assert_eq!(b.pending(), 0);
+    }
+
+    #[test]
+    fn retryable_failures_back_off_exponentially_up_to_a_minute() {
+        let mut b = Batcher::new(Limits::default());
+        let mut batch = sent(b.flush_after_push(record(1, 10), 0));
+        let mut now = 0;
+        let mut waits = Vec::new();
+        for _ in 0..9 {
+            let Next::WaitUntil(at) = b.on_response(batch.id, Response::NetworkError, now, 0)
+            else {
+                panic!()
+            };
+            waits.push(at - now);
+            assert_eq!(b.poll(at - 1), Next::WaitUntil(at), "never earlier");
+            now = at;
+            batch = sent(b.poll(now));
+            assert_eq!(ids(&batch), ["e1"], "the same events are retried");
+        }
+        // With no jitter each wait is the lower half of its band: 1 s, 2 s, 4 s, … capped at 60 s.
+        assert_eq!(
+            waits,
+            [
+                500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000
+            ]
+        );
+        assert_eq!(b.on_response(batch.id, OK, now, 0), Next::Idle);
+        assert_eq!(b.take_dropped(), None, "nothing lost");
+    }
+
+    #[test]
+    fn jitter_randomises_the_upper_half() {
+        assert_eq!(backoff(1, 0), 500);
+        assert_eq!(backoff(1, 500), 1_000);
+        assert_eq!(backoff(3, 0), 2_000);
+        assert!((2_000..=4_000).contains(&backoff(3, 1_234_567)));
+        assert_eq!(backoff(100, 0), 30_000);
+        assert!(backoff(100, u32::MAX) <= 60_000);
+    }
+
+    #[test]
+    fn retry_after_is_honoured_and_recovery_resets_the_back_off() {
+        let mut b = Batcher::new(Limits::default());
+        let batch = sent(b.flush_after_push(record(1, 10), 0));
+        let busy = Response::Status {
+            code: 429,
+            retry_after: Some(2_000),
+        };
+        assert_eq!(
+            b.on_response(batch.id, busy, 100, 0),
+            Next::WaitUntil(2_100)
+        );
+        let batch = sent(b.poll(2_100));
+        assert_eq!(
+            b.on_response(batch.id, UNAVAILABLE, 2_200, 0),
+            Next::WaitUntil(3_200),
+            "second failure: 2 s band"
+        );
+        let batch = sent(b.poll(3_200));
+        b.on_response(batch.id, OK, 3_300, 0);
+        let batch = sent(b.flush_after_push(record(2, 10), 4_000));
+        assert_eq!(
+            b.on_response(batch.id, UNAVAILABLE, 4_100, 0),
+            Next::WaitUntil(4_600),
+            "back to the 1 s band"
+        );
+    }
+
+    #[test]
+    fn which_statuses_are_retried() {
+        for code in [408, 429, 500, 502, 503, 504] {
+            let mut b = Batcher::new(Limits::default());
+            let batch = sent(b.flush_after_push(record(1, 10), 0));
+            assert!(
+                matches!(
+                    b.on_response(
+                        batch.id,
+                        Response::Status {
+                            code,
+                            retry_after: None
+                        },
+                        0,
+                        0
+                    ),
+                    Next::WaitUntil(_)
+                ),
+                "{code}"
+            );
+            assert_eq!(b.pending(), 1, "{code}");
+        }
+        for code in [400, 401, 403, 404, 422] {
+            let mut b = Batcher::new(Limits::default());
+            let batch = sent(b.flush_after_push(record(1, 10), 0));
+            assert_eq!(
+                b.on_response(
+                    batch.id,
+                    Response::Status {
+                        code,
+                        retry_after: None
+                    },
+                    0,
+                    0
+                ),
+                Next::Idle,
+                "{code}"
+            );
+            assert_eq!(b.pending(), 0);
+            assert_eq!(
+                b.take_dropped(),
+                Some(vec![(DropReason::Rejected4xx, 1)]),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_413_splits_the_batch_until_single_events_are_dropped() {
+        let mut b = Batcher::new(Limits::default());
+        for n in 1..=4 {
+            b.push(record(n, 10), 0);
+        }
+        let too_large = Response::Status {
+            code: 413,
+            retry_after: None,
+        };
+        let batch = sent(b.flush(0));
+        let halves = sent(b.on_response(batch.id, too_large, 1, 0));
+        assert_eq!(ids(&halves), ["e1", "e2"]);
+        let quarter = sent(b.on_response(halves.id, too_large, 2, 0));
+        assert_eq!(ids(&quarter), ["e1"]);
+        let next = sent(b.on_response(quarter.id, too_large, 3, 0));
+        assert_eq!(ids(&next), ["e2"]);
+        let rest = sent(b.on_response(next.id, OK, 4, 0));
+        assert_eq!(ids(&rest), ["e3", "e4"]);
+        assert_eq!(b.on_response(rest.id, OK, 5, 0), Next::Idle);
+        assert_eq!(b.take_dropped(), Some(vec![(DropReason::TooLarge, 1)]));
+    }
+
+    #[test]
+    fn the_queue_is_bounded_and_drops_the_oldest_counting_them() {
+        let mut b = Batcher::new(Limits {
+            max_queue_bytes: 1_000,
+            max_events: 10_000,
+            max_bytes: 1 << 30,
+            flush_interval: 1 << 40,
+        });
+        for n in 0..10_000 {
+            b.push(record(n, 100), 0);
+        }
+        assert_eq!(b.pending(), 10);
+        assert_eq!(b.take_dropped(), Some(vec![(DropReason::QueueFull, 9_990)]));
+        assert_eq!(b.take_dropped(), None, "counts are reported once");
+        let batch = sent(b.flush(1));
+        assert_eq!(
+            ids(&batch).first().map(String::as_str),
+            Some("e9990"),
+            "the newest survive"
+        );
+        b.push(record(1, 2_000), 2);
+        assert_eq!(b.take_dropped(), Some(vec![(DropReason::TooLarge, 1)]));
+    }
+
+    #[test]
+    fn after_repeated_network_failures_going_online_retries_at_once() {
+        let mut b = Batcher::new(Limits::default());
+        let mut batch = sent(b.flush_after_push(record(1, 10), 0));
+        let mut now = 0;
+        for _ in 0..PAUSE_AFTER_FAILURES {
+            let Next::WaitUntil(at) = b.on_response(batch.id, Response::NetworkError, now, 0)
+            else {
+                panic!()
+            };
+            now = at;
+            batch = sent(b.poll(now));
+        }
+        let Next::WaitUntil(at) = b.on_response(batch.id, Response::NetworkError, now, 0) else {
+            panic!()
+        };
+        assert!(at > now + 1_000);
+        assert_eq!(ids(&sent(b.online(now + 10))), ["e1"]);
+    }
+
+    #[test]
+    fn a_response_for_an_unknown_batch_changes_nothing() {
+        let mut b = Batcher::new(Limits::default());
+        let batch = sent(b.flush_after_push(record(1, 10), 0));
+        assert_eq!(b.on_response(batch.id + 7, OK, 1, 0), Next::Idle);
+        assert_eq!(b.pending(), 1);
+    }
+
+    impl Batcher {
+        fn flush_after_push(&mut self, record: Record, now: Millis) -> Next {
+            self.push(record, now);
+            self.flush(now)
+        }
+    }
+}
