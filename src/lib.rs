@@ -43,7 +43,9 @@ pub mod options;
 pub mod origin;
 pub mod otlp;
 pub mod propagation;
+pub mod redact;
 pub mod retry;
+pub mod retry_after;
 pub mod session;
 pub mod text;
 
