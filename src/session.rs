@@ -41,7 +41,8 @@ pub struct Session {
     pub last_active: Millis,
 }
 
-/// Activity closer together than this is not written again, to spare storage.
+/// Activity closer together than this (or a tenth of the idle limit, if less) is not written
+/// again, to spare storage.
 const TOUCH_GRANULARITY: Millis = 1_000;
 
 impl Session {
@@ -123,7 +124,9 @@ impl SessionPolicy {
 
     /// Records activity at `now`; returns whether storage must be written.
     pub fn touch(&self, session: &mut Session, now: Millis) -> bool {
-        if now >= session.last_active.saturating_add(TOUCH_GRANULARITY) {
+        // Short idle limits need finer activity: a tenth of the limit at most.
+        let granularity = TOUCH_GRANULARITY.min(self.idle / 10);
+        if now >= session.last_active.saturating_add(granularity) {
             session.last_active = now;
             true
         } else {
@@ -273,6 +276,29 @@ mod tests {
                 .id,
             id(1)
         );
+    }
+
+    #[test]
+    fn short_idle_limits_are_kept_alive_by_frequent_activity() {
+        let policy = SessionPolicy {
+            idle: 600,
+            max_age: HOUR,
+        };
+        let (mut s, _) = policy.resolve(None, 0, || Some(id(1))).unwrap();
+        let mut now = 0;
+        while now < 3_000 {
+            now += 200;
+            policy.touch(&mut s, now);
+            assert_eq!(
+                policy
+                    .resolve(Some(s), now + 199, || Some(id(2)))
+                    .unwrap()
+                    .0
+                    .id,
+                id(1),
+                "at {now}"
+            );
+        }
     }
 
     #[test]

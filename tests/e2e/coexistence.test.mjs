@@ -141,6 +141,36 @@ describe("sessions", () => {
     await context.close();
   });
 
+  test("the session rotates after the idle time, reading does not extend it, actions do", async () => {
+    const { page, context } = await esmPage();
+    const ids = await page.evaluate(async () => {
+      const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+      // 0.04 minutes: a 2.4 s idle limit. Sleeps only ever last longer than asked, so the waits
+      // meant to exceed the limit always do; the others stay far below it.
+      const tl = await Threadline.init({ sessionIdleMinutes: 0.04 });
+      const first = tl.sessionId();
+      await sleep(500);
+      const whileReading = tl.sessionId();
+      await sleep(2_500);
+      const afterIdle = tl.sessionId();
+      const kept = [];
+      for (let i = 0; i < 8; i++) {
+        tl.startAction("keep-alive").end();
+        await sleep(400);
+        kept.push(tl.sessionId());
+      }
+      await sleep(3_000);
+      const afterKept = tl.sessionId();
+      return { first, whileReading, afterIdle, kept, afterKept };
+    });
+    assert.match(ids.first, ID);
+    assert.equal(ids.whileReading, ids.first);
+    assert.notEqual(ids.afterIdle, ids.first, "reading does not extend it: 3 s without activity rotates it");
+    assert.deepEqual(new Set(ids.kept), new Set([ids.kept[0]]), "an action every 400 ms keeps one session for 3.2 s");
+    assert.notEqual(ids.afterKept, ids.kept[0], "and it rotates once activity stops");
+    await context.close();
+  });
+
   test("storage that throws falls back to sessionStorage, then memory", async () => {
     for (const [blocked, expectIn] of [[["localStorage"], "sessionStorage"], [["localStorage", "sessionStorage"], null]]) {
       const context = await live.browser.newContext();
