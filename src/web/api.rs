@@ -43,6 +43,7 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
         glue::page_window().ok_or_else(|| js_error("Threadline runs in a browser window"))?;
     let page_url = window.location().href().unwrap_or_default();
     let options = read_options(&options, &page_url).map_err(|e| js_error(e.message()))?;
+    let auto = options.config.auto_actions;
     let mut shared = Shared::new(
         options.config,
         options.regexes,
@@ -53,7 +54,6 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
             "Threadline needs crypto.getRandomValues, which this browser does not provide",
         ));
     }
-    let auto = shared.config.auto_actions;
     let handle: Handle = Rc::new(RefCell::new(shared));
     let hooks = JsValue::from(Hooks::new(Rc::downgrade(&handle)));
     if let Ok(mut shared) = handle.try_borrow_mut() {

@@ -9,7 +9,9 @@ use js_sys::{Array, Object, Reflect, RegExp};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::allowlist::OriginPattern;
-use crate::options::{Config, DurationRule, OptionError, RETRY_WINDOW, SESSION_IDLE, SESSION_MAX};
+use crate::options::{
+    Config, DurationRule, OptionError, RETRY_WINDOW, SESSION_IDLE, SESSION_MAX, check_option_name,
+};
 use crate::origin::Origin;
 use crate::propagation::is_settable_header_name;
 use crate::text::{concat, decimal};
@@ -45,9 +47,12 @@ pub(crate) fn read_options(options: &JsValue, page_url: &str) -> Result<WebOptio
     for key in Object::keys(options.unchecked_ref::<Object>()).iter() {
         let name = key.as_string().unwrap_or_default();
         let value = Reflect::get(options, &key).unwrap_or(JsValue::UNDEFINED);
-        let absent = value.is_undefined() || value.is_null();
+        if value.is_undefined() || value.is_null() {
+            // Absent: the default stands, but a misspelt name is still an error.
+            check_option_name(&name)?;
+            continue;
+        }
         match name.as_str() {
-            _ if absent && crate::options::check_option_name(&name).is_ok() => {}
             "endpoint" => config.endpoint = Some(read_endpoint(&value, page_url)?),
             "service" => {
                 config.service = read_text(

@@ -16,6 +16,7 @@ use crate::correlator::{Correlator, RequestFacts};
 use crate::id::Id;
 use crate::options::Config;
 use crate::origin::Origin;
+use crate::propagation::Propagation;
 use crate::web::glue::{self, now};
 use crate::web::session_store::SessionKeeper;
 
@@ -41,7 +42,8 @@ pub(crate) struct CurrentAction {
 
 /// All recorder state; lives in an `Rc<RefCell<_>>` ([`Handle`]).
 pub(crate) struct Shared {
-    pub config: Config,
+    /// Which headers requests get.
+    pub propagation: Propagation,
     pub allow: Allowlist,
     pub regexes: Vec<RegExp>,
     pub correlator: Correlator,
@@ -69,14 +71,14 @@ impl Shared {
     pub fn new(config: Config, regexes: Vec<RegExp>, page: Option<Origin>) -> Shared {
         let allow = Allowlist {
             page: if config.same_origin { page } else { None },
-            patterns: config.propagate_to.clone(),
+            patterns: config.propagate_to,
         };
         Shared {
             correlator: Correlator::new(config.retry_window),
             session: SessionKeeper::open(config.session),
             allow,
             regexes,
-            config,
+            propagation: config.propagation,
             current: None,
             hooks: JsValue::UNDEFINED,
             auto_timer: None,
@@ -117,20 +119,17 @@ impl Shared {
         facts: &RequestFacts<'_>,
         app_has: impl Fn(&str) -> bool,
     ) -> Option<Planned> {
-        if app_has(&self.config.propagation.header) {
+        if app_has(&self.propagation.header) {
             return None;
         }
         let now = now();
         let tag = self.correlator.tag(facts, now).ok()?;
-        let (span, session) = if self.config.propagation.traceparent {
+        let (span, session) = if self.propagation.traceparent {
             (self.correlator.span().ok(), self.session_id())
         } else {
             (None, None)
         };
-        let headers = self
-            .config
-            .propagation
-            .headers(tag.id, span, session, app_has);
+        let headers = self.propagation.headers(tag.id, span, session, app_has);
         self.next_token = self.next_token.wrapping_add(1).max(1);
         let request = InFlight {
             token: self.next_token,
@@ -194,9 +193,7 @@ impl Shared {
             .filter(|c| c.id == id)
             .map(|c| (kind, c))
     }
-}
 
-impl Shared {
     /// Clears the pending automatic-action timer, if any.
     pub fn cancel_auto_timer(&mut self) {
         if let Some(timer) = self.auto_timer.take() {
