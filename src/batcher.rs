@@ -86,6 +86,8 @@ pub enum DropReason {
     TooLarge,
     /// The endpoint refused the batch with a status that retrying cannot fix (400 and most 4xx).
     Rejected4xx,
+    /// Storage could not hold what was pending when the page was left.
+    StorageFull,
 }
 
 impl DropReason {
@@ -95,13 +97,15 @@ impl DropReason {
             DropReason::QueueFull => "queue_full",
             DropReason::TooLarge => "too_large",
             DropReason::Rejected4xx => "rejected_4xx",
+            DropReason::StorageFull => "storage_full",
         }
     }
 
-    const ALL: [DropReason; 3] = [
+    const ALL: [DropReason; 4] = [
         DropReason::QueueFull,
         DropReason::TooLarge,
         DropReason::Rejected4xx,
+        DropReason::StorageFull,
     ];
 }
 
@@ -143,7 +147,7 @@ pub struct Batcher {
     failures: u32,
     flush_requested: bool,
     next_batch_id: u32,
-    dropped: [u32; 3],
+    dropped: [u32; 4],
 }
 
 impl Batcher {
@@ -160,7 +164,7 @@ impl Batcher {
             failures: 0,
             flush_requested: false,
             next_batch_id: 0,
-            dropped: [0; 3],
+            dropped: [0; 4],
         }
     }
 
@@ -245,7 +249,7 @@ impl Batcher {
             .zip(self.dropped)
             .filter(|(_, n)| *n > 0)
             .collect();
-        self.dropped = [0; 3];
+        self.dropped = [0; 4];
         (!counts.is_empty()).then_some(counts)
     }
 
@@ -256,7 +260,22 @@ impl Batcher {
             + self.in_flight.as_ref().map_or(0, |b| b.records.len())
     }
 
-    fn count(&mut self, reason: DropReason, n: usize) {
+    /// Every record not yet acknowledged, oldest first: what must outlive the page.
+    pub fn records(&self) -> impl Iterator<Item = &Record> {
+        self.in_flight
+            .iter()
+            .chain(self.ready.iter())
+            .flat_map(|b| b.records.iter())
+            .chain(self.queue.iter())
+    }
+
+    /// Whether an upload is waiting out a back-off (the endpoint or network is failing).
+    pub fn is_backing_off(&self, now: Millis) -> bool {
+        self.retry_at.is_some_and(|at| now < at)
+    }
+
+    /// Counts `n` events dropped for `reason` outside the batcher (e.g. storage).
+    pub fn count(&mut self, reason: DropReason, n: usize) {
         let n = u32::try_from(n).unwrap_or(u32::MAX);
         if let Some(slot) = DropReason::ALL
             .iter()
@@ -635,5 +654,23 @@ mod tests {
             self.push(record, now);
             self.flush(now)
         }
+    }
+
+    #[test]
+    fn pending_records_are_listed_oldest_first_across_retries_and_the_queue() {
+        let mut b = Batcher::new(Limits {
+            max_events: 2,
+            ..Limits::default()
+        });
+        b.push(record(1, 10), 0);
+        let first = sent(b.push(record(2, 10), 0));
+        b.push(record(3, 10), 1);
+        let all = |b: &Batcher| b.records().map(|r| r.event_id.clone()).collect::<Vec<_>>();
+        assert_eq!(all(&b), ["e1", "e2", "e3"]);
+        b.on_response(first.id, UNAVAILABLE, 10, 0);
+        assert!(b.is_backing_off(11));
+        assert_eq!(all(&b), ["e1", "e2", "e3"]);
+        b.count(DropReason::StorageFull, 2);
+        assert_eq!(b.take_dropped(), Some(vec![(DropReason::StorageFull, 2)]));
     }
 }

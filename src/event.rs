@@ -129,6 +129,8 @@ pub struct Event {
     pub correlation_id: Id,
     /// The session it happened in.
     pub session_id: Option<Id>,
+    /// The page's path (`url.path`); empty if unknown.
+    pub page_path: String,
     /// Further attributes, already made safe.
     pub attributes: Vec<(String, AttrValue)>,
 }

@@ -33,6 +33,7 @@ extern crate alloc;
 
 pub mod actions;
 pub mod allowlist;
+pub mod attributes;
 pub mod batcher;
 pub mod bounded;
 pub mod correlator;
@@ -42,6 +43,8 @@ pub mod json;
 pub mod options;
 pub mod origin;
 pub mod otlp;
+pub mod outbox;
+pub mod page_events;
 pub mod propagation;
 pub mod redact;
 pub mod retry;

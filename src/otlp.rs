@@ -4,6 +4,7 @@
 //! values as integers, attribute values typed and never null.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use crate::event::{AttrValue, Event};
 use crate::json::push_string;
@@ -21,19 +22,35 @@ pub struct Resource<'a> {
 
 /// The JSON body for `events`, one log record each, in order.
 pub fn encode_logs(resource: &Resource<'_>, events: &[Event]) -> String {
-    let mut out = String::with_capacity(256 + events.len() * 384);
+    let records: Vec<String> = events.iter().map(encode_record).collect();
+    encode_body(resource, records.iter().map(String::as_str))
+}
+
+/// The JSON body around log records already encoded by [`encode_record`], in order.
+pub fn encode_body<'r>(
+    resource: &Resource<'_>,
+    records: impl IntoIterator<Item = &'r str>,
+) -> String {
+    let mut out = String::with_capacity(1024);
     out.push_str(r#"{"resourceLogs":[{"resource":{"attributes":["#);
     push_str_attr(&mut out, "service.name", resource.service_name);
     out.push_str(r#"]},"scopeLogs":[{"scope":{"name":""#);
     out.push_str(SCOPE_NAME);
     out.push_str(r#""},"logRecords":["#);
-    for (i, event) in events.iter().enumerate() {
+    for (i, record) in records.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        push_record(&mut out, event);
+        out.push_str(record);
     }
     out.push_str("]}]}]}");
+    out
+}
+
+/// One event as an OTLP JSON `LogRecord`; it holds no raw line breaks.
+pub fn encode_record(event: &Event) -> String {
+    let mut out = String::with_capacity(384);
+    push_record(&mut out, event);
     out
 }
 
@@ -60,6 +77,10 @@ fn push_record(out: &mut String, event: &Event) {
     if let Some(session) = event.session_id {
         out.push(',');
         push_str_attr(out, "session.id", &session.to_hex());
+    }
+    if !event.page_path.is_empty() {
+        out.push(',');
+        push_str_attr(out, "url.path", &event.page_path);
     }
     for (key, value) in &event.attributes {
         out.push(',');
@@ -129,6 +150,7 @@ mod tests {
             message: message.into(),
             correlation_id: id(2),
             session_id: Some(id(3)),
+            page_path: "/checkout".into(),
             attributes: vec![
                 ("cart.items".into(), AttrValue::Int(-3)),
                 (
@@ -200,6 +222,10 @@ mod tests {
                     "session.id".into(),
                     Some(Value::StringValue(id(3).to_hex()))
                 ),
+                (
+                    "url.path".into(),
+                    Some(Value::StringValue("/checkout".into()))
+                ),
                 ("cart.items".into(), Some(Value::IntValue(-3))),
                 ("total".into(), Some(Value::DoubleValue(42.5))),
                 ("express".into(), Some(Value::BoolValue(true))),
@@ -249,6 +275,7 @@ mod tests {
     fn extreme_integers_and_missing_sessions_encode() {
         let mut e = event("x");
         e.session_id = None;
+        e.page_path = String::new();
         e.attributes = vec![
             ("min".into(), AttrValue::Int(i64::MIN)),
             ("max".into(), AttrValue::Int(i64::MAX)),
