@@ -30,6 +30,14 @@ impl Id {
         (value != 0).then_some(Id(value))
     }
 
+    /// The low 32 bits, as a random number (for back-off jitter).
+    pub fn low_bits(self) -> u32 {
+        // Truncation is the point.
+        #[allow(clippy::cast_possible_truncation)]
+        let low = self.0 as u32;
+        low
+    }
+
     /// The wire form: 32 lowercase hex characters.
     pub fn to_hex(self) -> String {
         let mut out = String::with_capacity(ID_HEX_LEN);

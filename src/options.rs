@@ -9,7 +9,10 @@ use core::fmt;
 
 use crate::Millis;
 use crate::allowlist::OriginPattern;
+use crate::batcher::Limits;
+use crate::event::Severity;
 use crate::propagation::Propagation;
+use crate::redact::Redactor;
 use crate::session::SessionPolicy;
 use crate::text::{concat, decimal};
 
@@ -32,6 +35,20 @@ pub struct Config {
     pub retry_window: Millis,
     /// When sessions rotate.
     pub session: SessionPolicy,
+    /// Events below this severity are not recorded.
+    pub min_level: Severity,
+    /// Batching and in-memory bounds.
+    pub limits: Limits,
+    /// Most bytes of unsent events kept in storage when the page is left (0: none).
+    pub max_storage_bytes: usize,
+    /// Whether uncaught errors and unhandled rejections are recorded.
+    pub capture_errors: bool,
+    /// Whether `console.warn` and `console.error` lines are recorded.
+    pub capture_console: bool,
+    /// Whether `http.request` events keep the URL's query string.
+    pub keep_query: bool,
+    /// Which attribute keys hold secrets.
+    pub redactor: Redactor,
 }
 
 impl Default for Config {
@@ -45,6 +62,13 @@ impl Default for Config {
             auto_actions: true,
             retry_window: 30_000,
             session: SessionPolicy::default(),
+            min_level: Severity::Info,
+            limits: Limits::default(),
+            max_storage_bytes: 1024 * 1024,
+            capture_errors: true,
+            capture_console: false,
+            keep_query: false,
+            redactor: Redactor::default(),
         }
     }
 }
@@ -61,10 +85,20 @@ pub const KNOWN_OPTIONS: &[&str] = &[
     "retryWindowSeconds",
     "sessionIdleMinutes",
     "sessionMaxHours",
+    "minLevel",
+    "maxBatchEvents",
+    "maxBatchBytes",
+    "flushIntervalMs",
+    "maxQueueBytes",
+    "maxStorageBytes",
+    "captureErrors",
+    "captureConsole",
+    "keepQueryString",
+    "redactKeys",
 ];
 
 /// [`KNOWN_OPTIONS`] as one list for messages.
-const KNOWN_OPTIONS_TEXT: &str = "endpoint, service, propagateTo, header, traceparent, sameOrigin, autoActions, retryWindowSeconds, sessionIdleMinutes, sessionMaxHours";
+const KNOWN_OPTIONS_TEXT: &str = "endpoint, service, propagateTo, header, traceparent, sameOrigin, autoActions, retryWindowSeconds, sessionIdleMinutes, sessionMaxHours, minLevel, maxBatchEvents, maxBatchBytes, flushIntervalMs, maxQueueBytes, maxStorageBytes, captureErrors, captureConsole, keepQueryString, redactKeys";
 
 /// A bad option: which one, and what was expected instead. Its text is what a developer reads
 /// in the console, e.g. `propagateTo[0]: expected an origin such as …, got "api.example.com"`.
@@ -161,75 +195,133 @@ fn edit_distance(a: &[u8], b: &[u8]) -> usize {
     row.get(b.len()).copied().unwrap_or(0)
 }
 
-/// A duration option given in a human unit, with its allowed range.
+/// A numeric option (a duration in a human unit, a count, a size), with its allowed range.
 #[derive(Clone, Copy, Debug)]
-pub struct DurationRule {
+pub struct NumberRule {
     /// The option's name, for the error.
     pub option: &'static str,
-    /// The unit's name in the error (`seconds`, `minutes`, `hours`).
+    /// The unit's name in the error (`seconds`, `minutes`, `hours`, `events`, `bytes`).
     pub unit: &'static str,
-    /// Milliseconds per unit.
-    pub unit_ms: f64,
+    /// What one unit is worth in the setting (milliseconds per unit for durations, else 1).
+    pub scale: f64,
     /// Whether 0 is allowed.
     pub allow_zero: bool,
+    /// Smallest allowed value above 0, in units (0: any positive value).
+    pub min: u32,
     /// Largest allowed value, in units.
     pub max: u32,
 }
 
 /// `retryWindowSeconds`: 0 (off) to one hour.
-pub const RETRY_WINDOW: DurationRule = DurationRule {
+pub const RETRY_WINDOW: NumberRule = NumberRule {
     option: "retryWindowSeconds",
     unit: "seconds",
-    unit_ms: 1_000.0,
+    scale: 1_000.0,
     allow_zero: true,
+    min: 0,
     max: 3_600,
 };
 /// `sessionIdleMinutes`: more than 0, at most a day.
-pub const SESSION_IDLE: DurationRule = DurationRule {
+pub const SESSION_IDLE: NumberRule = NumberRule {
     option: "sessionIdleMinutes",
     unit: "minutes",
-    unit_ms: 60_000.0,
+    scale: 60_000.0,
     allow_zero: false,
+    min: 0,
     max: 1_440,
 };
 /// `sessionMaxHours`: more than 0, at most 30 days.
-pub const SESSION_MAX: DurationRule = DurationRule {
+pub const SESSION_MAX: NumberRule = NumberRule {
     option: "sessionMaxHours",
     unit: "hours",
-    unit_ms: 3_600_000.0,
+    scale: 3_600_000.0,
     allow_zero: false,
+    min: 0,
     max: 720,
 };
 
-impl DurationRule {
-    /// Converts a number in this rule's unit to milliseconds, or says what was expected.
+/// `maxBatchEvents`: events per upload.
+pub const MAX_BATCH_EVENTS: NumberRule = NumberRule {
+    option: "maxBatchEvents",
+    unit: "events",
+    scale: 1.0,
+    allow_zero: false,
+    min: 1,
+    max: 1_000,
+};
+
+/// `maxBatchBytes`: bytes of events per upload.
+pub const MAX_BATCH_BYTES: NumberRule = NumberRule {
+    option: "maxBatchBytes",
+    unit: "bytes",
+    scale: 1.0,
+    allow_zero: false,
+    min: 1_024,
+    max: 1_048_576,
+};
+
+/// `flushIntervalMs`: longest wait before a non-full batch goes (0: at once).
+pub const FLUSH_INTERVAL: NumberRule = NumberRule {
+    option: "flushIntervalMs",
+    unit: "milliseconds",
+    scale: 1.0,
+    allow_zero: true,
+    min: 0,
+    max: 600_000,
+};
+
+/// `maxQueueBytes`: the in-memory bound.
+pub const MAX_QUEUE_BYTES: NumberRule = NumberRule {
+    option: "maxQueueBytes",
+    unit: "bytes",
+    scale: 1.0,
+    allow_zero: false,
+    min: 16_384,
+    max: 67_108_864,
+};
+
+/// `maxStorageBytes`: what page exit may keep in storage (0: nothing).
+pub const MAX_STORAGE_BYTES: NumberRule = NumberRule {
+    option: "maxStorageBytes",
+    unit: "bytes",
+    scale: 1.0,
+    allow_zero: true,
+    min: 0,
+    max: 4_194_304,
+};
+
+/// What `minLevel` expects.
+pub const LEVEL_EXPECTED: &str = "\"debug\", \"info\", \"warn\" or \"error\"";
+
+impl NumberRule {
+    /// Converts a number in this rule's unit to the setting (rounded), or says what was expected.
     /// `got` describes the value for the error when it is not a number at all.
-    pub fn to_millis(&self, value: Option<f64>, got: &str) -> Result<Millis, OptionError> {
+    pub fn read(&self, value: Option<f64>, got: &str) -> Result<Millis, OptionError> {
         match value {
             Some(v)
                 if v.is_finite()
                     && v <= f64::from(self.max)
+                    && v >= f64::from(self.min)
                     && (v > 0.0 || (self.allow_zero && v == 0.0)) =>
             {
                 // Non-negative and far below 2^53: adding 0.5 then truncating rounds to the nearest ms.
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                Ok((v * self.unit_ms + 0.5) as Millis)
+                Ok((v * self.scale + 0.5) as Millis)
             }
             _ => {
-                let lower = if self.allow_zero {
-                    "from 0"
-                } else {
-                    "greater than 0 and"
+                let min = decimal(self.min.into());
+                let range: [&str; 3] = match (self.allow_zero, self.min) {
+                    (true, _) => ["from 0", " to ", ""],
+                    (false, 0) => ["greater than 0 and", " at most ", ""],
+                    (false, _) => ["from ", &min, " to "],
                 };
-                let to = if self.allow_zero { "to" } else { "at most" };
                 let expected = concat(&[
                     "a number of ",
                     self.unit,
                     " ",
-                    lower,
-                    " ",
-                    to,
-                    " ",
+                    range[0],
+                    range[1],
+                    range[2],
                     &decimal(self.max.into()),
                 ]);
                 Err(OptionError::expected(self.option, &expected, got))
@@ -284,26 +376,37 @@ mod tests {
 
     #[test]
     fn durations_convert_and_refuse_out_of_range() {
-        assert_eq!(RETRY_WINDOW.to_millis(Some(30.0), "30"), Ok(30_000));
-        assert_eq!(RETRY_WINDOW.to_millis(Some(0.0), "0"), Ok(0));
-        assert_eq!(SESSION_IDLE.to_millis(Some(0.5), "0.5"), Ok(30_000));
-        assert_eq!(SESSION_MAX.to_millis(Some(24.0), "24"), Ok(86_400_000));
+        assert_eq!(RETRY_WINDOW.read(Some(30.0), "30"), Ok(30_000));
+        assert_eq!(RETRY_WINDOW.read(Some(0.0), "0"), Ok(0));
+        assert_eq!(SESSION_IDLE.read(Some(0.5), "0.5"), Ok(30_000));
+        assert_eq!(SESSION_MAX.read(Some(24.0), "24"), Ok(86_400_000));
         assert_eq!(
-            SESSION_IDLE
-                .to_millis(Some(0.0), "0")
-                .unwrap_err()
-                .to_string(),
+            SESSION_IDLE.read(Some(0.0), "0").unwrap_err().to_string(),
             "Threadline init: sessionIdleMinutes: expected a number of minutes greater than 0 and at most 1440, got 0"
         );
         assert_eq!(
-            RETRY_WINDOW
-                .to_millis(None, "\"30\"")
-                .unwrap_err()
-                .to_string(),
+            RETRY_WINDOW.read(None, "\"30\"").unwrap_err().to_string(),
             "Threadline init: retryWindowSeconds: expected a number of seconds from 0 to 3600, got \"30\""
         );
         for bad in [f64::NAN, f64::INFINITY, -1.0, 3_601.0] {
-            assert!(RETRY_WINDOW.to_millis(Some(bad), "x").is_err(), "{bad}");
+            assert!(RETRY_WINDOW.read(Some(bad), "x").is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn sizes_and_counts_have_a_floor() {
+        assert_eq!(MAX_BATCH_BYTES.read(Some(2_048.0), "2048"), Ok(2_048));
+        assert_eq!(MAX_BATCH_EVENTS.read(Some(1.0), "1"), Ok(1));
+        assert_eq!(FLUSH_INTERVAL.read(Some(0.0), "0"), Ok(0));
+        assert_eq!(
+            MAX_BATCH_BYTES
+                .read(Some(100.0), "100")
+                .unwrap_err()
+                .to_string(),
+            "Threadline init: maxBatchBytes: expected a number of bytes from 1024 to 1048576, got 100"
+        );
+        assert!(MAX_BATCH_EVENTS.read(Some(0.0), "0").is_err());
+        assert!(MAX_QUEUE_BYTES.read(Some(1e9), "1e9").is_err());
+        assert_eq!(MAX_STORAGE_BYTES.read(Some(0.0), "0"), Ok(0));
     }
 }

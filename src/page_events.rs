@@ -3,6 +3,7 @@
 //! attribute keys are decided here; the web shell only supplies the facts.
 
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::Millis;
@@ -83,8 +84,11 @@ pub fn action_start(stamp: Stamp, name: &str, automatic: bool) -> Event {
 /// How an action ended: `ok`, `error` or `cancelled`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ActionOutcome {
+    /// It did what the user asked.
     Ok,
+    /// It failed (explicitly, or an automatic action had a failed request).
     Error,
+    /// The user or the app gave it up.
     Cancelled,
 }
 
@@ -170,15 +174,28 @@ impl Settled {
 /// A finished request to an allowed origin.
 #[derive(Clone, Debug)]
 pub struct RequestDone<'a> {
+    /// The HTTP method as sent.
     pub method: &'a str,
     /// The absolute URL as sent.
     pub url: &'a str,
+    /// How it ended.
     pub settled: Settled,
+    /// From the call to its settlement, in ms.
     pub duration: Millis,
     /// 1 for the first send under its ID, 2 for the first retry, …
     pub attempt: u32,
-    /// The correlation ID the server echoed in its response header, if it was a valid ID.
-    pub echoed: Option<Id>,
+    /// The correlation ID the server echoed in its response header (see [`echoed_id`]).
+    pub echoed: Option<&'a str>,
+}
+
+/// A correlation ID a server echoed, if it is one a backend would accept: 16 to 64 letters,
+/// digits, `-` or `_` (a server may have replaced an ID it found invalid with its own).
+pub fn echoed_id(text: &str) -> Option<&str> {
+    let valid = (16..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    valid.then_some(text)
 }
 
 /// `url` without its query string and fragment.
@@ -224,11 +241,8 @@ pub fn http_request(stamp: Stamp, request: &RequestDone<'_>, keep_query: bool) -
     attributes.push(("duration_ms".into(), int(request.duration)));
     attributes.push(("attempt".into(), int(request.attempt.into())));
     attributes.push(("outcome".into(), text(outcome)));
-    if let Some(echoed) = request.echoed {
-        attributes.push((
-            "http.response.correlation_id".into(),
-            text(&echoed.to_hex()),
-        ));
+    if let Some(echoed) = request.echoed.and_then(echoed_id) {
+        attributes.push(("http.response.correlation_id".into(), text(echoed)));
     }
     let message = concat(&[request.method, " ", url, " ", &status_text]);
     event(stamp, "http.request", severity, &message, attributes)
@@ -241,7 +255,9 @@ pub struct Uncaught<'a> {
     pub source: &'a str,
     /// The error's type, such as `TypeError`.
     pub kind: &'a str,
+    /// The error's message.
     pub message: &'a str,
+    /// The stack trace, if the browser gave one.
     pub stack: &'a str,
 }
 
@@ -324,7 +340,7 @@ mod tests {
             settled,
             duration: 42,
             attempt: 2,
-            echoed: Id::parse("0af7651916cd43dd8448eb211c80319c"),
+            echoed: Some("0af7651916cd43dd8448eb211c80319c"),
         }
     }
 
@@ -366,6 +382,26 @@ mod tests {
             Some(&AttrValue::Str("https://api.test/pay?card=1".into()))
         );
         assert_eq!(kept.severity, Severity::Info);
+    }
+
+    #[test]
+    fn only_plausible_echoed_ids_are_kept() {
+        assert_eq!(
+            echoed_id("req_0123456789abcdef"),
+            Some("req_0123456789abcdef")
+        );
+        for bad in [
+            "short",
+            "has space 0123456789",
+            "<script>0123456789</script>",
+            &"a".repeat(65),
+        ] {
+            assert_eq!(echoed_id(bad), None, "{bad}");
+        }
+        let mut r = request("https://a.test/", Settled::Status(200));
+        r.echoed = Some("not valid!");
+        let e = http_request(stamp(), &r, false);
+        assert_eq!(attr(&e, "http.response.correlation_id"), None);
     }
 
     #[test]

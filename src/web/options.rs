@@ -9,11 +9,15 @@ use js_sys::{Array, Object, Reflect, RegExp};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::allowlist::OriginPattern;
+use crate::event::Severity;
 use crate::options::{
-    Config, DurationRule, OptionError, RETRY_WINDOW, SESSION_IDLE, SESSION_MAX, check_option_name,
+    Config, FLUSH_INTERVAL, LEVEL_EXPECTED, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_QUEUE_BYTES,
+    MAX_STORAGE_BYTES, NumberRule, OptionError, RETRY_WINDOW, SESSION_IDLE, SESSION_MAX,
+    check_option_name,
 };
 use crate::origin::Origin;
 use crate::propagation::is_settable_header_name;
+use crate::redact::Redactor;
 use crate::text::{concat, decimal};
 use crate::web::glue::{describe, is_options_object, stateless_regexp};
 
@@ -71,9 +75,26 @@ pub(crate) fn read_options(options: &JsValue, page_url: &str) -> Result<WebOptio
             "traceparent" => config.propagation.traceparent = read_bool(&value, "traceparent")?,
             "sameOrigin" => config.same_origin = read_bool(&value, "sameOrigin")?,
             "autoActions" => config.auto_actions = read_bool(&value, "autoActions")?,
-            "retryWindowSeconds" => config.retry_window = read_duration(&value, &RETRY_WINDOW)?,
-            "sessionIdleMinutes" => config.session.idle = read_duration(&value, &SESSION_IDLE)?,
-            "sessionMaxHours" => config.session.max_age = read_duration(&value, &SESSION_MAX)?,
+            "retryWindowSeconds" => config.retry_window = read_number(&value, &RETRY_WINDOW)?,
+            "sessionIdleMinutes" => config.session.idle = read_number(&value, &SESSION_IDLE)?,
+            "sessionMaxHours" => config.session.max_age = read_number(&value, &SESSION_MAX)?,
+            "minLevel" => {
+                config.min_level = value
+                    .as_string()
+                    .and_then(|level| Severity::parse(&level))
+                    .ok_or_else(|| bad("minLevel", LEVEL_EXPECTED, &value))?
+            }
+            "maxBatchEvents" => config.limits.max_events = read_size(&value, &MAX_BATCH_EVENTS)?,
+            "maxBatchBytes" => config.limits.max_bytes = read_size(&value, &MAX_BATCH_BYTES)?,
+            "flushIntervalMs" => {
+                config.limits.flush_interval = read_number(&value, &FLUSH_INTERVAL)?
+            }
+            "maxQueueBytes" => config.limits.max_queue_bytes = read_size(&value, &MAX_QUEUE_BYTES)?,
+            "maxStorageBytes" => config.max_storage_bytes = read_size(&value, &MAX_STORAGE_BYTES)?,
+            "captureErrors" => config.capture_errors = read_bool(&value, "captureErrors")?,
+            "captureConsole" => config.capture_console = read_bool(&value, "captureConsole")?,
+            "keepQueryString" => config.keep_query = read_bool(&value, "keepQueryString")?,
+            "redactKeys" => config.redactor = read_redact_keys(&value)?,
             "propagateTo" => read_propagate_to(&value, config, &mut out.regexes)?,
             _ => return Err(OptionError::unknown(&name)),
         }
@@ -134,6 +155,26 @@ fn read_bool(value: &JsValue, option: &str) -> Result<bool, OptionError> {
         .ok_or_else(|| bad(option, "true or false", value))
 }
 
-fn read_duration(value: &JsValue, rule: &DurationRule) -> Result<u64, OptionError> {
-    rule.to_millis(value.as_f64(), &describe(value))
+fn read_number(value: &JsValue, rule: &NumberRule) -> Result<u64, OptionError> {
+    rule.read(value.as_f64(), &describe(value))
+}
+
+fn read_size(value: &JsValue, rule: &NumberRule) -> Result<usize, OptionError> {
+    // Every rule's maximum fits in 32 bits.
+    read_number(value, rule).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+fn read_redact_keys(value: &JsValue) -> Result<Redactor, OptionError> {
+    const EXPECTED: &str = "an array of key fragments such as [\"password\", \"ssn\"]";
+    if !Array::is_array(value) {
+        return Err(bad("redactKeys", EXPECTED, value));
+    }
+    let mut words = Vec::new();
+    for entry in Array::from(value).iter() {
+        match entry.as_string().filter(|w| !w.is_empty()) {
+            Some(word) => words.push(word),
+            None => return Err(bad("redactKeys", EXPECTED, &entry)),
+        }
+    }
+    Ok(Redactor::new(words.iter().map(String::as_str)))
 }
