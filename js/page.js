@@ -1,6 +1,8 @@
 // The page-level glue the recorder's shell binds to: the window and the page's one recorder,
-// option values, session storage, and the DOM events and timer behind automatic actions. Each
-// piece only reads or listens; every decision is the recorder's. (Request-level glue is in
+// option values, session storage, the DOM events and timer behind automatic actions, and for
+// events: walking attributes, page lifecycle, errors and console lines, uploads, beacons and the
+// storage of pending events. Each piece only reads, listens or sends; every decision is the
+// recorder's. (Request-level glue is in
 // patch.js. The glue is kept to two files: wasm-bindgen's test runner stalls when a page loads
 // many snippet modules at once.)
 
@@ -175,11 +177,273 @@ export function watchActions(target, hooks) {
   };
 }
 
-/** Calls `hooks.tick()` after `delay` ms (when an automatic action may end); returns the timer. */
-export function tickAfter(hooks, delay) {
-  return setTimeout(() => hooks.tick(), delay);
+/**
+ * Calls `hooks.tick(kind)` after `delay` ms (an automatic action may end, or a batch is due);
+ * returns the timer.
+ */
+export function tickAfter(hooks, delay, kind) {
+  return setTimeout(() => {
+    try {
+      hooks.tick(kind);
+    } catch (_) {
+      // The recorder is gone.
+    }
+  }, delay);
 }
 
 export function cancelTick(timer) {
   clearTimeout(timer);
+}
+
+// --- Events: attributes, the page's errors, console lines and lifecycle, and delivery.
+
+const MAX_DEPTH = 6;
+const MAX_ENTRIES = 200;
+
+/** A short description of a DOM node: `button#pay.primary`, `#text`. */
+function nodeName(node) {
+  if (!(node instanceof Element)) return node.nodeName;
+  const id = node.id ? `#${node.id}` : "";
+  const classes = typeof node.className === "string" && node.className.trim() ? `.${node.className.trim().split(/\s+/).join(".")}` : "";
+  return `${node.tagName.toLowerCase()}${id}${classes}`;
+}
+
+/**
+ * Flattens attributes for the recorder (which redacts, types and bounds them): entries of
+ * `<kind><dotted key>\0<value>\0`, kind `s`, `i` (integer or BigInt), `d` (other finite number)
+ * or `b`. Never throws: cycles, functions, symbols, DOM nodes, Errors, throwing getters and deep
+ * nesting become short descriptions. Strings are cut past `maxLength` characters.
+ */
+export function flatten(value, maxLength) {
+  let out = "";
+  let count = 0;
+  const cut = (text) => {
+    const s = text.length > maxLength ? text.slice(0, maxLength) : text;
+    return s.includes("\0") ? s.replace(/\0/g, "\uFFFD") : s;
+  };
+  const put = (kind, key, text) => {
+    if (key && count++ < MAX_ENTRIES) out += `${kind}${cut(key)}\0${cut(text)}\0`;
+  };
+  const join = (a, b) => (a ? `${a}.${b}` : String(b));
+  const ancestors = [];
+  const walk = (key, v, depth) => {
+    try {
+      switch (typeof v) {
+        case "string":
+          return put("s", key, v);
+        case "number":
+          return put(Number.isSafeInteger(v) ? "i" : Number.isFinite(v) ? "d" : "s", key, String(v));
+        case "bigint":
+          return put("i", key, v.toString());
+        case "boolean":
+          return put("b", key, String(v));
+        case "symbol":
+          return put("s", key, v.toString());
+        case "function":
+          return put("s", key, `[function ${v.name || "anonymous"}]`);
+        case "undefined":
+          return undefined;
+      }
+      if (v === null) return put("s", key, "null");
+      if (ancestors.includes(v)) return put("s", key, "[circular]");
+      if (v instanceof Error) {
+        put("s", join(key, "type"), String(v.name));
+        put("s", join(key, "message"), String(v.message));
+        return v.stack ? put("s", join(key, "stack"), String(v.stack)) : undefined;
+      }
+      if (typeof Node === "function" && v instanceof Node) return put("s", key, nodeName(v));
+      if (v instanceof Date) return put("s", key, Number.isNaN(v.getTime()) ? "Invalid Date" : v.toISOString());
+      if (depth >= MAX_DEPTH) return put("s", key, Array.isArray(v) ? "[array]" : "[object]");
+      ancestors.push(v);
+      try {
+        for (const k of Object.keys(v)) {
+          if (count >= MAX_ENTRIES) break;
+          walk(join(key, k), v[k], depth + 1);
+        }
+      } finally {
+        ancestors.pop();
+      }
+    } catch (_) {
+      put("s", key, "[unreadable]");
+    }
+    return undefined;
+  };
+  walk("", value, 0);
+  return out;
+}
+
+/** One console argument as text. */
+function consoleText(arg) {
+  try {
+    if (typeof arg === "string") return arg;
+    if (arg instanceof Error) return `${arg.name}: ${arg.message}`;
+    const json = JSON.stringify(arg);
+    return json === undefined ? String(arg) : json;
+  } catch (_) {
+    try {
+      return String(arg);
+    } catch (_) {
+      return "[unprintable]";
+    }
+  }
+}
+
+/** Reports an uncaught error or rejection reason. */
+function reportError(hooks, source, error, fallback) {
+  const isError = error !== null && typeof error === "object" && "message" in error;
+  const text = (v) => (v == null ? "" : String(v));
+  hooks.uncaught(
+    source,
+    isError ? text(error.name) : "",
+    isError ? text(error.message) : fallback || consoleText(error),
+    isError ? text(error.stack) : "",
+  );
+}
+
+/**
+ * Reports to the hooks: the page hidden or left (`lifecycle(0)`), shown again (1), back online
+ * (2); uncaught errors and unhandled rejections (`uncaught`) when `errors`; `console.warn` and
+ * `console.error` lines (`console`) when `consoleLines`. Returns a function that stops it all.
+ */
+export function watchPage(hooks, errors, consoleLines) {
+  const undo = [];
+  const on = (target, type, handler) => {
+    const safe = (event) => {
+      try {
+        handler(event);
+      } catch (_) {
+        // Never in the page's way.
+      }
+    };
+    target.addEventListener(type, safe);
+    undo.push(() => target.removeEventListener(type, safe));
+  };
+  on(document, "visibilitychange", () => hooks.lifecycle(document.visibilityState === "hidden" ? 0 : 1));
+  on(window, "pagehide", () => hooks.lifecycle(0));
+  on(window, "online", () => hooks.lifecycle(2));
+  if (errors) {
+    on(window, "error", (e) => reportError(hooks, "error", e.error, e.message));
+    on(window, "unhandledrejection", (e) => reportError(hooks, "unhandledrejection", e.reason));
+  }
+  if (consoleLines) {
+    for (const level of ["warn", "error"]) {
+      const original = console[level];
+      if (typeof original !== "function") continue;
+      const wrapper = function (...args) {
+        try {
+          hooks.console(level === "error", args.map(consoleText).join(" "));
+        } catch (_) {
+          // The line is still printed.
+        }
+        return original.apply(this, args);
+      };
+      console[level] = wrapper;
+      undo.push(() => {
+        if (console[level] === wrapper) console[level] = original;
+      });
+    }
+  }
+  return () => undo.forEach((f) => f());
+}
+
+/**
+ * POSTs an event batch with `fetchFn` (the page's fetch from before Threadline patched it, so the
+ * upload is neither tagged nor recorded), then calls `hooks.uploaded(id, status, retryAfter)`,
+ * status 0 for a network error. The endpoint must allow the page's origin (CORS) and expose
+ * `Retry-After`.
+ */
+export function upload(fetchFn, url, body, hooks, id) {
+  const done = (status, retryAfter) => {
+    try {
+      hooks.uploaded(id, status, retryAfter == null ? undefined : retryAfter);
+    } catch (_) {
+      // The recorder is gone.
+    }
+  };
+  Promise.resolve()
+    .then(() =>
+      fetchFn.call(window, url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body,
+        credentials: "omit",
+      }),
+    )
+    .then(
+      (response) => done(response.status, response.headers.get("Retry-After")),
+      () => done(0),
+    );
+}
+
+/** Sends `body` as a `text/plain` beacon, which needs no CORS preflight; whether it was queued. */
+export function beacon(url, body) {
+  try {
+    return navigator.onLine !== false && navigator.sendBeacon(url, new Blob([body], { type: "text/plain" }));
+  } catch (_) {
+    return false;
+  }
+}
+
+function outboxKeys(prefix) {
+  const keys = [];
+  for (let i = 0; i < localStorage.length; i++) {
+    const key = localStorage.key(i);
+    if (key && key.startsWith(prefix)) keys.push(key);
+  }
+  return keys;
+}
+
+/** The values of every localStorage key starting with `prefix`, concatenated; the keys are removed. */
+export function outboxTake(prefix) {
+  let out = "";
+  try {
+    for (const key of outboxKeys(prefix)) {
+      out += localStorage.getItem(key) || "";
+      localStorage.removeItem(key);
+    }
+  } catch (_) {
+    // No storage: nothing was kept.
+  }
+  return out;
+}
+
+/** Characters stored under keys starting with `prefix`, except `except`. */
+export function outboxUsed(prefix, except) {
+  let used = 0;
+  try {
+    for (const key of outboxKeys(prefix)) {
+      if (key !== except) used += (localStorage.getItem(key) || "").length;
+    }
+  } catch (_) {
+    // No storage.
+  }
+  return used;
+}
+
+/** Stores `value` under `key` (empty: removes it); false when storage refuses. */
+export function outboxWrite(key, value) {
+  try {
+    if (value) localStorage.setItem(key, value);
+    else localStorage.removeItem(key);
+    return true;
+  } catch (_) {
+    return false;
+  }
+}
+
+/** `[promise, resolve]`. */
+export function deferred() {
+  let resolve;
+  const promise = new Promise((r) => {
+    resolve = r;
+  });
+  return [promise, resolve];
+}
+
+export function pagePath() {
+  try {
+    return location.pathname;
+  } catch (_) {
+    return "";
+  }
 }

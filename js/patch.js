@@ -7,15 +7,26 @@
 // one string (one copy into wasm per request): href, method, the header names the app set as
 // ",name,name," in lower case, the ID the object carried before and the ID to force, joined by
 // newlines, which none of them can contain; an empty ID means "none".
-// `hooks.settle(token, status, failed)` reports how a planned request ended.
+// `hooks.settle(token, status, how, echoed)` reports how a planned request ended: `how` is 0
+// with a response (`status`), 1 for a network error, 2 for an abort; `echoed` is the response's
+// correlation header, if the server sent one and CORS lets the page read it.
 
 /** Reports a settlement; a failure to report never reaches the page. */
-function report(hooks, token, status, failed) {
+function report(hooks, token, status, how, echoed) {
   try {
-    hooks.settle(token, status, failed);
+    hooks.settle(token, status, how, echoed == null ? undefined : String(echoed));
   } catch (_) {
     // Nothing to do: the request itself is unaffected.
   }
+}
+
+/** The value of header `name` in an XHR's raw response headers (no console noise for hidden ones). */
+function rawHeader(raw, name) {
+  for (const line of raw.split("\r\n")) {
+    const colon = line.indexOf(":");
+    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === name) return line.slice(colon + 1).trim();
+  }
+  return undefined;
 }
 
 /** `Request` and XHR objects already sent, mapped to the ID they carried. */
@@ -39,13 +50,13 @@ function own(object, name, value) {
 }
 
 /**
- * Plans a fetch: returns `[newInit, token]`, or undefined to leave the call untouched.
+ * Plans a fetch: returns `[newInit, token, headerName]`, or undefined to leave the call untouched.
  * The new init inherits every member of the caller's (nothing is read or copied) and has its own
  * copy of the headers fetch would send (`init.headers` replaces a Request's own). A non-empty init
  * resets a Request's referrer and referrer policy, so those are carried over unless `init` sets
  * them. A Request passed as init cannot be inherited from, so such calls are left alone.
  */
-export function prepareFetch(input, init, hooks, forced) {
+function prepareFetch(input, init, hooks, forced) {
   try {
     if (init instanceof Request) return undefined;
     const href = requestUrl(input);
@@ -69,23 +80,48 @@ export function prepareFetch(input, init, hooks, forced) {
       if (out.referrer === undefined) own(out, "referrer", input.referrer);
       if (out.referrerPolicy === undefined) own(out, "referrerPolicy", input.referrerPolicy);
     }
-    return [out, decision[0]];
+    return [out, decision[0], decision[2]];
   } catch (_) {
     return undefined;
   }
 }
 
-/** Reports the settlement of `promise` (a fetch) to `hooks.settle`; returns it unchanged. */
-export function observe(promise, token, hooks) {
+/** Reports the settlement of `promise`, a fetch `prepared` by `prepareFetch`; returns it unchanged. */
+function observe(promise, prepared, hooks) {
+  const token = prepared[1];
   try {
     promise.then(
-      (response) => report(hooks, token, response.status, false),
-      () => report(hooks, token, 0, true),
+      (response) => {
+        let echoed;
+        try {
+          echoed = response.headers.get(prepared[2]);
+        } catch (_) {
+          // Unreadable: no echo.
+        }
+        report(hooks, token, response.status, 0, echoed);
+      },
+      (error) => report(hooks, token, 0, error && error.name === "AbortError" ? 2 : 1),
     );
   } catch (_) {
-    report(hooks, token, 0, true);
+    report(hooks, token, 0, 1);
   }
   return promise;
+}
+
+/**
+ * `action.fetch`: calls the page's current `fetch` (so other wrappers still run; Threadline's own
+ * finds the header set and leaves it) with `forced` as the correlation ID.
+ */
+export function actionFetch(input, init, hooks, forced) {
+  const prepared = prepareFetch(input, init, hooks, forced);
+  let promise;
+  try {
+    promise = window.fetch(input, prepared ? prepared[0] : init);
+  } catch (error) {
+    if (prepared) report(hooks, prepared[1], 0, 1);
+    return Promise.reject(error);
+  }
+  return prepared ? observe(promise, prepared, hooks) : promise;
 }
 
 /**
@@ -104,10 +140,10 @@ export function patchFetch(target, hooks) {
     try {
       promise = original.call(this, input, prepared[0]);
     } catch (_) {
-      report(hooks, prepared[1], 0, true);
+      report(hooks, prepared[1], 0, 1);
       return original.apply(this, arguments);
     }
-    return observe(promise, prepared[1], hooks);
+    return observe(promise, prepared, hooks);
   };
   try {
     target.fetch = patch.wrapper;
@@ -149,8 +185,16 @@ export function patchXhr(proto, hooks) {
     if (!state.token) return;
     const token = state.token;
     state.token = 0;
-    const done = xhr.readyState === 4;
-    report(hooks, token, done ? xhr.status : 0, !done || xhr.status === 0);
+    const answered = xhr.readyState === 4 && xhr.status !== 0;
+    let echoed;
+    if (answered) {
+      try {
+        echoed = rawHeader(xhr.getAllResponseHeaders(), state.header);
+      } catch (_) {
+        // Unreadable: no echo.
+      }
+    }
+    report(hooks, token, answered ? xhr.status : 0, answered ? 0 : state.aborted ? 2 : 1, echoed);
   }
 
   function onLoadEnd() {
@@ -158,6 +202,11 @@ export function patchXhr(proto, hooks) {
     // Not DONE: the app already reopened and resent the object from an earlier listener of
     // this same event; `open` has settled the finished request, the pending token is the new one.
     if (state && this.readyState === 4) settlePending(this, state);
+  }
+
+  function onAbort() {
+    const state = states.get(this);
+    if (state) state.aborted = true;
   }
 
   patch.wrappers = {
@@ -170,6 +219,7 @@ export function patchXhr(proto, hooks) {
             states.set(this, state);
           }
           settlePending(this, state);
+          state.aborted = false;
           state.method = String(method);
           state.url = String(url);
           state.names = [];
@@ -202,9 +252,11 @@ export function patchXhr(proto, hooks) {
                 original.setRequestHeader.call(this, decision[i], decision[i + 1]);
               }
               state.token = decision[0];
+              state.header = String(decision[2]).toLowerCase();
               sent.set(this, decision[1]);
               if (!state.listening) {
                 state.listening = true;
+                this.addEventListener("abort", onAbort);
                 this.addEventListener("loadend", onLoadEnd);
               }
             }

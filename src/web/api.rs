@@ -3,6 +3,7 @@
 
 use alloc::rc::{Rc, Weak};
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use js_sys::{Function, Promise, Reflect};
@@ -10,8 +11,11 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::actions::ActionKind;
+use crate::attributes::{self, MAX_VALUE_BYTES};
+use crate::event::{AttrValue, Severity};
 use crate::id::Id;
 use crate::origin::Origin;
+use crate::page_events::{self, ActionOutcome};
 use crate::web::auto_actions::AutoActions;
 use crate::web::fetch::FetchPatch;
 use crate::web::glue;
@@ -26,6 +30,8 @@ struct Installed {
     xhr: Option<XhrPatch>,
     auto_actions: Option<AutoActions>,
     unwatch_storage: Function,
+    /// Page lifecycle, error and console listeners (only when events are sent).
+    unwatch_page: Option<Function>,
 }
 
 /// Longest action name kept, in characters.
@@ -43,23 +49,30 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
         glue::page_window().ok_or_else(|| js_error("Threadline runs in a browser window"))?;
     let page_url = window.location().href().unwrap_or_default();
     let options = read_options(&options, &page_url).map_err(|e| js_error(e.message()))?;
-    let auto = options.config.auto_actions;
-    let mut shared = Shared::new(
+    let config = &options.config;
+    let (auto, errors, console) = (
+        config.auto_actions,
+        config.capture_errors,
+        config.capture_console,
+    );
+    let window_js: &JsValue = window.as_ref();
+    let upload_fetch = Reflect::get(window_js, &JsValue::from_str("fetch")).unwrap_or_default();
+    let shared = Shared::new(
         options.config,
         options.regexes,
         Origin::parse_url(&page_url),
-    );
-    if shared.correlator.mint().is_err() {
-        return Err(js_error(
-            "Threadline needs crypto.getRandomValues, which this browser does not provide",
-        ));
-    }
+        upload_fetch,
+    )
+    .ok_or_else(|| {
+        js_error("Threadline needs crypto.getRandomValues, which this browser does not provide")
+    })?;
+    let sends_events = shared.pipeline.is_some();
     let handle: Handle = Rc::new(RefCell::new(shared));
     let hooks = JsValue::from(Hooks::new(Rc::downgrade(&handle)));
     if let Ok(mut shared) = handle.try_borrow_mut() {
         shared.hooks = hooks.clone();
+        shared.resend_outbox();
     }
-    let window_js: &JsValue = window.as_ref();
     let installed = Installed {
         fetch: FetchPatch::install(window_js, &hooks),
         xhr: XhrPatch::install(window_js, &hooks),
@@ -71,6 +84,7 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
             })
             .flatten(),
         unwatch_storage: glue::watch_storage(&hooks),
+        unwatch_page: sends_events.then(|| glue::watch_page(&hooks, errors, console)),
     };
     let recorder = JsValue::from(Recorder {
         handle,
@@ -108,14 +122,15 @@ impl Recorder {
     /// Starts a new action with a fresh ID; it is current until it ends or another starts.
     /// Odd names are coerced, never refused.
     #[wasm_bindgen(js_name = startAction)]
-    pub fn start_action(&self, name: JsValue, _attributes: JsValue) -> Result<JsValue, JsValue> {
+    pub fn start_action(&self, name: JsValue, attributes: JsValue) -> Result<JsValue, JsValue> {
         let name = action_name(&name);
         let mut shared = self
             .handle
             .try_borrow_mut()
             .map_err(|_| js_error("Threadline is busy"))?;
+        let attributes = read_attributes(&shared, &attributes);
         let id = shared
-            .start_action(ActionKind::Explicit, name.clone(), None)
+            .start_action(ActionKind::Explicit, name.clone(), None, attributes)
             .ok_or_else(|| js_error("Threadline could not draw a random ID"))?;
         let object = JsValue::from(Action {
             id,
@@ -155,10 +170,55 @@ impl Recorder {
             .clone()
     }
 
-    /// Stops patching: restores fetch and XHR where Threadline is still the outermost wrapper
-    /// (elsewhere its wrappers become pass-throughs) and removes its listeners. Afterwards
-    /// `init` creates a new recorder.
+    /// Records a log event. An unknown level is recorded as `info`, after a console warning.
+    pub fn log(&self, level: JsValue, message: JsValue, attributes: JsValue) {
+        let severity = level
+            .as_string()
+            .and_then(|l| Severity::parse(&l))
+            .unwrap_or_else(|| {
+                glue::warn("log(level): expected \"debug\", \"info\", \"warn\" or \"error\"; recorded as \"info\".");
+                Severity::Info
+            });
+        let Ok(mut shared) = self.handle.try_borrow_mut() else {
+            return;
+        };
+        if shared
+            .pipeline
+            .as_ref()
+            .is_none_or(|p| severity < p.min_level)
+        {
+            return;
+        }
+        let message = message
+            .as_string()
+            .unwrap_or_else(|| glue::describe(&message));
+        let attributes = read_attributes(&shared, &attributes);
+        shared.emit(None, |stamp| {
+            page_events::log(stamp, severity, &message, attributes)
+        });
+    }
+
+    /// Sends what is queued now; resolves once the endpoint acknowledged it, or once it is
+    /// kept in storage because the endpoint is failing. Resolves at once without an endpoint.
+    pub fn flush(&self) -> Promise {
+        let pair = glue::deferred();
+        let (promise, resolve) = (pair.get(0), pair.get(1));
+        match self.handle.try_borrow_mut() {
+            Ok(mut shared) => shared.flush(resolve.unchecked_into()),
+            Err(_) => {
+                let _ = resolve
+                    .unchecked_ref::<Function>()
+                    .call0(&JsValue::UNDEFINED);
+            }
+        }
+        promise.unchecked_into()
+    }
+
+    /// Flushes, then stops patching: restores fetch and XHR where Threadline is still the
+    /// outermost wrapper (elsewhere its wrappers become pass-throughs) and removes its
+    /// listeners. Afterwards `init` creates a new recorder.
     pub fn shutdown(&self) -> Promise {
+        let flushed = self.flush();
         let installed = self
             .installed
             .try_borrow_mut()
@@ -175,12 +235,28 @@ impl Recorder {
                 listeners.remove();
             }
             let _ = installed.unwatch_storage.call0(&JsValue::UNDEFINED);
+            if let Some(unwatch) = installed.unwatch_page {
+                let _ = unwatch.call0(&JsValue::UNDEFINED);
+            }
             if let Ok(mut shared) = self.handle.try_borrow_mut() {
                 shared.cancel_auto_timer();
             }
             glue::set_current_recorder(&JsValue::NULL);
         }
-        Promise::resolve(&JsValue::UNDEFINED)
+        flushed
+    }
+}
+
+/// The app's attributes, made safe (see `attributes`); none when events are not sent.
+fn read_attributes(shared: &Shared, value: &JsValue) -> Vec<(String, AttrValue)> {
+    match shared.pipeline.as_ref() {
+        Some(p) if !value.is_undefined() && !value.is_null() => {
+            // MAX_VALUE_BYTES is small; one more character tells a cut string from a whole one.
+            #[allow(clippy::cast_possible_truncation)]
+            let max = MAX_VALUE_BYTES as u32 + 1;
+            attributes::parse(&glue::flatten(value, max), &p.redactor)
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -222,57 +298,21 @@ impl Action {
     /// page's current `fetch`, so other wrappers still run (Threadline's own sees the header
     /// already set and leaves it).
     pub fn fetch(&self, input: JsValue, init: JsValue) -> Promise {
-        let window: JsValue = glue::page_window().map_or(JsValue::UNDEFINED, Into::into);
-        let current_fetch = Reflect::get(&window, &JsValue::from_str("fetch"))
-            .ok()
-            .and_then(|f| f.dyn_into::<Function>().ok());
-        let Some(current_fetch) = current_fetch else {
-            return Promise::reject(&js_error("fetch is not available"));
-        };
-        let prepared = glue::prepare_fetch(&input, &init, &self.hooks, &self.id.to_hex());
-        let token = Reflect::get(&prepared, &JsValue::from(1))
-            .ok()
-            .and_then(|t| t.as_f64());
-        let new_init = if token.is_some() {
-            Reflect::get(&prepared, &JsValue::from(0)).unwrap_or(init)
-        } else {
-            init
-        };
-        match (current_fetch.call2(&window, &input, &new_init), token) {
-            // Tokens are small positive integers.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            (Ok(promise), Some(token)) => {
-                glue::observe(&promise, token as u32, &self.hooks).unchecked_into()
-            }
-            (Ok(promise), None) => promise.unchecked_into(),
-            (Err(error), token) => {
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                if let (Some(token), Some(handle)) = (token, self.handle.upgrade()) {
-                    if let Ok(mut shared) = handle.try_borrow_mut() {
-                        shared.settle_request(token as u32, None);
-                    }
-                }
-                Promise::reject(&error)
-            }
-        }
+        glue::action_fetch(&input, &init, &self.hooks, &self.id.to_hex()).unchecked_into()
     }
 
     /// Ends the action (`"ok"`, `"error"` or `"cancelled"`; default `"ok"`). Ending twice is
     /// harmless.
     pub fn end(&self, outcome: JsValue) {
-        if !outcome.is_undefined()
-            && !matches!(
-                outcome.as_string().as_deref(),
-                Some("ok" | "error" | "cancelled")
-            )
-        {
+        let parsed = outcome.as_string().and_then(|o| ActionOutcome::parse(&o));
+        if !outcome.is_undefined() && parsed.is_none() {
             glue::warn(
                 "action.end(outcome): expected \"ok\", \"error\" or \"cancelled\"; recorded as \"ok\".",
             );
         }
         if let Some(handle) = self.handle.upgrade() {
             if let Ok(mut shared) = handle.try_borrow_mut() {
-                shared.end_action(self.id);
+                shared.end_action(self.id, Some(parsed.unwrap_or(ActionOutcome::Ok)));
             }
             schedule_auto_end(&handle);
         }

@@ -23,12 +23,9 @@ extern "C" {
     /// Undoes [`patch_xhr`] method by method.
     #[wasm_bindgen(js_name = unpatchXhr)]
     pub fn unpatch_xhr(patch: &JsValue);
-    /// Plans a fetch with `forced` as its ID: `[newInit, token]`, or undefined to leave it alone.
-    #[wasm_bindgen(js_name = prepareFetch)]
-    pub fn prepare_fetch(input: &JsValue, init: &JsValue, hooks: &JsValue, forced: &str)
-    -> JsValue;
-    /// Reports a fetch promise's settlement to the hooks; returns it unchanged.
-    pub fn observe(promise: &JsValue, token: u32, hooks: &JsValue) -> JsValue;
+    /// `action.fetch`: the page's current `fetch` with `forced` as the correlation ID.
+    #[wasm_bindgen(js_name = actionFetch)]
+    pub fn action_fetch(input: &JsValue, init: &JsValue, hooks: &JsValue, forced: &str) -> JsValue;
 }
 
 #[wasm_bindgen(module = "/js/page.js")]
@@ -36,9 +33,9 @@ extern "C" {
     /// Reports actionable clicks and form submits to the hooks; returns the unwatch function.
     #[wasm_bindgen(js_name = watchActions)]
     pub fn watch_actions(target: &JsValue, hooks: &JsValue) -> Function;
-    /// Calls the hooks' `tick` after `delay` ms; returns the timer.
+    /// Calls the hooks' `tick(kind)` after `delay` ms; returns the timer.
     #[wasm_bindgen(js_name = tickAfter)]
-    pub fn tick_after(hooks: &JsValue, delay: i32) -> JsValue;
+    pub fn tick_after(hooks: &JsValue, delay: i32, kind: u8) -> JsValue;
     /// Cancels a timer from [`tick_after`].
     #[wasm_bindgen(js_name = cancelTick)]
     pub fn cancel_tick(timer: &JsValue);
@@ -84,6 +81,35 @@ extern "C" {
     /// Whether a value is a non-null, non-array object.
     #[wasm_bindgen(js_name = isOptionsObject)]
     pub fn is_options_object(value: &JsValue) -> bool;
+}
+
+#[wasm_bindgen(module = "/js/page.js")]
+extern "C" {
+    /// Attributes as `<kind><key>\0<value>\0` entries (see `attributes`), strings cut past
+    /// `max_length` characters.
+    pub fn flatten(value: &JsValue, max_length: u32) -> String;
+    /// Reports page lifecycle, uncaught errors and (if asked) console lines to the hooks;
+    /// returns the unwatch function.
+    #[wasm_bindgen(js_name = watchPage)]
+    pub fn watch_page(hooks: &JsValue, errors: bool, console: bool) -> Function;
+    /// POSTs `body` as JSON with `fetch`, then calls the hooks' `uploaded(id, status, retryAfter)`.
+    pub fn upload(fetch: &JsValue, url: &str, body: &str, hooks: &JsValue, id: u32);
+    /// `navigator.sendBeacon` of `body` as `text/plain`; whether the browser queued it.
+    pub fn beacon(url: &str, body: &str) -> bool;
+    /// The concatenated values of every storage key starting with `prefix`, which are removed.
+    #[wasm_bindgen(js_name = outboxTake)]
+    pub fn outbox_take(prefix: &str) -> String;
+    /// Characters stored under keys starting with `prefix`, other than `except`.
+    #[wasm_bindgen(js_name = outboxUsed)]
+    pub fn outbox_used(prefix: &str, except: &str) -> usize;
+    /// Stores `value` under `key` (an empty value removes the key); whether storage took it.
+    #[wasm_bindgen(js_name = outboxWrite)]
+    pub fn outbox_write(key: &str, value: &str) -> bool;
+    /// `[promise, resolve]`.
+    pub fn deferred() -> js_sys::Array;
+    /// `location.pathname`.
+    #[wasm_bindgen(js_name = pagePath)]
+    pub fn page_path() -> String;
 }
 
 /// Wall-clock milliseconds, shared by all tabs, as the core's clock.

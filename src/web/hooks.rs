@@ -1,5 +1,6 @@
 //! The entry points the recorder's own JavaScript glue calls back into: plan a request, report
-//! its end, a click or submit, the automatic-action timer, another tab's storage write. One
+//! its end, a click or submit, a timer, another tab's storage write, an upload's end, the page
+//! being hidden or shown, an uncaught error, a console line. One
 //! exported object instead of a closure each, which keeps closure machinery out of the download.
 //! Not part of the public API.
 
@@ -9,7 +10,10 @@ use core::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
-use crate::web::shared::{Shared, schedule_auto_end};
+use crate::event::Severity;
+use crate::page_events::{self, Settled, Uncaught};
+use crate::web::pipeline::TIMER_AUTO_ACTION;
+use crate::web::shared::{Handle, Shared, schedule_auto_end};
 use crate::web::{auto_actions, plan};
 
 /// Holds the recorder state weakly: the glue outliving the recorder does nothing.
@@ -22,6 +26,20 @@ impl Hooks {
     /// Hooks onto the recorder state behind `handle`.
     pub(crate) fn new(handle: Weak<RefCell<Shared>>) -> Hooks {
         Hooks { handle }
+    }
+
+    /// Runs `f` on the recorder state unless the recorder is gone or busy (a re-entrant call,
+    /// e.g. a console line written while recording).
+    fn with(&self, f: impl FnOnce(&mut Shared)) {
+        if let Some(handle) = self.handle.upgrade() {
+            if let Ok(mut shared) = handle.try_borrow_mut() {
+                f(&mut shared);
+            }
+        }
+    }
+
+    fn handle(&self) -> Option<Handle> {
+        self.handle.upgrade()
     }
 }
 
@@ -37,22 +55,53 @@ impl Hooks {
             .unwrap_or(JsValue::UNDEFINED)
     }
 
-    /// A planned request ended: its HTTP status, or `failed` for a network error or abort.
-    pub fn settle(&self, token: u32, status: f64, failed: bool) {
-        let Some(handle) = self.handle.upgrade() else {
-            return;
+    /// A planned request ended: `how` is 0 with an HTTP `status`, 1 for a network error, 2 for
+    /// an abort; `echoed` is the response's correlation header, if readable.
+    pub fn settle(&self, token: u32, status: u16, how: u8, echoed: Option<String>) {
+        let settled = match how {
+            0 => Settled::Status(status),
+            2 => Settled::Aborted,
+            _ => Settled::NetworkError,
         };
-        let status = if failed || !(0.0..=999.0).contains(&status) {
-            None
-        } else {
-            // In 0..=999, so the cast is exact.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            Some(status as u16)
-        };
-        if let Ok(mut shared) = handle.try_borrow_mut() {
-            shared.settle_request(token, status);
+        self.with(|shared| shared.settle_request(token, settled, echoed.as_deref()));
+        if let Some(handle) = self.handle() {
+            schedule_auto_end(&handle);
         }
-        schedule_auto_end(&handle);
+    }
+
+    /// An event upload ended: its HTTP status, or 0 for a network error.
+    pub fn uploaded(&self, id: u32, status: u16, retry_after: Option<String>) {
+        self.with(|shared| shared.uploaded(id, status, retry_after));
+    }
+
+    /// The page was hidden (0), shown (1) or came back online (2).
+    pub fn lifecycle(&self, change: u8) {
+        self.with(|shared| shared.lifecycle(change));
+    }
+
+    /// An uncaught error (`source` "error") or unhandled rejection.
+    pub fn uncaught(&self, source: String, kind: String, message: String, stack: String) {
+        let uncaught = Uncaught {
+            source: &source,
+            kind: &kind,
+            message: &message,
+            stack: &stack,
+        };
+        self.with(|shared| shared.emit(None, |stamp| page_events::error(stamp, &uncaught)));
+    }
+
+    /// A `console.error` (`is_error`) or `console.warn` line.
+    pub fn console(&self, is_error: bool, message: String) {
+        let severity = if is_error {
+            Severity::Error
+        } else {
+            Severity::Warn
+        };
+        self.with(|shared| {
+            shared.emit(None, |stamp| {
+                page_events::console(stamp, severity, &message)
+            })
+        });
     }
 
     /// A click on an actionable element, or a form submit (`element` is then the submitter).
@@ -63,12 +112,14 @@ impl Hooks {
         }
     }
 
-    /// The automatic-action timer fired.
-    pub fn tick(&self) {
-        if let Some(handle) = self.handle.upgrade() {
-            if let Ok(mut shared) = handle.try_borrow_mut() {
-                shared.timer_fired();
-            }
+    /// A timer fired: the automatic-action timer (0) or the batch timer (1).
+    pub fn tick(&self, kind: u8) {
+        if kind != TIMER_AUTO_ACTION {
+            self.with(Shared::pipeline_timer);
+            return;
+        }
+        self.with(Shared::timer_fired);
+        if let Some(handle) = self.handle() {
             schedule_auto_end(&handle);
         }
     }
@@ -76,10 +127,6 @@ impl Hooks {
     /// Another tab wrote storage: re-read the session next time it is needed.
     #[wasm_bindgen(js_name = storageChanged)]
     pub fn storage_changed(&self) {
-        if let Some(handle) = self.handle.upgrade() {
-            if let Ok(mut shared) = handle.try_borrow_mut() {
-                shared.session.forget_cached();
-            }
-        }
+        self.with(|shared| shared.session.forget_cached());
     }
 }

@@ -10,6 +10,7 @@ mod fetch;
 mod glue;
 mod hooks;
 mod options;
+mod pipeline;
 mod plan;
 mod session_store;
 mod shared;

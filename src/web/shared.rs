@@ -9,25 +9,44 @@ use core::cell::RefCell;
 use js_sys::RegExp;
 use wasm_bindgen::JsValue;
 
+use crate::Millis;
 use crate::actions::{ActionKind, AutoEnd};
 use crate::allowlist::Allowlist;
 use crate::bounded::{push_bounded, take_first};
 use crate::correlator::{Correlator, RequestFacts};
+use crate::event::AttrValue;
 use crate::id::Id;
 use crate::options::Config;
 use crate::origin::Origin;
+use crate::page_events::{self, ActionOutcome, RequestDone, Settled};
 use crate::propagation::Propagation;
 use crate::web::glue::{self, now};
+use crate::web::pipeline::{Pipeline, TIMER_AUTO_ACTION};
 use crate::web::session_store::SessionKeeper;
 
 /// Requests whose settlement is awaited, at most; the oldest is forgotten past this.
 const MAX_IN_FLIGHT: usize = 512;
+/// Actions not yet ended, at most; the oldest is forgotten (without an `action.end`) past this.
+const MAX_LIVE_ACTIONS: usize = 64;
 
 /// A tagged request that has not settled yet.
 struct InFlight {
     token: u32,
     id: Id,
     key: String,
+    method: String,
+    url: String,
+    started: Millis,
+    attempt: u32,
+}
+
+/// An action that has started and not ended, for its `action.end` event.
+struct LiveAction {
+    id: Id,
+    name: String,
+    started: Millis,
+    requests: u32,
+    failed: bool,
 }
 
 /// What the shell remembers about the current action beyond the core's ID and kind.
@@ -55,6 +74,9 @@ pub(crate) struct Shared {
     auto_timer: Option<JsValue>,
     in_flight: Vec<InFlight>,
     next_token: u32,
+    live_actions: Vec<LiveAction>,
+    /// Where events go; `None` without an `endpoint`.
+    pub pipeline: Option<Pipeline>,
 }
 
 /// Shared ownership of the recorder state.
@@ -68,13 +90,23 @@ pub(crate) struct Planned {
 }
 
 impl Shared {
-    pub fn new(config: Config, regexes: Vec<RegExp>, page: Option<Origin>) -> Shared {
+    /// The state for `config`; `upload_fetch` is the page's `fetch` before Threadline patched it.
+    /// `None` when no random ID can be drawn.
+    pub fn new(
+        config: Config,
+        regexes: Vec<RegExp>,
+        page: Option<Origin>,
+        upload_fetch: JsValue,
+    ) -> Option<Shared> {
+        let mut correlator = Correlator::new(config.retry_window);
+        let tab = correlator.mint().ok()?;
+        let pipeline = Pipeline::new(&config, upload_fetch, tab);
         let allow = Allowlist {
             page: if config.same_origin { page } else { None },
             patterns: config.propagate_to,
         };
-        Shared {
-            correlator: Correlator::new(config.retry_window),
+        Some(Shared {
+            correlator,
             session: SessionKeeper::open(config.session),
             allow,
             regexes,
@@ -84,7 +116,9 @@ impl Shared {
             auto_timer: None,
             in_flight: Vec::new(),
             next_token: 0,
-        }
+            live_actions: Vec::new(),
+            pipeline,
+        })
     }
 
     /// Whether a request to the absolute URL `href` may carry the correlation header.
@@ -131,10 +165,17 @@ impl Shared {
         };
         let headers = self.propagation.headers(tag.id, span, session, app_has);
         self.next_token = self.next_token.wrapping_add(1).max(1);
+        if let Some(action) = self.live_actions.iter_mut().find(|a| a.id == tag.id) {
+            action.requests = action.requests.saturating_add(1);
+        }
         let request = InFlight {
             token: self.next_token,
             id: tag.id,
             key: tag.key,
+            method: facts.method.into(),
+            url: facts.url.into(),
+            started: now,
+            attempt: tag.attempt,
         };
         push_bounded(&mut self.in_flight, request, MAX_IN_FLIGHT);
         Some(Planned {
@@ -144,24 +185,63 @@ impl Shared {
         })
     }
 
-    /// A planned request settled: `status` is its HTTP status, or `None` for a network error
-    /// or abort.
-    pub fn settle_request(&mut self, token: u32, status: Option<u16>) {
-        if let Some(request) = take_first(&mut self.in_flight, |r| r.token == token) {
-            self.correlator
-                .settled(request.id, &request.key, status, now());
+    /// A planned request settled; `echoed` is the correlation header of its response.
+    pub fn settle_request(&mut self, token: u32, settled: Settled, echoed: Option<&str>) {
+        let Some(request) = take_first(&mut self.in_flight, |r| r.token == token) else {
+            return;
+        };
+        let now = now();
+        self.correlator
+            .settled(request.id, &request.key, settled.status(), now);
+        if settled.failed() {
+            if let Some(action) = self.live_actions.iter_mut().find(|a| a.id == request.id) {
+                action.failed = true;
+            }
         }
+        let keep_query = self.pipeline.as_ref().is_some_and(|p| p.keep_query);
+        let done = RequestDone {
+            method: &request.method,
+            url: &request.url,
+            settled,
+            duration: now.saturating_sub(request.started),
+            attempt: request.attempt,
+            echoed,
+        };
+        self.emit(Some(request.id), |stamp| {
+            page_events::http_request(stamp, &done, keep_query)
+        });
     }
 
-    /// Starts an action, which becomes current; counts as session activity.
+    /// Starts an action, which becomes current; counts as session activity. An automatic
+    /// action it displaces ends here.
     pub fn start_action(
         &mut self,
         kind: ActionKind,
         name: String,
         source: Option<JsValue>,
+        attributes: Vec<(String, AttrValue)>,
     ) -> Option<Id> {
+        if let Some((previous, ActionKind::Auto)) = self.correlator.current_action() {
+            self.end_action(previous, None);
+        }
         let now = now();
         let id = self.correlator.start_action(kind, now).ok()?;
+        push_bounded(
+            &mut self.live_actions,
+            LiveAction {
+                id,
+                name: name.clone(),
+                started: now,
+                requests: 0,
+                failed: false,
+            },
+            MAX_LIVE_ACTIONS,
+        );
+        self.emit(Some(id), |stamp| {
+            let mut event = page_events::action_start(stamp, &name, kind == ActionKind::Auto);
+            event.attributes.extend(attributes);
+            event
+        });
         let Shared {
             session,
             correlator,
@@ -177,12 +257,25 @@ impl Shared {
         Some(id)
     }
 
-    /// Ends action `id` if it is still alive.
-    pub fn end_action(&mut self, id: Id) {
+    /// Ends action `id` if it is still alive; without an `outcome`, it is `error` if one of its
+    /// requests failed, else `ok`.
+    pub fn end_action(&mut self, id: Id, outcome: Option<ActionOutcome>) {
         self.correlator.end_action(id);
         if self.current.as_ref().is_some_and(|c| c.id == id) {
             self.current = None;
         }
+        let Some(action) = take_first(&mut self.live_actions, |a| a.id == id) else {
+            return;
+        };
+        let outcome = outcome.unwrap_or(if action.failed {
+            ActionOutcome::Error
+        } else {
+            ActionOutcome::Ok
+        });
+        let duration = now().saturating_sub(action.started);
+        self.emit(Some(id), |stamp| {
+            page_events::action_end(stamp, &action.name, outcome, duration, action.requests)
+        });
     }
 
     /// The current action's ID, kind and shell-side details.
@@ -215,10 +308,10 @@ pub(crate) fn schedule_auto_end(handle: &Handle) {
     let now = now();
     shared.cancel_auto_timer();
     match shared.correlator.poll_auto_action(now) {
-        AutoEnd::Ended(id) => shared.end_action(id),
+        AutoEnd::Ended(id) => shared.end_action(id, None),
         AutoEnd::CheckAt(at) => {
             let delay = i32::try_from(at.saturating_sub(now)).unwrap_or(i32::MAX);
-            shared.auto_timer = Some(glue::tick_after(&shared.hooks, delay));
+            shared.auto_timer = Some(glue::tick_after(&shared.hooks, delay, TIMER_AUTO_ACTION));
         }
         AutoEnd::Nothing => {}
     }
