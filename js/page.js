@@ -258,7 +258,14 @@ export function flatten(value, maxLength) {
       try {
         for (const k of Object.keys(v)) {
           if (count >= MAX_ENTRIES) break;
-          walk(join(key, k), v[k], depth + 1);
+          let child;
+          try {
+            child = v[k];
+          } catch (_) {
+            put("s", join(key, k), "[unreadable]");
+            continue;
+          }
+          walk(join(key, k), child, depth + 1);
         }
       } finally {
         ancestors.pop();

@@ -27,6 +27,8 @@ export async function startServers() {
       res.setHeader("Access-Control-Allow-Origin", origin);
       res.setHeader("Access-Control-Expose-Headers", "X-Correlation-ID");
     }
+    const correlation = req.headers["x-correlation-id"];
+    if (correlation) res.setHeader("X-Correlation-ID", correlation);
     if (req.method === "OPTIONS") {
       res.setHeader("Access-Control-Allow-Headers", req.headers["access-control-request-headers"] || "");
       res.setHeader("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE");

@@ -1,0 +1,74 @@
+//! Decodes OTLP/HTTP JSON logs bodies with the `opentelemetry-proto` decoder, one body per input
+//! line, and prints each record's fields as one JSON line (trace ID in hex, attributes flattened).
+//! A body the decoder refuses prints `{"error": …}` and makes the exit status 1. Used by the
+//! end-to-end tests to check what the browser really sent.
+
+use std::io::{BufRead, Write};
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::AnyValue;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use serde_json::{Map, Value as Json, json};
+
+fn plain(value: Option<&AnyValue>) -> Json {
+    match value.and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(s)) => json!(s),
+        Some(Value::IntValue(n)) => json!(n),
+        Some(Value::DoubleValue(d)) => json!(d),
+        Some(Value::BoolValue(b)) => json!(b),
+        other => json!(format!("unexpected {other:?}")),
+    }
+}
+
+fn main() {
+    let mut failed = false;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let request: ExportLogsServiceRequest = match serde_json::from_str(&line) {
+            Ok(r) => r,
+            Err(e) => {
+                failed = true;
+                let _ = writeln!(out, "{}", json!({ "error": e.to_string() }));
+                continue;
+            }
+        };
+        for resource_logs in &request.resource_logs {
+            let resource: Map<String, Json> = resource_logs
+                .resource
+                .iter()
+                .flat_map(|r| &r.attributes)
+                .map(|kv| (kv.key.clone(), plain(kv.value.as_ref())))
+                .collect();
+            for scope_logs in &resource_logs.scope_logs {
+                for record in &scope_logs.log_records {
+                    let attributes: Map<String, Json> = record
+                        .attributes
+                        .iter()
+                        .map(|kv| (kv.key.clone(), plain(kv.value.as_ref())))
+                        .collect();
+                    let trace_id: String =
+                        record.trace_id.iter().map(|b| format!("{b:02x}")).collect();
+                    let row = json!({
+                        "resource": resource,
+                        "scope": scope_logs.scope.as_ref().map(|s| s.name.clone()),
+                        "timeUnixNano": record.time_unix_nano,
+                        "severityNumber": record.severity_number,
+                        "severityText": record.severity_text,
+                        "body": plain(record.body.as_ref()),
+                        "traceId": trace_id,
+                        "attributes": attributes,
+                    });
+                    let _ = writeln!(out, "{row}");
+                }
+            }
+        }
+    }
+    if failed {
+        std::process::exit(1);
+    }
+}
