@@ -139,8 +139,9 @@ pub struct Batcher {
     limits: Limits,
     queue: VecDeque<Record>,
     queued_bytes: usize,
-    /// Batches already formed (a retry, or the halves of a 413) that go before new ones.
-    ready: VecDeque<Batch>,
+    /// Batches already formed (a retry, or the halves of a 413) that go before new ones; a
+    /// stack, the next to send last.
+    ready: Vec<Batch>,
     in_flight: Option<Batch>,
     first_queued_at: Option<Millis>,
     retry_at: Option<Millis>,
@@ -157,7 +158,7 @@ impl Batcher {
             limits,
             queue: VecDeque::new(),
             queued_bytes: 0,
-            ready: VecDeque::new(),
+            ready: Vec::new(),
             in_flight: None,
             first_queued_at: None,
             retry_at: None,
@@ -230,7 +231,7 @@ impl Batcher {
                     _ => backoff(self.failures, jitter),
                 };
                 self.retry_at = Some(now.saturating_add(wait));
-                self.ready.push_front(batch);
+                self.ready.push(batch);
             }
             _ => {
                 self.failures = 0;
@@ -264,7 +265,7 @@ impl Batcher {
     pub fn records(&self) -> impl Iterator<Item = &Record> {
         self.in_flight
             .iter()
-            .chain(self.ready.iter())
+            .chain(self.ready.iter().rev())
             .flat_map(|b| b.records.iter())
             .chain(self.queue.iter())
     }
@@ -293,11 +294,11 @@ impl Batcher {
             return;
         }
         let second = batch.records.split_off(batch.records.len() / 2);
-        self.ready.push_front(Batch {
+        self.ready.push(Batch {
             id: 0,
             records: second,
         });
-        self.ready.push_front(batch);
+        self.ready.push(batch);
     }
 
     fn batch_id(&mut self) -> u32 {
@@ -315,7 +316,7 @@ impl Batcher {
             }
             self.retry_at = None;
         }
-        let batch = match self.ready.pop_front() {
+        let batch = match self.ready.pop() {
             Some(mut batch) => {
                 batch.id = self.batch_id();
                 batch
