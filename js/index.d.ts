@@ -24,7 +24,33 @@ export interface Options {
   sessionIdleMinutes?: number;
   /** Rotate the session after this many hours however active. Default 24. */
   sessionMaxHours?: number;
+  /** Events below this level are not recorded. Default `"info"`. */
+  minLevel?: Level;
+  /** A batch is sent once it holds this many events (1–1000). Default 50. */
+  maxBatchEvents?: number;
+  /** … or this many bytes of records (1024–1048576). Default 16384. */
+  maxBatchBytes?: number;
+  /** … or this many milliseconds after its first event (0–600000). Default 5000. */
+  flushIntervalMs?: number;
+  /** Bytes of events kept in memory; past it the oldest are dropped and counted. Default 1 MiB. */
+  maxQueueBytes?: number;
+  /** Bytes of unsent events page exit may keep in localStorage (0: none). Default 1 MiB. */
+  maxStorageBytes?: number;
+  /** Record uncaught errors and unhandled rejections. Default `true`. */
+  captureErrors?: boolean;
+  /** Record `console.warn` and `console.error` lines. Default `false`. */
+  captureConsole?: boolean;
+  /** Keep query strings in `http.request` URLs. Default `false`. */
+  keepQueryString?: boolean;
+  /**
+   * Key fragments (case-insensitive) whose values are replaced by `"[redacted]"`; replaces the
+   * default list: password, passwd, secret, token, authorization, cookie, apikey, api-key, api_key.
+   */
+  redactKeys?: string[];
 }
+
+/** Event levels, as OTLP severities DEBUG (5), INFO (9), WARN (13), ERROR (17). */
+export type Level = "debug" | "info" | "warn" | "error";
 
 /** One user action. Its ID goes on the requests it causes. */
 export interface Action {
@@ -46,8 +72,18 @@ export interface Recorder {
   /** The current action, explicit or automatic, or null. */
   currentAction(): Action | null;
   /**
-   * Stops patching: restores `fetch` and `XMLHttpRequest` where Threadline is still the outermost
-   * wrapper, else leaves a pass-through. A later `init` creates a new recorder.
+   * Records a log event (with an `endpoint`). Attributes are sanitised, redacted and bounded;
+   * nothing about them makes this throw.
+   */
+  log(level: Level, message: string, attributes?: Record<string, unknown>): void;
+  /**
+   * Sends queued events now. Resolves once the endpoint acknowledged them, or once they are kept
+   * in storage because the endpoint is failing; at once without an `endpoint`.
+   */
+  flush(): Promise<void>;
+  /**
+   * Flushes, then stops patching: restores `fetch` and `XMLHttpRequest` where Threadline is still
+   * the outermost wrapper, else leaves a pass-through. A later `init` creates a new recorder.
    */
   shutdown(): Promise<void>;
 }
