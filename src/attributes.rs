@@ -7,14 +7,10 @@
 //! finite number, as JavaScript wrote it) or `b` (`true`/`false`). Nested objects arrive as
 //! dotted keys (`user.address.city`), arrays as indices (`items.0`).
 
-use alloc::string::String;
-use alloc::vec::Vec;
+use crate::event::JsonNumber;
+use crate::otlp::RecordWriter;
+use crate::redact::{REDACTED, Redactor, cut};
 
-use crate::event::{AttrValue, JsonNumber};
-use crate::redact::{REDACTED, Redactor, truncate};
-
-/// Longest attribute value kept, in UTF-8 bytes; longer ones are cut and marked.
-pub const MAX_VALUE_BYTES: usize = 4_096;
 /// Longest attribute key kept, in UTF-8 bytes.
 pub const MAX_KEY_BYTES: usize = 256;
 /// Most attributes kept per event; the rest are dropped and counted in
@@ -23,58 +19,42 @@ pub const MAX_ATTRIBUTES: usize = 64;
 /// Names how many attributes an event lost to [`MAX_ATTRIBUTES`].
 pub const DROPPED_ATTRIBUTES_KEY: &str = "threadline.attributes_dropped";
 
-/// Reads the walker's entries into attributes, applying `redactor` and the limits above.
-/// Malformed entries are skipped, never trusted.
-pub fn parse(entries: &str, redactor: &Redactor) -> Vec<(String, AttrValue)> {
-    let mut out = Vec::new();
+/// Writes the walker's entries as attributes, applying `redactor` and the limits above (string
+/// values are cut by the writer). Malformed entries are skipped, never trusted.
+pub fn write(entries: &str, redactor: &Redactor, out: &mut RecordWriter) {
+    let mut kept = 0;
     let mut dropped: i64 = 0;
     let mut rest = entries;
-    while let Some((entry, after_value)) = next_entry(rest) {
-        rest = after_value;
-        let (kind, key, value) = entry;
-        if key.is_empty() {
+    while let Some(((kind, key, value), after)) = next_entry(rest) {
+        rest = after;
+        let key = cut(key, MAX_KEY_BYTES).0;
+        if key.is_empty() || !matches!(kind, b's' | b'i' | b'd' | b'b') {
             continue;
         }
-        if out.len() >= MAX_ATTRIBUTES {
+        if kept >= MAX_ATTRIBUTES {
             dropped += 1;
             continue;
         }
-        let (key, _) = truncate(key, MAX_KEY_BYTES);
-        let value = if redactor.is_secret(&key) {
-            AttrValue::Str(REDACTED.into())
-        } else {
-            match typed(kind, value) {
-                Some(value) => value,
-                None => continue,
-            }
-        };
-        out.push((key, value));
+        kept += 1;
+        if redactor.is_secret(key) {
+            out.str(key, REDACTED);
+            continue;
+        }
+        match kind {
+            b'i' => match parse_int(value) {
+                Some(n) => out.int(key, n),
+                None => out.str(key, value),
+            },
+            b'd' => match JsonNumber::parse(value) {
+                Some(n) => out.double(key, n.as_str()),
+                None => out.str(key, value),
+            },
+            b'b' => out.bool(key, value == "true"),
+            _ => out.str(key, value),
+        }
     }
     if dropped > 0 {
-        out.push((DROPPED_ATTRIBUTES_KEY.into(), AttrValue::Int(dropped)));
-    }
-    out
-}
-
-/// An attribute from a plain string, cut to [`MAX_VALUE_BYTES`].
-pub fn text(value: &str) -> AttrValue {
-    AttrValue::Str(truncate(value, MAX_VALUE_BYTES).0)
-}
-
-/// The value of an entry of kind `kind`; `None` for an unknown kind or a malformed number.
-fn typed(kind: u8, value: &str) -> Option<AttrValue> {
-    match kind {
-        b's' => Some(text(value)),
-        b'i' => parse_int(value)
-            .map(AttrValue::Int)
-            .or_else(|| Some(text(value))),
-        b'd' => JsonNumber::parse(value).map(AttrValue::Double),
-        b'b' => match value {
-            "true" => Some(AttrValue::Bool(true)),
-            "false" => Some(AttrValue::Bool(false)),
-            _ => None,
-        },
-        _ => None,
+        out.int(DROPPED_ATTRIBUTES_KEY, dropped);
     }
 }
 
@@ -116,9 +96,32 @@ fn split_nul(text: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{Severity, Stamp};
+    use crate::id::Id;
+    use crate::otlp::MAX_VALUE_BYTES;
+    use crate::otlp::testing::{attributes, decode_record, s};
+    use crate::redact::TRUNCATED_MARK;
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
 
     fn entries(list: &[(&str, &str)]) -> String {
         list.iter().map(|(k, v)| format!("{k}\0{v}\0")).collect()
+    }
+
+    /// The attributes written for `input`, after the writer's standard ones.
+    fn parse(input: &str, redactor: &Redactor) -> Vec<(String, Value)> {
+        let stamp = Stamp {
+            id: Id::from_bytes([1; 16]).unwrap(),
+            time: 1,
+            correlation_id: Id::from_bytes([2; 16]).unwrap(),
+            session_id: None,
+            page_path: String::new(),
+        };
+        let mut w = RecordWriter::new(&stamp, "log", Severity::Info, "m");
+        write(input, redactor, &mut w);
+        attributes(&decode_record(&w.finish()))
+            .into_iter()
+            .skip(3)
+            .collect()
     }
 
     #[test]
@@ -139,23 +142,14 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("name".into(), AttrValue::Str("Ada".into())),
-                ("age".into(), AttrValue::Int(42)),
-                ("negative".into(), AttrValue::Int(-7)),
-                (
-                    "big".into(),
-                    AttrValue::Str("123456789012345678901234567890".into())
-                ),
-                (
-                    "ratio".into(),
-                    AttrValue::Double(JsonNumber::parse("0.25").unwrap())
-                ),
-                (
-                    "tiny".into(),
-                    AttrValue::Double(JsonNumber::parse("1e-7").unwrap())
-                ),
-                ("ok".into(), AttrValue::Bool(true)),
-                ("no".into(), AttrValue::Bool(false)),
+                ("name".into(), s("Ada")),
+                ("age".into(), Value::IntValue(42)),
+                ("negative".into(), Value::IntValue(-7)),
+                ("big".into(), s("123456789012345678901234567890")),
+                ("ratio".into(), Value::DoubleValue(0.25)),
+                ("tiny".into(), Value::DoubleValue(1e-7)),
+                ("ok".into(), Value::BoolValue(true)),
+                ("no".into(), Value::BoolValue(false)),
             ]
         );
     }
@@ -171,11 +165,15 @@ mod tests {
             ]),
             &Redactor::default(),
         );
-        let redacted = AttrValue::Str(REDACTED.into());
-        assert_eq!(got[0], ("user.password".into(), redacted.clone()));
-        assert_eq!(got[1], ("auth.token".into(), redacted.clone()));
-        assert_eq!(got[2], ("headers.Authorization".into(), redacted));
-        assert_eq!(got[3].1, AttrValue::Str("a@b.test".into()));
+        assert_eq!(
+            got,
+            vec![
+                ("user.password".into(), s(REDACTED)),
+                ("auth.token".into(), s(REDACTED)),
+                ("headers.Authorization".into(), s(REDACTED)),
+                ("user.email".into(), s("a@b.test")),
+            ]
+        );
     }
 
     #[test]
@@ -184,8 +182,8 @@ mod tests {
             &entries(&[("sssn", "123-45-6789"), ("spassword", "visible now")]),
             &Redactor::new(["ssn"]),
         );
-        assert_eq!(got[0].1, AttrValue::Str(REDACTED.into()));
-        assert_eq!(got[1].1, AttrValue::Str("visible now".into()));
+        assert_eq!(got[0].1, s(REDACTED));
+        assert_eq!(got[1].1, s("visible now"));
     }
 
     #[test]
@@ -196,12 +194,12 @@ mod tests {
             &entries(&[("sblob", &huge), (&long_key, "v")]),
             &Redactor::default(),
         );
-        let AttrValue::Str(blob) = &got[0].1 else {
+        let Value::StringValue(blob) = &got[0].1 else {
             panic!("string expected")
         };
-        assert!(blob.len() <= MAX_VALUE_BYTES + crate::redact::TRUNCATED_MARK.len());
-        assert!(blob.ends_with(crate::redact::TRUNCATED_MARK));
-        assert!(got[1].0.len() <= MAX_KEY_BYTES + crate::redact::TRUNCATED_MARK.len());
+        assert_eq!(blob.len(), MAX_VALUE_BYTES + TRUNCATED_MARK.len());
+        assert!(blob.ends_with(TRUNCATED_MARK));
+        assert_eq!(got[1].0.len(), MAX_KEY_BYTES);
     }
 
     #[test]
@@ -214,7 +212,7 @@ mod tests {
         assert_eq!(got.len(), MAX_ATTRIBUTES + 1);
         assert_eq!(
             got.last().unwrap(),
-            &(DROPPED_ATTRIBUTES_KEY.into(), AttrValue::Int(36))
+            &(DROPPED_ATTRIBUTES_KEY.into(), Value::IntValue(36))
         );
     }
 
@@ -228,15 +226,17 @@ mod tests {
             "s",
             "skey\0",
             "xkey\0v\0",
-            "dnum\0NaN\0",
-            "bflag\0yes\0",
             "s\0empty key\0",
         ] {
             assert!(parse(input, &redactor).is_empty(), "{input:?}");
         }
         assert_eq!(
-            parse("ix\0-\0", &redactor),
-            vec![("x".into(), AttrValue::Str("-".into()))]
+            parse("ix\0-\0dy\0NaN\0bz\0yes\0", &redactor),
+            vec![
+                ("x".into(), s("-")),
+                ("y".into(), s("NaN")),
+                ("z".into(), Value::BoolValue(false)),
+            ]
         );
     }
 }

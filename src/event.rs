@@ -1,8 +1,7 @@
-//! What the recorder ships: one event (a log line, an action's start or end, a request, an
-//! error), its severity and its typed attributes. Encoding lives in `otlp`.
+//! What the recorder ships: events (a log line, an action's start or end, a request, an error),
+//! their severities and the stamp every one carries. Encoding lives in `otlp`.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use crate::Millis;
 use crate::id::Id;
@@ -99,40 +98,28 @@ impl JsonNumber {
     }
 }
 
-/// A typed attribute value, as OTLP `AnyValue` carries it.
-#[derive(Clone, Debug, PartialEq)]
-pub enum AttrValue {
-    /// `stringValue`.
-    Str(String),
-    /// `intValue` (a safe integer).
-    Int(i64),
-    /// `doubleValue`.
-    Double(JsonNumber),
-    /// `boolValue`.
-    Bool(bool),
-}
-
-/// One event as the recorder ships it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Event {
+/// What every event carries besides its name, severity, message and attributes.
+#[derive(Clone, Debug)]
+pub struct Stamp {
     /// Unique per event, so ingestion can drop duplicates (`event.id`).
     pub id: Id,
     /// When it happened (ms since the epoch).
     pub time: Millis,
-    /// What kind of event: `log`, `action.start`, `action.end`, `http.request`, `error`, …
-    pub name: String,
-    /// How serious it is.
-    pub severity: Severity,
-    /// The human-readable message (OTLP `body`).
-    pub message: String,
     /// The action or request ID the event belongs to; the OTLP `traceId`.
     pub correlation_id: Id,
     /// The session it happened in.
     pub session_id: Option<Id>,
     /// The page's path (`url.path`); empty if unknown.
     pub page_path: String,
-    /// Further attributes, already made safe.
-    pub attributes: Vec<(String, AttrValue)>,
+}
+
+/// An encoded event and its severity (for the `minLevel` filter).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Draft {
+    /// How serious it is.
+    pub severity: Severity,
+    /// The OTLP JSON `LogRecord`.
+    pub json: String,
 }
 
 #[cfg(test)]

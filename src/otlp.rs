@@ -1,17 +1,23 @@
 //! Encodes events as an OTLP/HTTP JSON logs request (`ExportLogsServiceRequest`): the body any
 //! OpenTelemetry Collector accepts, and with it Loki, ClickHouse, Elasticsearch or a vendor.
 //! Follows the OTLP JSON rules: 64-bit integers as decimal strings, `traceId` as hex, enum
-//! values as integers, attribute values typed and never null.
+//! values as integers, attribute values typed and never null. Records are written straight to
+//! JSON text, one attribute at a time, with no intermediate structure.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
-use crate::event::{AttrValue, Event};
+use crate::event::{Severity, Stamp};
 use crate::json::push_string;
+use crate::redact::{TRUNCATED_MARK, cut};
 use crate::text::push_decimal;
 
 /// The instrumentation scope every record is filed under.
 pub const SCOPE_NAME: &str = "threadline";
+
+/// Longest string attribute value kept, in UTF-8 bytes; longer ones are cut and marked.
+pub const MAX_VALUE_BYTES: usize = 4_096;
+/// Longest message kept, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 8_192;
 
 /// What describes the page as a whole (OTLP `resource`).
 #[derive(Clone, Copy, Debug)]
@@ -20,21 +26,17 @@ pub struct Resource<'a> {
     pub service_name: &'a str,
 }
 
-/// The JSON body for `events`, one log record each, in order.
-pub fn encode_logs(resource: &Resource<'_>, events: &[Event]) -> String {
-    let records: Vec<String> = events.iter().map(encode_record).collect();
-    encode_body(resource, records.iter().map(String::as_str))
-}
-
-/// The JSON body around log records already encoded by [`encode_record`], in order.
+/// The JSON body around log records written by [`RecordWriter`], in order.
 pub fn encode_body<'r>(
     resource: &Resource<'_>,
     records: impl IntoIterator<Item = &'r str>,
 ) -> String {
     let mut out = String::with_capacity(1024);
     out.push_str(r#"{"resourceLogs":[{"resource":{"attributes":["#);
-    push_str_attr(&mut out, "service.name", resource.service_name);
-    out.push_str(r#"]},"scopeLogs":[{"scope":{"name":""#);
+    let mut first = true;
+    push_attr_key(&mut out, &mut first, "service.name");
+    push_str_value(&mut out, resource.service_name, usize::MAX);
+    out.push_str(r#"}]},"scopeLogs":[{"scope":{"name":""#);
     out.push_str(SCOPE_NAME);
     out.push_str(r#""},"logRecords":["#);
     for (i, record) in records.into_iter().enumerate() {
@@ -47,142 +49,212 @@ pub fn encode_body<'r>(
     out
 }
 
-/// One event as an OTLP JSON `LogRecord`; it holds no raw line breaks.
-pub fn encode_record(event: &Event) -> String {
-    let mut out = String::with_capacity(384);
-    push_record(&mut out, event);
-    out
+/// Writes one OTLP JSON `LogRecord`: the stamp's fields and standard attributes first, then
+/// attributes one by one. The result holds no raw line breaks or tabs.
+pub struct RecordWriter {
+    out: String,
+    first: bool,
 }
 
-fn push_record(out: &mut String, event: &Event) {
-    let nanos = event.time.saturating_mul(1_000_000);
-    out.push_str(r#"{"timeUnixNano":""#);
-    push_decimal(out, nanos);
-    out.push_str(r#"","observedTimeUnixNano":""#);
-    push_decimal(out, nanos);
-    out.push_str(r#"","severityNumber":"#);
-    push_decimal(out, event.severity.number().into());
-    out.push_str(r#","severityText":""#);
-    out.push_str(event.severity.text());
-    out.push_str(r#"","body":{"stringValue":"#);
-    push_string(out, &event.message);
-    out.push_str(r#"},"traceId":""#);
-    out.push_str(&event.correlation_id.to_hex());
-    out.push_str(r#"","attributes":["#);
-    push_str_attr(out, "event.id", &event.id.to_hex());
-    out.push(',');
-    push_str_attr(out, "event.name", &event.name);
-    out.push(',');
-    push_str_attr(out, "correlation_id", &event.correlation_id.to_hex());
-    if let Some(session) = event.session_id {
+impl RecordWriter {
+    /// Starts the record of event `name` (`event.name`) with its stamp, severity and message
+    /// (cut at [`MAX_MESSAGE_BYTES`]).
+    pub fn new(stamp: &Stamp, name: &str, severity: Severity, message: &str) -> RecordWriter {
+        let mut out = String::with_capacity(512);
+        let nanos = stamp.time.saturating_mul(1_000_000);
+        out.push_str(r#"{"timeUnixNano":""#);
+        push_decimal(&mut out, nanos);
+        out.push_str(r#"","observedTimeUnixNano":""#);
+        push_decimal(&mut out, nanos);
+        out.push_str(r#"","severityNumber":"#);
+        push_decimal(&mut out, severity.number().into());
+        out.push_str(r#","severityText":""#);
+        out.push_str(severity.text());
+        out.push_str(r#"","body":"#);
+        push_str_value(&mut out, message, MAX_MESSAGE_BYTES);
+        out.push_str(r#","traceId":""#);
+        let correlation = stamp.correlation_id.to_hex();
+        out.push_str(&correlation);
+        out.push_str(r#"","attributes":["#);
+        let mut writer = RecordWriter { out, first: true };
+        writer.str("event.id", &stamp.id.to_hex());
+        writer.str("event.name", name);
+        writer.str("correlation_id", &correlation);
+        if let Some(session) = stamp.session_id {
+            writer.str("session.id", &session.to_hex());
+        }
+        if !stamp.page_path.is_empty() {
+            writer.str("url.path", &stamp.page_path);
+        }
+        writer
+    }
+
+    /// A string attribute, cut at [`MAX_VALUE_BYTES`] with a mark.
+    pub fn str(&mut self, key: &str, value: &str) {
+        push_attr_key(&mut self.out, &mut self.first, key);
+        push_str_value(&mut self.out, value, MAX_VALUE_BYTES);
+        self.out.push('}');
+    }
+
+    /// An integer attribute (`intValue`, a decimal string in OTLP JSON).
+    pub fn int(&mut self, key: &str, value: i64) {
+        push_attr_key(&mut self.out, &mut self.first, key);
+        self.out.push_str(r#"{"intValue":""#);
+        if value < 0 {
+            self.out.push('-');
+        }
+        push_decimal(&mut self.out, value.unsigned_abs());
+        self.out.push_str("\"}}");
+    }
+
+    /// A floating-point attribute given as JSON number text (see `event::JsonNumber`).
+    pub fn double(&mut self, key: &str, json_number: &str) {
+        push_attr_key(&mut self.out, &mut self.first, key);
+        self.out.push_str(r#"{"doubleValue":"#);
+        self.out.push_str(json_number);
+        self.out.push_str("}}");
+    }
+
+    /// A boolean attribute.
+    pub fn bool(&mut self, key: &str, value: bool) {
+        push_attr_key(&mut self.out, &mut self.first, key);
+        self.out.push_str(if value {
+            r#"{"boolValue":true}}"#
+        } else {
+            r#"{"boolValue":false}}"#
+        });
+    }
+
+    /// The finished record.
+    pub fn finish(mut self) -> String {
+        self.out.push_str("]}");
+        self.out
+    }
+}
+
+/// `{"key":"<key>","value":` after a comma unless it is the first.
+fn push_attr_key(out: &mut String, first: &mut bool, key: &str) {
+    if !*first {
         out.push(',');
-        push_str_attr(out, "session.id", &session.to_hex());
     }
-    if !event.page_path.is_empty() {
-        out.push(',');
-        push_str_attr(out, "url.path", &event.page_path);
-    }
-    for (key, value) in &event.attributes {
-        out.push(',');
-        push_attr(out, key, value);
-    }
-    out.push_str("]}");
-}
-
-fn push_str_attr(out: &mut String, key: &str, value: &str) {
-    push_attr_key(out, key);
-    out.push_str(r#"{"stringValue":"#);
-    push_string(out, value);
-    out.push_str("}}");
-}
-
-fn push_attr(out: &mut String, key: &str, value: &AttrValue) {
-    push_attr_key(out, key);
-    match value {
-        AttrValue::Str(text) => {
-            out.push_str(r#"{"stringValue":"#);
-            push_string(out, text);
-        }
-        AttrValue::Int(n) => {
-            out.push_str(r#"{"intValue":""#);
-            if *n < 0 {
-                out.push('-');
-            }
-            push_decimal(out, n.unsigned_abs());
-            out.push('"');
-        }
-        AttrValue::Double(number) => {
-            out.push_str(r#"{"doubleValue":"#);
-            out.push_str(number.as_str());
-        }
-        AttrValue::Bool(flag) => {
-            out.push_str(r#"{"boolValue":"#);
-            out.push_str(if *flag { "true" } else { "false" });
-        }
-    }
-    out.push_str("}}");
-}
-
-fn push_attr_key(out: &mut String, key: &str) {
+    *first = false;
     out.push_str(r#"{"key":"#);
     push_string(out, key);
     out.push_str(r#","value":"#);
 }
 
+/// `{"stringValue":"…"}`, cut at `max` bytes with a mark.
+fn push_str_value(out: &mut String, value: &str, max: usize) {
+    let (kept, was_cut) = cut(value, max);
+    out.push_str(r#"{"stringValue":"#);
+    if was_cut {
+        let mut text = String::with_capacity(kept.len() + TRUNCATED_MARK.len());
+        text.push_str(kept);
+        text.push_str(TRUNCATED_MARK);
+        push_string(out, &text);
+    } else {
+        push_string(out, kept);
+    }
+    out.push('}');
+}
+
+/// Decoding for tests: records read back with the `opentelemetry-proto` decoder.
+#[cfg(test)]
+pub(crate) mod testing {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    use opentelemetry_proto::tonic::logs::v1::LogRecord;
+
+    use super::{Resource, encode_body};
+
+    /// Decodes a whole body; panics with the body if the decoder refuses it.
+    pub fn decode(body: &str) -> ExportLogsServiceRequest {
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    }
+
+    /// Decodes one record written by `RecordWriter`.
+    pub fn decode_record(json: &str) -> LogRecord {
+        let body = encode_body(
+            &Resource {
+                service_name: "web",
+            },
+            [json],
+        );
+        decode(&body).resource_logs[0].scope_logs[0].log_records[0].clone()
+    }
+
+    /// A record's attributes by key, in order of appearance kept in the list.
+    pub fn attributes(record: &LogRecord) -> Vec<(String, Value)> {
+        record
+            .attributes
+            .iter()
+            .map(|kv| {
+                (
+                    kv.key.clone(),
+                    kv.value.as_ref().unwrap().value.clone().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    /// One attribute's value.
+    pub fn attr(record: &LogRecord, key: &str) -> Option<Value> {
+        attributes(record)
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// A string value.
+    pub fn s(text: &str) -> Value {
+        Value::StringValue(text.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::testing::{attributes, decode, decode_record, s};
     use super::*;
-    use crate::event::{JsonNumber, Severity};
     use crate::id::Id;
-    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
     use opentelemetry_proto::tonic::common::v1::any_value::Value;
 
     fn id(n: u8) -> Id {
         Id::from_bytes([n; 16]).unwrap()
     }
 
-    fn event(message: &str) -> Event {
-        Event {
+    fn stamp() -> Stamp {
+        Stamp {
             id: id(1),
             time: 1_700_000_000_123,
-            name: "log".into(),
-            severity: Severity::Warn,
-            message: message.into(),
             correlation_id: id(2),
             session_id: Some(id(3)),
             page_path: "/checkout".into(),
-            attributes: vec![
-                ("cart.items".into(), AttrValue::Int(-3)),
-                (
-                    "total".into(),
-                    AttrValue::Double(JsonNumber::parse("42.5").unwrap()),
-                ),
-                ("express".into(), AttrValue::Bool(true)),
-                ("note \"q\"".into(), AttrValue::Str("line\nbreak ✓".into())),
-            ],
         }
     }
 
-    fn decode(body: &str) -> ExportLogsServiceRequest {
-        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    fn record(message: &str) -> String {
+        let mut w = RecordWriter::new(&stamp(), "log", Severity::Warn, message);
+        w.int("cart.items", -3);
+        w.double("total", "42.5");
+        w.bool("express", true);
+        w.bool("gift", false);
+        w.str("note \"q\"", "line\nbreak ✓");
+        w.finish()
     }
 
     #[test]
     fn a_real_otlp_decoder_reads_every_field() {
-        let body = encode_logs(
+        let body = encode_body(
             &Resource {
                 service_name: "shop-web",
             },
-            &[event("card \"declined\"")],
+            [record("card \"declined\"").as_str()],
         );
         let request = decode(&body);
         let resource_logs = &request.resource_logs[0];
         let service = &resource_logs.resource.as_ref().unwrap().attributes[0];
         assert_eq!(service.key, "service.name");
-        assert_eq!(
-            service.value.as_ref().unwrap().value,
-            Some(Value::StringValue("shop-web".into()))
-        );
+        assert_eq!(service.value.as_ref().unwrap().value, Some(s("shop-web")));
         let scope_logs = &resource_logs.scope_logs[0];
         assert_eq!(scope_logs.scope.as_ref().unwrap().name, SCOPE_NAME);
         let record = &scope_logs.log_records[0];
@@ -192,66 +264,41 @@ mod tests {
         assert_eq!(record.severity_text, "WARN");
         assert_eq!(
             record.body.as_ref().unwrap().value,
-            Some(Value::StringValue("card \"declined\"".into()))
+            Some(s("card \"declined\""))
         );
         assert_eq!(
             record.trace_id,
             [2u8; 16].to_vec(),
             "traceId is the correlation ID"
         );
-        let attrs: Vec<(String, Option<Value>)> = record
-            .attributes
-            .iter()
-            .map(|kv| {
-                (
-                    kv.key.clone(),
-                    kv.value.as_ref().and_then(|v| v.value.clone()),
-                )
-            })
-            .collect();
         assert_eq!(
-            attrs,
+            attributes(record),
             vec![
-                ("event.id".into(), Some(Value::StringValue(id(1).to_hex()))),
-                ("event.name".into(), Some(Value::StringValue("log".into()))),
-                (
-                    "correlation_id".into(),
-                    Some(Value::StringValue(id(2).to_hex()))
-                ),
-                (
-                    "session.id".into(),
-                    Some(Value::StringValue(id(3).to_hex()))
-                ),
-                (
-                    "url.path".into(),
-                    Some(Value::StringValue("/checkout".into()))
-                ),
-                ("cart.items".into(), Some(Value::IntValue(-3))),
-                ("total".into(), Some(Value::DoubleValue(42.5))),
-                ("express".into(), Some(Value::BoolValue(true))),
-                (
-                    "note \"q\"".into(),
-                    Some(Value::StringValue("line\nbreak ✓".into()))
-                ),
+                ("event.id".into(), s(&id(1).to_hex())),
+                ("event.name".into(), s("log")),
+                ("correlation_id".into(), s(&id(2).to_hex())),
+                ("session.id".into(), s(&id(3).to_hex())),
+                ("url.path".into(), s("/checkout")),
+                ("cart.items".into(), Value::IntValue(-3)),
+                ("total".into(), Value::DoubleValue(42.5)),
+                ("express".into(), Value::BoolValue(true)),
+                ("gift".into(), Value::BoolValue(false)),
+                ("note \"q\"".into(), s("line\nbreak ✓")),
             ]
         );
     }
 
     #[test]
     fn batches_keep_their_order_and_empty_ones_are_valid() {
-        let events: Vec<Event> = (0..5u8)
-            .map(|n| Event {
-                id: id(10 + n),
-                ..event(&format!("#{n}"))
-            })
-            .collect();
-        let request = decode(&encode_logs(
+        let records: Vec<String> = (0..5).map(|n| record(&format!("#{n}"))).collect();
+        let body = encode_body(
             &Resource {
                 service_name: "web",
             },
-            &events,
-        ));
-        let messages: Vec<Option<Value>> = request.resource_logs[0].scope_logs[0]
+            records.iter().map(String::as_str),
+        );
+        let request = decode(&body);
+        let messages: Vec<_> = request.resource_logs[0].scope_logs[0]
             .log_records
             .iter()
             .map(|r| r.body.as_ref().unwrap().value.clone())
@@ -259,46 +306,53 @@ mod tests {
         assert_eq!(
             messages,
             (0..5)
-                .map(|n| Some(Value::StringValue(format!("#{n}"))))
+                .map(|n| Some(s(&format!("#{n}"))))
                 .collect::<Vec<_>>()
         );
-        let empty = decode(&encode_logs(
+        let empty = decode(&encode_body(
             &Resource {
                 service_name: "web",
             },
-            &[],
+            [],
         ));
         assert!(empty.resource_logs[0].scope_logs[0].log_records.is_empty());
+        assert!(!body.contains('\n') && !body.contains('\t'));
     }
 
     #[test]
-    fn extreme_integers_and_missing_sessions_encode() {
-        let mut e = event("x");
-        e.session_id = None;
-        e.page_path = String::new();
-        e.attributes = vec![
-            ("min".into(), AttrValue::Int(i64::MIN)),
-            ("max".into(), AttrValue::Int(i64::MAX)),
-        ];
-        let request = decode(&encode_logs(
-            &Resource {
-                service_name: "web",
-            },
-            &[e],
-        ));
-        let record = &request.resource_logs[0].scope_logs[0].log_records[0];
-        let keys: Vec<&str> = record.attributes.iter().map(|kv| kv.key.as_str()).collect();
+    fn extreme_integers_missing_sessions_and_long_texts_encode() {
+        let mut st = stamp();
+        st.session_id = None;
+        st.page_path = String::new();
+        let long = "é".repeat(MAX_MESSAGE_BYTES);
+        let mut w = RecordWriter::new(&st, "log", Severity::Debug, &long);
+        w.int("min", i64::MIN);
+        w.int("max", i64::MAX);
+        w.str("blob", &"x".repeat(MAX_VALUE_BYTES * 2));
+        let record = decode_record(&w.finish());
+        let keys: Vec<String> = attributes(&record).into_iter().map(|(k, _)| k).collect();
         assert_eq!(
             keys,
-            ["event.id", "event.name", "correlation_id", "min", "max"]
+            [
+                "event.id",
+                "event.name",
+                "correlation_id",
+                "min",
+                "max",
+                "blob"
+            ]
         );
-        assert_eq!(
-            record.attributes[3].value.as_ref().unwrap().value,
-            Some(Value::IntValue(i64::MIN))
-        );
-        assert_eq!(
-            record.attributes[4].value.as_ref().unwrap().value,
-            Some(Value::IntValue(i64::MAX))
-        );
+        let attrs = attributes(&record);
+        assert_eq!(attrs[3].1, Value::IntValue(i64::MIN));
+        assert_eq!(attrs[4].1, Value::IntValue(i64::MAX));
+        let Value::StringValue(blob) = &attrs[5].1 else {
+            panic!("string expected")
+        };
+        assert_eq!(blob.len(), MAX_VALUE_BYTES + TRUNCATED_MARK.len());
+        let Some(Value::StringValue(body)) = record.body.unwrap().value else {
+            panic!("string body expected")
+        };
+        assert!(body.ends_with(TRUNCATED_MARK));
+        assert!(body.len() <= MAX_MESSAGE_BYTES + TRUNCATED_MARK.len());
     }
 }

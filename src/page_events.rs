@@ -1,84 +1,55 @@
 //! The events the recorder makes by itself: actions starting and ending, requests settling,
 //! uncaught errors, console lines and its own drop counts. Names, severities, messages and
-//! attribute keys are decided here; the web shell only supplies the facts.
-
-use alloc::string::String;
-use alloc::vec;
-use alloc::vec::Vec;
+//! attribute keys are decided here; the web shell only supplies the facts. Each builder returns
+//! the encoded record ([`Draft`]).
 
 use crate::Millis;
-use crate::attributes::text;
+use crate::attributes;
 use crate::batcher::DropReason;
-use crate::event::{AttrValue, Event, Severity};
-use crate::id::Id;
-use crate::redact::truncate;
+use crate::event::{Draft, Severity, Stamp};
+use crate::otlp::RecordWriter;
+use crate::redact::Redactor;
 use crate::text::{concat, decimal};
 
-/// Longest stack trace kept, in bytes.
-pub const MAX_STACK_BYTES: usize = 8_192;
-/// Longest message kept, in bytes.
-pub const MAX_MESSAGE_BYTES: usize = 8_192;
-
-/// What every event carries besides its content.
-#[derive(Clone, Debug)]
-pub struct Stamp {
-    /// The new event's `event.id`.
-    pub id: Id,
-    /// When it happened.
-    pub time: Millis,
-    /// The action or request it belongs to.
-    pub correlation_id: Id,
-    /// The session it happened in.
-    pub session_id: Option<Id>,
-    /// The page's path (`location.pathname`).
-    pub page_path: String,
+fn int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn event(
-    stamp: Stamp,
-    name: &str,
-    severity: Severity,
-    message: &str,
-    attributes: Vec<(String, AttrValue)>,
-) -> Event {
-    Event {
-        id: stamp.id,
-        time: stamp.time,
-        name: name.into(),
+fn draft(severity: Severity, writer: RecordWriter) -> Draft {
+    Draft {
         severity,
-        message: truncate(message, MAX_MESSAGE_BYTES).0,
-        correlation_id: stamp.correlation_id,
-        session_id: stamp.session_id,
-        page_path: stamp.page_path,
-        attributes,
+        json: writer.finish(),
     }
 }
 
-fn int(n: u64) -> AttrValue {
-    AttrValue::Int(i64::try_from(n).unwrap_or(i64::MAX))
-}
-
-/// An app's `tl.log(level, message, attributes)`.
+/// An app's `tl.log(level, message, attributes)`; `entries` are the attributes as the web
+/// shell's walker flattened them (see `attributes`).
 pub fn log(
-    stamp: Stamp,
+    stamp: &Stamp,
     severity: Severity,
     message: &str,
-    attributes: Vec<(String, AttrValue)>,
-) -> Event {
-    event(stamp, "log", severity, message, attributes)
+    entries: &str,
+    redactor: &Redactor,
+) -> Draft {
+    let mut w = RecordWriter::new(stamp, "log", severity, message);
+    attributes::write(entries, redactor, &mut w);
+    draft(severity, w)
 }
 
-/// An action began (`startAction` or a click/submit).
-pub fn action_start(stamp: Stamp, name: &str, automatic: bool) -> Event {
-    let attributes = vec![
-        ("action.name".into(), text(name)),
-        (
-            "action.kind".into(),
-            text(if automatic { "auto" } else { "explicit" }),
-        ),
-    ];
+/// An action began (`startAction`, with its attributes, or a click/submit).
+pub fn action_start(
+    stamp: &Stamp,
+    name: &str,
+    automatic: bool,
+    entries: &str,
+    redactor: &Redactor,
+) -> Draft {
     let message = concat(&[name, " started"]);
-    event(stamp, "action.start", Severity::Info, &message, attributes)
+    let mut w = RecordWriter::new(stamp, "action.start", Severity::Info, &message);
+    w.str("action.name", name);
+    w.str("action.kind", if automatic { "auto" } else { "explicit" });
+    attributes::write(entries, redactor, &mut w);
+    draft(Severity::Info, w)
 }
 
 /// How an action ended: `ok`, `error` or `cancelled`.
@@ -114,25 +85,24 @@ impl ActionOutcome {
 
 /// An action ended after `duration` ms, having started `requests` requests.
 pub fn action_end(
-    stamp: Stamp,
+    stamp: &Stamp,
     name: &str,
     outcome: ActionOutcome,
     duration: Millis,
     requests: u32,
-) -> Event {
+) -> Draft {
     let severity = if outcome == ActionOutcome::Error {
         Severity::Warn
     } else {
         Severity::Info
     };
-    let attributes = vec![
-        ("action.name".into(), text(name)),
-        ("action.outcome".into(), text(outcome.name())),
-        ("duration_ms".into(), int(duration)),
-        ("action.requests".into(), int(requests.into())),
-    ];
     let message = concat(&[name, " ended: ", outcome.name()]);
-    event(stamp, "action.end", severity, &message, attributes)
+    let mut w = RecordWriter::new(stamp, "action.end", severity, &message);
+    w.str("action.name", name);
+    w.str("action.outcome", outcome.name());
+    w.int("duration_ms", int(duration));
+    w.int("action.requests", requests.into());
+    draft(severity, w)
 }
 
 /// How a request ended, as the page saw it.
@@ -198,28 +168,18 @@ pub fn echoed_id(text: &str) -> Option<&str> {
     valid.then_some(text)
 }
 
-/// `url` without its query string and fragment.
-pub fn without_query(url: &str) -> &str {
+/// `url` cut before the first of `stops`.
+fn cut_at<'u>(url: &'u str, stops: &[u8]) -> &'u str {
     let end = url
         .bytes()
-        .position(|b| b == b'?' || b == b'#')
+        .position(|b| stops.contains(&b))
         .unwrap_or(url.len());
     url.get(..end).unwrap_or(url)
 }
 
-/// `url` without its fragment (never sent to a server anyway).
-fn without_fragment(url: &str) -> &str {
-    let end = url.bytes().position(|b| b == b'#').unwrap_or(url.len());
-    url.get(..end).unwrap_or(url)
-}
-
-/// An `http.request` event; `keep_query` keeps the URL's query string.
-pub fn http_request(stamp: Stamp, request: &RequestDone<'_>, keep_query: bool) -> Event {
-    let url = if keep_query {
-        without_fragment(request.url)
-    } else {
-        without_query(request.url)
-    };
+/// An `http.request` event; `keep_query` keeps the URL's query string (never the fragment).
+pub fn http_request(stamp: &Stamp, request: &RequestDone<'_>, keep_query: bool) -> Draft {
+    let url = cut_at(request.url, if keep_query { b"#" } else { b"?#" });
     let severity = match request.settled {
         Settled::NetworkError => Severity::Error,
         Settled::Status(code) if code >= 500 => Severity::Error,
@@ -227,25 +187,22 @@ pub fn http_request(stamp: Stamp, request: &RequestDone<'_>, keep_query: bool) -
         _ => Severity::Info,
     };
     let outcome = request.settled.outcome();
-    let mut attributes = vec![
-        ("http.request.method".into(), text(request.method)),
-        ("url.full".into(), text(url)),
-    ];
-    let status_text = match request.settled.status() {
-        Some(code) => {
-            attributes.push(("http.response.status_code".into(), int(code.into())));
-            decimal(code.into())
-        }
-        None => String::from(outcome),
-    };
-    attributes.push(("duration_ms".into(), int(request.duration)));
-    attributes.push(("attempt".into(), int(request.attempt.into())));
-    attributes.push(("outcome".into(), text(outcome)));
-    if let Some(echoed) = request.echoed.and_then(echoed_id) {
-        attributes.push(("http.response.correlation_id".into(), text(echoed)));
-    }
+    let status = request.settled.status();
+    let status_text = status.map_or_else(|| outcome.into(), |code| decimal(code.into()));
     let message = concat(&[request.method, " ", url, " ", &status_text]);
-    event(stamp, "http.request", severity, &message, attributes)
+    let mut w = RecordWriter::new(stamp, "http.request", severity, &message);
+    w.str("http.request.method", request.method);
+    w.str("url.full", url);
+    if let Some(code) = status {
+        w.int("http.response.status_code", code.into());
+    }
+    w.int("duration_ms", int(request.duration));
+    w.int("attempt", request.attempt.into());
+    w.str("outcome", outcome);
+    if let Some(echoed) = request.echoed.and_then(echoed_id) {
+        w.str("http.response.correlation_id", echoed);
+    }
+    draft(severity, w)
 }
 
 /// An uncaught error or unhandled rejection.
@@ -261,59 +218,51 @@ pub struct Uncaught<'a> {
     pub stack: &'a str,
 }
 
-/// An `error` event.
-pub fn error(stamp: Stamp, uncaught: &Uncaught<'_>) -> Event {
+/// An `error` event; the stack is cut like any attribute value.
+pub fn error(stamp: &Stamp, uncaught: &Uncaught<'_>) -> Draft {
     let kind = if uncaught.kind.is_empty() {
         "Error"
     } else {
         uncaught.kind
     };
-    let mut attributes = vec![
-        ("exception.type".into(), text(kind)),
-        ("exception.message".into(), text(uncaught.message)),
-        ("error.source".into(), text(uncaught.source)),
-    ];
-    if !uncaught.stack.is_empty() {
-        attributes.push((
-            "exception.stacktrace".into(),
-            AttrValue::Str(truncate(uncaught.stack, MAX_STACK_BYTES).0),
-        ));
-    }
     let message = concat(&[kind, ": ", uncaught.message]);
-    event(stamp, "error", Severity::Error, &message, attributes)
+    let mut w = RecordWriter::new(stamp, "error", Severity::Error, &message);
+    w.str("exception.type", kind);
+    w.str("exception.message", uncaught.message);
+    w.str("error.source", uncaught.source);
+    if !uncaught.stack.is_empty() {
+        w.str("exception.stacktrace", uncaught.stack);
+    }
+    draft(Severity::Error, w)
 }
 
 /// A captured `console.warn` or `console.error` line.
-pub fn console(stamp: Stamp, severity: Severity, message: &str) -> Event {
-    event(stamp, "console", severity, message, Vec::new())
+pub fn console(stamp: &Stamp, severity: Severity, message: &str) -> Draft {
+    draft(
+        severity,
+        RecordWriter::new(stamp, "console", severity, message),
+    )
 }
 
 /// The counts of events dropped since the last report, as a `threadline.dropped` event, so a
 /// gap shows in the timeline.
-pub fn dropped(stamp: Stamp, counts: &[(DropReason, u32)]) -> Event {
+pub fn dropped(stamp: &Stamp, counts: &[(DropReason, u32)]) -> Draft {
     let total: u64 = counts.iter().map(|(_, n)| u64::from(*n)).sum();
-    let attributes = counts
-        .iter()
-        .map(|(reason, n)| {
-            (
-                concat(&["dropped.", reason.name()]),
-                AttrValue::Int((*n).into()),
-            )
-        })
-        .collect();
     let message = concat(&["Threadline dropped ", &decimal(total), " events"]);
-    event(
-        stamp,
-        "threadline.dropped",
-        Severity::Warn,
-        &message,
-        attributes,
-    )
+    let mut w = RecordWriter::new(stamp, "threadline.dropped", Severity::Warn, &message);
+    for (reason, n) in counts {
+        w.int(&concat(&["dropped.", reason.name()]), (*n).into());
+    }
+    draft(Severity::Warn, w)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::id::Id;
+    use crate::otlp::testing::{attr, decode_record, s};
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    use opentelemetry_proto::tonic::logs::v1::LogRecord;
 
     fn stamp() -> Stamp {
         Stamp {
@@ -325,12 +274,15 @@ mod tests {
         }
     }
 
-    fn attr<'e>(event: &'e Event, key: &str) -> Option<&'e AttrValue> {
-        event
-            .attributes
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v)
+    fn decoded(draft: &Draft) -> LogRecord {
+        decode_record(&draft.json)
+    }
+
+    fn body(record: &LogRecord) -> String {
+        match record.body.as_ref().and_then(|b| b.value.clone()) {
+            Some(Value::StringValue(text)) => text,
+            other => panic!("string body expected, got {other:?}"),
+        }
     }
 
     fn request(url: &str, settled: Settled) -> RequestDone<'_> {
@@ -346,42 +298,37 @@ mod tests {
 
     #[test]
     fn request_events_carry_what_support_needs_and_no_query_by_default() {
-        let e = http_request(
-            stamp(),
+        let d = http_request(
+            &stamp(),
             &request("https://api.test/pay?card=4111#x", Settled::Status(503)),
             false,
         );
-        assert_eq!(e.name, "http.request");
-        assert_eq!(e.severity, Severity::Error);
-        assert_eq!(e.message, "POST https://api.test/pay 503");
-        assert_eq!(
-            attr(&e, "url.full"),
-            Some(&AttrValue::Str("https://api.test/pay".into()))
-        );
+        assert_eq!(d.severity, Severity::Error);
+        let e = decoded(&d);
+        assert_eq!(attr(&e, "event.name"), Some(s("http.request")));
+        assert_eq!(body(&e), "POST https://api.test/pay 503");
+        assert_eq!(attr(&e, "url.full"), Some(s("https://api.test/pay")));
         assert_eq!(
             attr(&e, "http.response.status_code"),
-            Some(&AttrValue::Int(503))
+            Some(Value::IntValue(503))
         );
-        assert_eq!(attr(&e, "attempt"), Some(&AttrValue::Int(2)));
-        assert_eq!(attr(&e, "duration_ms"), Some(&AttrValue::Int(42)));
-        assert_eq!(
-            attr(&e, "outcome"),
-            Some(&AttrValue::Str("http_error".into()))
-        );
+        assert_eq!(attr(&e, "attempt"), Some(Value::IntValue(2)));
+        assert_eq!(attr(&e, "duration_ms"), Some(Value::IntValue(42)));
+        assert_eq!(attr(&e, "outcome"), Some(s("http_error")));
         assert_eq!(
             attr(&e, "http.response.correlation_id"),
-            Some(&AttrValue::Str("0af7651916cd43dd8448eb211c80319c".into()))
+            Some(s("0af7651916cd43dd8448eb211c80319c"))
         );
         let kept = http_request(
-            stamp(),
+            &stamp(),
             &request("https://api.test/pay?card=1#x", Settled::Status(200)),
             true,
         );
-        assert_eq!(
-            attr(&kept, "url.full"),
-            Some(&AttrValue::Str("https://api.test/pay?card=1".into()))
-        );
         assert_eq!(kept.severity, Severity::Info);
+        assert_eq!(
+            attr(&decoded(&kept), "url.full"),
+            Some(s("https://api.test/pay?card=1"))
+        );
     }
 
     #[test]
@@ -400,7 +347,7 @@ mod tests {
         }
         let mut r = request("https://a.test/", Settled::Status(200));
         r.echoed = Some("not valid!");
-        let e = http_request(stamp(), &r, false);
+        let e = decoded(&http_request(&stamp(), &r, false));
         assert_eq!(attr(&e, "http.response.correlation_id"), None);
     }
 
@@ -417,34 +364,34 @@ mod tests {
             assert_eq!(settled.failed(), failed);
             assert_eq!(settled.status(), status);
         }
-        let e = http_request(
-            stamp(),
+        let e = decoded(&http_request(
+            &stamp(),
             &request("https://a.test/", Settled::Aborted),
             false,
-        );
-        assert_eq!(e.message, "POST https://a.test/ aborted");
+        ));
+        assert_eq!(body(&e), "POST https://a.test/ aborted");
         assert_eq!(attr(&e, "http.response.status_code"), None);
     }
 
     #[test]
     fn actions_report_outcome_duration_and_requests() {
-        let start = action_start(stamp(), "checkout", true);
-        assert_eq!(
-            (start.name.as_str(), start.message.as_str()),
-            ("action.start", "checkout started")
-        );
-        assert_eq!(
-            attr(&start, "action.kind"),
-            Some(&AttrValue::Str("auto".into()))
-        );
-        let end = action_end(stamp(), "checkout", ActionOutcome::Error, 1_234, 3);
+        let start = decoded(&action_start(
+            &stamp(),
+            "checkout",
+            true,
+            "icart\u{0}3\u{0}",
+            &Redactor::default(),
+        ));
+        assert_eq!(attr(&start, "event.name"), Some(s("action.start")));
+        assert_eq!(body(&start), "checkout started");
+        assert_eq!(attr(&start, "action.kind"), Some(s("auto")));
+        assert_eq!(attr(&start, "cart"), Some(Value::IntValue(3)));
+        let end = action_end(&stamp(), "checkout", ActionOutcome::Error, 1_234, 3);
         assert_eq!(end.severity, Severity::Warn);
-        assert_eq!(attr(&end, "duration_ms"), Some(&AttrValue::Int(1_234)));
-        assert_eq!(attr(&end, "action.requests"), Some(&AttrValue::Int(3)));
-        assert_eq!(
-            attr(&end, "action.outcome"),
-            Some(&AttrValue::Str("error".into()))
-        );
+        let end = decoded(&end);
+        assert_eq!(attr(&end, "duration_ms"), Some(Value::IntValue(1_234)));
+        assert_eq!(attr(&end, "action.requests"), Some(Value::IntValue(3)));
+        assert_eq!(attr(&end, "action.outcome"), Some(s("error")));
         assert_eq!(
             ActionOutcome::parse("cancelled"),
             Some(ActionOutcome::Cancelled)
@@ -455,42 +402,59 @@ mod tests {
     #[test]
     fn errors_keep_type_message_and_a_bounded_stack() {
         let stack = "at f (app.js:1:1)\n".repeat(2_000);
-        let e = error(
-            stamp(),
+        let e = decoded(&error(
+            &stamp(),
             &Uncaught {
                 source: "unhandledrejection",
                 kind: "TypeError",
                 message: "x is undefined",
                 stack: &stack,
             },
-        );
-        assert_eq!(e.message, "TypeError: x is undefined");
-        let Some(AttrValue::Str(kept)) = attr(&e, "exception.stacktrace") else {
+        ));
+        assert_eq!(body(&e), "TypeError: x is undefined");
+        let Some(Value::StringValue(kept)) = attr(&e, "exception.stacktrace") else {
             panic!("stack expected")
         };
-        assert!(kept.len() < MAX_STACK_BYTES + 32);
-        let plain = error(
-            stamp(),
+        assert!(kept.len() < crate::otlp::MAX_VALUE_BYTES + 32);
+        let plain = decoded(&error(
+            &stamp(),
             &Uncaught {
                 source: "error",
                 kind: "",
                 message: "boom",
                 stack: "",
             },
-        );
-        assert_eq!(plain.message, "Error: boom");
+        ));
+        assert_eq!(body(&plain), "Error: boom");
         assert_eq!(attr(&plain, "exception.stacktrace"), None);
     }
 
     #[test]
-    fn drop_counts_become_one_event() {
-        let e = dropped(
-            stamp(),
-            &[(DropReason::QueueFull, 7), (DropReason::StorageFull, 2)],
+    fn logs_and_console_lines_keep_their_level() {
+        let d = log(
+            &stamp(),
+            Severity::Debug,
+            "hello",
+            "spassword\0x\0",
+            &Redactor::default(),
         );
-        assert_eq!(e.name, "threadline.dropped");
-        assert_eq!(e.message, "Threadline dropped 9 events");
-        assert_eq!(attr(&e, "dropped.queue_full"), Some(&AttrValue::Int(7)));
-        assert_eq!(attr(&e, "dropped.storage_full"), Some(&AttrValue::Int(2)));
+        assert_eq!(d.severity, Severity::Debug);
+        let e = decoded(&d);
+        assert_eq!(e.severity_text, "DEBUG");
+        assert_eq!(attr(&e, "password"), Some(s("[redacted]")));
+        let c = console(&stamp(), Severity::Warn, "careful");
+        assert_eq!(attr(&decoded(&c), "event.name"), Some(s("console")));
+    }
+
+    #[test]
+    fn drop_counts_become_one_event() {
+        let e = decoded(&dropped(
+            &stamp(),
+            &[(DropReason::QueueFull, 7), (DropReason::StorageFull, 2)],
+        ));
+        assert_eq!(attr(&e, "event.name"), Some(s("threadline.dropped")));
+        assert_eq!(body(&e), "Threadline dropped 9 events");
+        assert_eq!(attr(&e, "dropped.queue_full"), Some(Value::IntValue(7)));
+        assert_eq!(attr(&e, "dropped.storage_full"), Some(Value::IntValue(2)));
     }
 }

@@ -2,7 +2,6 @@
 //! secrets have their values replaced, and long strings are cut at a character boundary with a
 //! visible mark.
 
-use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -60,20 +59,28 @@ impl Redactor {
     }
 }
 
-/// `text` cut to at most `max_bytes` bytes (plus [`TRUNCATED_MARK`]) at a character boundary,
-/// and whether it was cut.
-pub fn truncate(text: &str, max_bytes: usize) -> (String, bool) {
+/// The longest prefix of `text` of at most `max_bytes` bytes that ends at a character boundary,
+/// and whether anything was cut (the writer then appends [`TRUNCATED_MARK`]).
+pub fn cut(text: &str, max_bytes: usize) -> (&str, bool) {
     if text.len() <= max_bytes {
-        return (text.to_owned(), false);
+        return (text, false);
     }
     let mut end = max_bytes;
     while !text.is_char_boundary(end) && end > 0 {
         end -= 1;
     }
-    let mut out = String::with_capacity(end + TRUNCATED_MARK.len());
-    out.push_str(text.get(..end).unwrap_or(""));
-    out.push_str(TRUNCATED_MARK);
-    (out, true)
+    (text.get(..end).unwrap_or(""), true)
+}
+
+/// `text` cut to at most `max_bytes` bytes plus [`TRUNCATED_MARK`] if it was longer.
+pub fn truncate(text: &str, max_bytes: usize) -> String {
+    let (kept, was_cut) = cut(text, max_bytes);
+    let mut out = String::with_capacity(kept.len() + TRUNCATED_MARK.len());
+    out.push_str(kept);
+    if was_cut {
+        out.push_str(TRUNCATED_MARK);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -119,13 +126,13 @@ mod tests {
 
     #[test]
     fn truncation_keeps_whole_characters_and_marks_the_cut() {
-        assert_eq!(truncate("short", 10), ("short".to_owned(), false));
-        assert_eq!(truncate("abcdef", 3), ("abc…[truncated]".to_owned(), true));
+        assert_eq!(truncate("short", 10), "short");
+        assert_eq!(truncate("abcdef", 3), "abc…[truncated]");
         // "é" is two bytes: a cut inside it backs off to the boundary before it.
-        assert_eq!(truncate("aé", 2), ("a…[truncated]".to_owned(), true));
+        assert_eq!(truncate("aé", 2), "a…[truncated]");
+        assert_eq!(cut("aé", 2), ("a", true));
+        assert_eq!(cut("aé", 3), ("aé", false));
         let huge = "x".repeat(1 << 20);
-        let (cut, was_cut) = truncate(&huge, 8_192);
-        assert!(was_cut);
-        assert_eq!(cut.len(), 8_192 + TRUNCATED_MARK.len());
+        assert_eq!(truncate(&huge, 8_192).len(), 8_192 + TRUNCATED_MARK.len());
     }
 }

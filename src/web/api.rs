@@ -3,7 +3,6 @@
 
 use alloc::rc::{Rc, Weak};
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use js_sys::{Function, Promise, Reflect};
@@ -11,10 +10,10 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::actions::ActionKind;
-use crate::attributes::{self, MAX_VALUE_BYTES};
-use crate::event::{AttrValue, Severity};
+use crate::event::Severity;
 use crate::id::Id;
 use crate::origin::Origin;
+use crate::otlp::MAX_VALUE_BYTES;
 use crate::page_events::{self, ActionOutcome};
 use crate::web::auto_actions::AutoActions;
 use crate::web::fetch::FetchPatch;
@@ -130,7 +129,7 @@ impl Recorder {
             .map_err(|_| js_error("Threadline is busy"))?;
         let attributes = read_attributes(&shared, &attributes);
         let id = shared
-            .start_action(ActionKind::Explicit, name.clone(), None, attributes)
+            .start_action(ActionKind::Explicit, name.clone(), None, &attributes)
             .ok_or_else(|| js_error("Threadline could not draw a random ID"))?;
         let object = JsValue::from(Action {
             id,
@@ -192,9 +191,9 @@ impl Recorder {
         let message = message
             .as_string()
             .unwrap_or_else(|| glue::describe(&message));
-        let attributes = read_attributes(&shared, &attributes);
-        shared.emit(None, |stamp| {
-            page_events::log(stamp, severity, &message, attributes)
+        let entries = read_attributes(&shared, &attributes);
+        shared.emit(None, |stamp, redactor| {
+            page_events::log(stamp, severity, &message, &entries, redactor)
         });
     }
 
@@ -247,17 +246,16 @@ impl Recorder {
     }
 }
 
-/// The app's attributes, made safe (see `attributes`); none when events are not sent.
-fn read_attributes(shared: &Shared, value: &JsValue) -> Vec<(String, AttrValue)> {
-    match shared.pipeline.as_ref() {
-        Some(p) if !value.is_undefined() && !value.is_null() => {
-            // MAX_VALUE_BYTES is small; one more character tells a cut string from a whole one.
-            #[allow(clippy::cast_possible_truncation)]
-            let max = MAX_VALUE_BYTES as u32 + 1;
-            attributes::parse(&glue::flatten(value, max), &p.redactor)
-        }
-        _ => Vec::new(),
+/// The app's attributes flattened by the walker in `js/page.js` (see `attributes`); empty when
+/// there are none or events are not sent.
+fn read_attributes(shared: &Shared, value: &JsValue) -> String {
+    if shared.pipeline.is_none() || value.is_undefined() || value.is_null() {
+        return String::new();
     }
+    // MAX_VALUE_BYTES is small; one more character tells a cut string from a whole one.
+    #[allow(clippy::cast_possible_truncation)]
+    let max = MAX_VALUE_BYTES as u32 + 1;
+    glue::flatten(value, max)
 }
 
 fn action_name(name: &JsValue) -> String {

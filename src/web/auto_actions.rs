@@ -3,7 +3,6 @@
 //! `js/page.js` watches the DOM and names the element; the decisions are made here.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use js_sys::Function;
 use wasm_bindgen::JsValue;
@@ -46,7 +45,7 @@ pub(crate) fn on_action(handle: &Handle, name: String, source: JsValue, is_submi
             }
         }
         let source = (!source.is_null()).then_some(source);
-        shared.start_action(ActionKind::Auto, name, source, Vec::new());
+        shared.start_action(ActionKind::Auto, name, source, "");
     }
     schedule_auto_end(handle);
 }

@@ -87,7 +87,7 @@ impl Hooks {
             message: &message,
             stack: &stack,
         };
-        self.with(|shared| shared.emit(None, |stamp| page_events::error(stamp, &uncaught)));
+        self.with(|shared| shared.emit(None, |stamp, _| page_events::error(stamp, &uncaught)));
     }
 
     /// A `console.error` (`is_error`) or `console.warn` line.
@@ -98,7 +98,7 @@ impl Hooks {
             Severity::Warn
         };
         self.with(|shared| {
-            shared.emit(None, |stamp| {
+            shared.emit(None, |stamp, _| {
                 page_events::console(stamp, severity, &message)
             })
         });

@@ -11,12 +11,12 @@ use wasm_bindgen::JsValue;
 
 use crate::Millis;
 use crate::batcher::{Batcher, DropReason, Next, Record, Response};
-use crate::event::{Event, Severity};
+use crate::event::{Draft, Severity, Stamp};
 use crate::id::Id;
 use crate::options::Config;
-use crate::otlp::{Resource, encode_body, encode_record};
+use crate::otlp::{Resource, encode_body};
 use crate::outbox::{self, BEACON_MAX_BYTES, KEY_PREFIX};
-use crate::page_events::{self, Stamp};
+use crate::page_events;
 use crate::redact::Redactor;
 use crate::retry_after;
 use crate::text::concat;
@@ -192,25 +192,35 @@ impl Shared {
         })
     }
 
-    /// Records an event made by `build` (skipped below `minLevel`).
-    pub fn emit(&mut self, correlation: Option<Id>, build: impl FnOnce(Stamp) -> Event) {
-        if let Some(stamp) = self.stamp(correlation) {
-            self.record(build(stamp));
-        }
+    /// Records the event `build` makes from the stamp and the redaction rules (skipped below
+    /// `minLevel`).
+    pub fn emit(
+        &mut self,
+        correlation: Option<Id>,
+        build: impl FnOnce(&Stamp, &Redactor) -> Draft,
+    ) {
+        let Some(stamp) = self.stamp(correlation) else {
+            return;
+        };
+        let Some(pipeline) = self.pipeline.as_ref() else {
+            return;
+        };
+        let draft = build(&stamp, &pipeline.redactor);
+        self.record(stamp.id, draft, false);
     }
 
-    /// Encodes an event and queues it.
+    /// Queues an encoded event (`always`: whatever `minLevel` says).
     #[inline(never)]
-    fn record(&mut self, event: Event) {
+    fn record(&mut self, id: Id, draft: Draft, always: bool) {
         let Some(pipeline) = self.pipeline.as_mut() else {
             return;
         };
-        if event.severity < pipeline.min_level && event.name != "threadline.dropped" {
+        if draft.severity < pipeline.min_level && !always {
             return;
         }
         let record = Record {
-            event_id: event.id.to_hex(),
-            json: encode_record(&event),
+            event_id: id.to_hex(),
+            json: draft.json,
         };
         let next = pipeline.batcher.push(record, now());
         self.carry_out(next);
@@ -235,8 +245,9 @@ impl Shared {
             .pipeline
             .as_mut()
             .and_then(|p| p.batcher.take_dropped());
-        if let Some(counts) = counts {
-            self.emit(None, |stamp| page_events::dropped(stamp, &counts));
+        if let Some((counts, stamp)) = counts.zip(self.stamp(None)) {
+            let draft = page_events::dropped(&stamp, &counts);
+            self.record(stamp.id, draft, true);
         }
         if let Some(pipeline) = self.pipeline.as_mut() {
             let next = pipeline.batcher.poll(now());
@@ -278,7 +289,11 @@ impl Shared {
             let _ = resolve.call0(&JsValue::UNDEFINED);
             return;
         };
-        let last = pipeline.batcher.records().last().map(|r| r.event_id.clone());
+        let last = pipeline
+            .batcher
+            .records()
+            .last()
+            .map(|r| r.event_id.clone());
         pipeline.waiters.push(Waiter { last, resolve });
         let next = pipeline.batcher.flush(now());
         self.carry_out(next);
@@ -312,13 +327,10 @@ impl Shared {
             None => return,
         };
         if over > 0 {
-            let note = self.stamp(None).map(|stamp| {
-                let event =
-                    page_events::dropped(stamp, &[(DropReason::StorageFull, over_u32(over))]);
-                Record {
-                    event_id: event.id.to_hex(),
-                    json: encode_record(&event),
-                }
+            let note = self.stamp(None).map(|stamp| Record {
+                event_id: stamp.id.to_hex(),
+                json: page_events::dropped(&stamp, &[(DropReason::StorageFull, over_u32(over))])
+                    .json,
             });
             if let Some(p) = self.pipeline.as_ref() {
                 p.write_outbox(note.as_ref());

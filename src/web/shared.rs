@@ -14,7 +14,6 @@ use crate::actions::{ActionKind, AutoEnd};
 use crate::allowlist::Allowlist;
 use crate::bounded::{push_bounded, take_first};
 use crate::correlator::{Correlator, RequestFacts};
-use crate::event::AttrValue;
 use crate::id::Id;
 use crate::options::Config;
 use crate::origin::Origin;
@@ -207,7 +206,7 @@ impl Shared {
             attempt: request.attempt,
             echoed,
         };
-        self.emit(Some(request.id), |stamp| {
+        self.emit(Some(request.id), |stamp, _| {
             page_events::http_request(stamp, &done, keep_query)
         });
     }
@@ -219,7 +218,7 @@ impl Shared {
         kind: ActionKind,
         name: String,
         source: Option<JsValue>,
-        attributes: Vec<(String, AttrValue)>,
+        attributes: &str,
     ) -> Option<Id> {
         if let Some((previous, ActionKind::Auto)) = self.correlator.current_action() {
             self.end_action(previous, None);
@@ -237,10 +236,8 @@ impl Shared {
             },
             MAX_LIVE_ACTIONS,
         );
-        self.emit(Some(id), |stamp| {
-            let mut event = page_events::action_start(stamp, &name, kind == ActionKind::Auto);
-            event.attributes.extend(attributes);
-            event
+        self.emit(Some(id), |stamp, redactor| {
+            page_events::action_start(stamp, &name, kind == ActionKind::Auto, attributes, redactor)
         });
         let Shared {
             session,
@@ -273,7 +270,7 @@ impl Shared {
             ActionOutcome::Ok
         });
         let duration = now().saturating_sub(action.started);
-        self.emit(Some(id), |stamp| {
+        self.emit(Some(id), |stamp, _| {
             page_events::action_end(stamp, &action.name, outcome, duration, action.requests)
         });
     }
