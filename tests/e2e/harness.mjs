@@ -37,7 +37,11 @@ export async function startServers() {
     }
     if (url.pathname.startsWith("/api/")) {
       const chunks = [];
-      for await (const chunk of req) chunks.push(chunk);
+      try {
+        for await (const chunk of req) chunks.push(chunk);
+      } catch {
+        return; // Closed mid-body.
+      }
       received.push({ host: req.headers.host, method: req.method, path: url.pathname + url.search, headers: req.headers, body: Buffer.concat(chunks).toString() });
       let status = Number(url.searchParams.get("status") || 200);
       if (url.pathname.startsWith("/api/flaky/")) {
