@@ -11,14 +11,14 @@ step "setup"
 bash scripts/setup.sh
 
 step "format and lints (host and wasm32)"
-cargo fmt --check
-cargo clippy --all-targets -- -D warnings
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 # Test builds link std (wasm-bindgen-test), which brings its own panic handler.
 cargo clippy --target wasm32-unknown-unknown --all-targets --no-default-features -- -D warnings
 
-step "native tests of the core"
-cargo test
+step "native tests: the recorder's core, the collector over real HTTP and SQLite"
+cargo test --workspace
 
 step "web shell tests in headless Chromium (wasm-bindgen-test)"
 # If the runner ever stalls before its page has run a test, the attempt is cut off, what it left
