@@ -82,6 +82,17 @@ export interface Recorder {
    */
   flush(): Promise<void>;
   /**
+   * The ID a user should report now: the ID the server echoed on the most recent failed request,
+   * else the ID of the most recent failed action, else the current action's ID, else null.
+   */
+  debugId(): string | null;
+  /**
+   * Opens an accessible error dialog showing `message` and the debug ID (default `debugId()`,
+   * else the session ID) with a "Copy debug ID" button. Escape or Close closes it; returns a
+   * function that closes it too. Opening and copying are recorded as events.
+   */
+  showErrorDialog(options?: { title?: string; message?: string; debugId?: string }): () => void;
+  /**
    * Flushes, then stops patching: restores `fetch` and `XMLHttpRequest` where Threadline is still
    * the outermost wrapper, else leaves a pass-through. A later `init` creates a new recorder.
    */

@@ -37,6 +37,7 @@ pub mod attributes;
 pub mod batcher;
 pub mod bounded;
 pub mod correlator;
+pub mod debug_id;
 pub mod event;
 pub mod id;
 pub mod json;

@@ -145,6 +145,15 @@ impl Recorder {
         Ok(object)
     }
 
+    /// The ID a user should report now: the ID the server echoed on the most recent failed
+    /// request, else the most recent failed action's, else the current action's, else null.
+    #[wasm_bindgen(js_name = debugId)]
+    pub fn debug_id(&self) -> Option<String> {
+        let shared = self.handle.try_borrow().ok()?;
+        let current = shared.correlator.current_action().map(|(id, _)| id);
+        shared.debug_ids.answer(current)
+    }
+
     /// The current action (explicit or automatic), or null.
     #[wasm_bindgen(js_name = currentAction)]
     pub fn current_action(&self) -> JsValue {

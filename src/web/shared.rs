@@ -14,6 +14,7 @@ use crate::actions::{ActionKind, AutoEnd};
 use crate::allowlist::Allowlist;
 use crate::bounded::{push_bounded, take_first};
 use crate::correlator::{Correlator, RequestFacts};
+use crate::debug_id::DebugIds;
 use crate::id::Id;
 use crate::options::Config;
 use crate::origin::Origin;
@@ -74,6 +75,8 @@ pub(crate) struct Shared {
     in_flight: Vec<InFlight>,
     next_token: u32,
     live_actions: Vec<LiveAction>,
+    /// What `debugId()` answers from.
+    pub debug_ids: DebugIds,
     /// Where events go; `None` without an `endpoint`.
     pub pipeline: Option<Pipeline>,
 }
@@ -116,6 +119,7 @@ impl Shared {
             in_flight: Vec::new(),
             next_token: 0,
             live_actions: Vec::new(),
+            debug_ids: DebugIds::default(),
             pipeline,
         })
     }
@@ -193,9 +197,12 @@ impl Shared {
         self.correlator
             .settled(request.id, &request.key, settled.status(), now);
         if settled.failed() {
-            if let Some(action) = self.live_actions.iter_mut().find(|a| a.id == request.id) {
-                action.failed = true;
-            }
+            let action = self.live_actions.iter_mut().find(|a| a.id == request.id);
+            let action_id = action.map(|a| {
+                a.failed = true;
+                a.id
+            });
+            self.debug_ids.request_failed(echoed, action_id);
         }
         let keep_query = self.pipeline.as_ref().is_some_and(|p| p.keep_query);
         let done = RequestDone {
@@ -269,6 +276,9 @@ impl Shared {
         } else {
             ActionOutcome::Ok
         });
+        if outcome == ActionOutcome::Error {
+            self.debug_ids.action_failed(id);
+        }
         let duration = now().saturating_sub(action.started);
         self.emit(Some(id), |stamp, _| {
             page_events::action_end(stamp, &action.name, outcome, duration, action.requests)

@@ -1,14 +1,20 @@
-// The demo that `npm start` serves: a person clicks Pay and sees the ID the API received.
+// The support flow that `npm start` runs, end to end on real parts: the demo shop, checkout,
+// payments and the worker (Rust, axum), the collector with its SQLite file, headless Chromium.
+// Payments fail; the user clicks Pay, sees the dialog, copies the debug ID; support pastes it
+// into the collector's search and sees the whole story in time order. Screenshots of the dialog
+// and the timeline are saved in test-results/.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { after, before, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import { ID, launchBrowser } from "./harness.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const artifacts = join(root, "test-results");
 const freePort = () => new Promise((resolve) => {
   const s = createServer();
   s.listen(0, "127.0.0.1", () => {
@@ -19,20 +25,30 @@ const freePort = () => new Promise((resolve) => {
 
 let demo;
 let browser;
-let ports;
+let shopUrl;
+let collectorUrl;
 before(async () => {
-  ports = [await freePort(), await freePort()];
-  demo = spawn(process.execPath, [join(root, "www", "serve.mjs")], {
-    env: { ...process.env, PORT: String(ports[0]), API_PORT: String(ports[1]) },
+  mkdirSync(artifacts, { recursive: true });
+  const [shop, payments, collector] = [await freePort(), await freePort(), await freePort()];
+  collectorUrl = `http://127.0.0.1:${collector}`;
+  shopUrl = `http://127.0.0.1:${shop}/?collector=${encodeURIComponent(collectorUrl)}`;
+  demo = spawn(process.execPath, [join(root, "scripts", "start.mjs")], {
+    env: {
+      ...process.env,
+      PORT: String(shop),
+      PAYMENTS_PORT: String(payments),
+      COLLECTOR_PORT: String(collector),
+      DATA_DIR: mkdtempSync(join(tmpdir(), "threadline-demo-")),
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   let out = "";
   await new Promise((resolve, reject) => {
     demo.stdout.on("data", (chunk) => {
       out += chunk;
-      if (out.includes("Ctrl-C")) resolve();
+      if (out.includes("Ctrl-C stops everything")) resolve();
     });
-    demo.once("exit", (code) => reject(new Error(`demo exited with ${code}: ${out}`)));
+    demo.on("exit", (code) => reject(new Error(`npm start's script exited (${code}): ${out}`)));
   });
   browser = await launchBrowser();
 });
@@ -41,23 +57,132 @@ after(async () => {
   demo?.kill("SIGINT");
 });
 
-test("clicking Pay in the demo shows both requests carried the same action ID", async () => {
-  const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${ports[0]}/?api=http://127.0.0.1:${ports[1]}`);
-  await page.waitForFunction(() => /^[0-9a-f]{32}$/.test(document.getElementById("session").textContent));
-  await page.click("#pay");
-  await page.waitForFunction(() => document.querySelectorAll("#log tr").length === 2);
-  const rows = await page.$$eval("#log tr", (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
-  assert.equal(rows[0][0], "checkout_submit");
-  assert.match(rows[0][3], ID);
-  assert.equal(rows[1][3], rows[0][3]);
-  await page.click("#flaky");
-  await page.waitForFunction(() => document.querySelectorAll("#log tr").length === 5, null, { timeout: 10_000 });
-  const flaky = await page.$$eval("#log tr", (trs) => trs.slice(0, 3).map((tr) => [...tr.cells].map((c) => c.textContent)));
-  assert.deepEqual(flaky.map((r) => r[2]), ["200", "503", "503"]);
-  assert.equal(new Set(flaky.map((r) => r[3])).size, 1, "the retries carry one ID");
-  assert.notEqual(flaky[0][3], rows[0][3]);
-  mkdirSync(join(root, "test-results"), { recursive: true });
-  await page.screenshot({ path: join(root, "test-results", "demo.png"), fullPage: true });
-  await page.close();
+async function shopPage() {
+  const context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"] });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  await page.goto(shopUrl);
+  await page.waitForFunction(() => window.tl);
+  return { context, page, errors };
+}
+
+describe("from the error dialog to the whole story", () => {
+  test("payments fail, the user copies the debug ID, support finds every part of the story", async () => {
+    const { context, page, errors } = await shopPage();
+    await page.check("input[name=payments][value='502']");
+    await page.click("#pay");
+    const dialog = page.getByRole("alertdialog");
+    await dialog.waitFor();
+    assert.equal(await dialog.getAttribute("aria-modal"), "true");
+    assert.match(await dialog.textContent(), /Payment failed/);
+    assert.match(await dialog.textContent(), /payment service is unavailable/);
+    const shown = (await dialog.locator("code").textContent()).trim();
+    assert.match(shown, ID);
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.textContent),
+      "Copy debug ID",
+      "focus moved into the dialog",
+    );
+    await dialog.screenshot({ path: join(artifacts, "error-dialog.png") });
+    await dialog.getByRole("button", { name: "Copy debug ID" }).click();
+    await dialog.getByText("Copied").waitFor();
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    assert.equal(copied, shown);
+    assert.equal(await page.evaluate(() => tl.debugId()), copied, "debugId() is what the dialog showed");
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    assert.equal(await page.evaluate(() => document.activeElement.id), "pay", "focus returned to Pay");
+    await page.evaluate(() => tl.flush());
+
+    const search = await context.newPage();
+    await search.goto(`${collectorUrl}/`);
+    await search.fill("#id", copied);
+    await search.click("button[type=submit]");
+    const wanted = [
+      ["shop-web", /checkout_submit started/],
+      ["shop-web", /^POST http:\/\/127\.0\.0\.1:\d+\/api\/checkout 502$/],
+      ["checkout", /checkout started/],
+      ["payments", /card processor unavailable/],
+      ["checkout", /payments failed with HTTP 502/],
+      ["worker", /processing job record-failed-payment/],
+      ["shop-web", /error dialog shown/],
+    ];
+    let rows = [];
+    for (let i = 0; i < 60; i++) {
+      rows = await search.$$eval("#timeline tbody tr.row", (trs) =>
+        trs.map((tr) => ({
+          time: tr.children[0].textContent,
+          side: tr.children[1].textContent,
+          service: tr.children[2].textContent,
+          message: tr.children[4].textContent,
+        })),
+      );
+      if (wanted.every(([s, m]) => rows.some((r) => r.service === s && m.test(r.message)))) break;
+      await search.waitForTimeout(250);
+      await search.click("button[type=submit]");
+    }
+    for (const [service, message] of wanted) {
+      assert.ok(rows.some((r) => r.service === service && message.test(r.message)), `${service}: ${message} in ${JSON.stringify(rows, null, 1)}`);
+    }
+    const at = (service, message) => rows.findIndex((r) => r.service === service && message.test(r.message));
+    assert.ok(at("shop-web", /checkout_submit started/) < at("checkout", /checkout started/));
+    assert.ok(at("checkout", /checkout started/) < at("payments", /card processor unavailable/));
+    assert.ok(at("payments", /card processor unavailable/) < at("checkout", /payments failed/));
+    assert.ok(at("checkout", /payments failed/) < at("worker", /processing job/));
+    const times = rows.map((r) => r.time);
+    assert.deepEqual([...times].sort(), times, "oldest first");
+    assert.ok(rows.some((r) => r.side === "browser") && rows.some((r) => r.side === "backend"));
+    const records = await search.evaluate(async (id) => (await fetch(`/api/search?id=${id}`)).json(), copied);
+    assert.ok(records.every((r) => r.correlation_id === copied || r.trace_id === copied || r.session_id === copied));
+    assert.ok(records.filter((r) => r.scope !== "threadline").every((r) => r.correlation_id === copied));
+    await search.screenshot({ path: join(artifacts, "timeline.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test("the dialog works with the keyboard alone: Tab stays inside, Enter copies, Escape closes", async () => {
+    const { context, page } = await shopPage();
+    await page.check("input[name=payments][value='timeout']");
+    await page.focus("#pay");
+    await page.keyboard.press("Enter");
+    const dialog = page.getByRole("alertdialog");
+    await dialog.waitFor({ timeout: 10_000 });
+    assert.match(await dialog.textContent(), /did not answer in time/);
+    const focused = () => page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.textContent?.trim());
+    const order = [];
+    for (let i = 0; i < 4; i++) {
+      await page.keyboard.press("Tab");
+      order.push(await focused());
+    }
+    const id = (await dialog.locator("code").textContent()).trim();
+    assert.deepEqual(order, [id, "Close", "Copy debug ID", id], "Tab cycles inside the dialog");
+    await page.keyboard.press("Shift+Tab");
+    assert.equal(await focused(), "Copy debug ID");
+    await page.keyboard.press("Enter");
+    await dialog.getByText("Copied").waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), id);
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    assert.equal(await page.evaluate(() => document.activeElement.id), "pay");
+    await context.close();
+  });
+
+  test("without clipboard permission the ID is selected for the user to copy", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(shopUrl);
+    await page.waitForFunction(() => window.tl);
+    await page.evaluate(() => {
+      navigator.clipboard.writeText = () => Promise.reject(new DOMException("denied", "NotAllowedError"));
+      tl.showErrorDialog({ message: "Something broke", debugId: "0af7651916cd43dd8448eb211c80319c" });
+    });
+    const dialog = page.getByRole("alertdialog");
+    await dialog.getByRole("button", { name: "Copy debug ID" }).click();
+    await dialog.getByText(/press Ctrl\+C/).waitFor();
+    assert.equal(await page.evaluate(() => String(document.getSelection())), "0af7651916cd43dd8448eb211c80319c");
+    await dialog.getByRole("button", { name: "Close" }).click();
+    await dialog.waitFor({ state: "detached" });
+    await context.close();
+  });
 });
