@@ -64,7 +64,7 @@ function idControls(recorder, id, statusNode) {
     const copied = await copyText(id, field);
     statusNode.textContent = copied ? "Copied" : "Selected: press Ctrl+C (⌘C) to copy";
     try {
-      recorder.log("info", "debug ID copied", { "ui.event": "debug_id.copy", debug_id: id, clipboard: copied });
+      recorder.recordUi("ui.debug_id.copy", "debug ID copied", { debug_id: id, clipboard: copied }, id);
     } catch (_) {
       // Recording never gets in the way.
     }
@@ -145,7 +145,7 @@ export function showErrorDialog(recorder, options = {}) {
   document.body.append(host);
   copy.focus();
   try {
-    recorder.log("info", `error dialog shown: ${title}`, { "ui.event": "error_dialog.open", debug_id: id, message });
+    recorder.recordUi("ui.error_dialog.open", `error dialog shown: ${title}`, { debug_id: id, message }, id);
   } catch (_) {
     // As above.
   }
@@ -170,7 +170,7 @@ export function defineDebugIdElement(currentRecorder) {
         style.textContent = STYLE;
         const wrap = node("span", { class: "inline" });
         const status = node("span", { class: "status", role: "status" });
-        const { field, copy } = idControls(recorder || { log() {} }, id, status);
+        const { field, copy } = idControls(recorder || { recordUi() {} }, id, status);
         wrap.append(field, copy, status);
         root.replaceChildren(style, wrap);
       }

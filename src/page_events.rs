@@ -22,16 +22,18 @@ fn draft(severity: Severity, writer: RecordWriter) -> Draft {
     }
 }
 
-/// An app's `tl.log(level, message, attributes)`; `entries` are the attributes as the web
-/// shell's walker flattened them (see `attributes`).
+/// An app's `tl.log(level, message, attributes)` (event `name` "log"), or an event of
+/// Threadline's own UI (`ui.…`); `entries` are the attributes as the web shell's walker
+/// flattened them (see `attributes`).
 pub fn log(
     stamp: &Stamp,
+    name: &str,
     severity: Severity,
     message: &str,
     entries: &str,
     redactor: &Redactor,
 ) -> Draft {
-    let mut w = RecordWriter::new(stamp, "log", severity, message);
+    let mut w = RecordWriter::new(stamp, name, severity, message);
     attributes::write(entries, redactor, &mut w);
     draft(severity, w)
 }
@@ -433,6 +435,7 @@ mod tests {
     fn logs_and_console_lines_keep_their_level() {
         let d = log(
             &stamp(),
+            "log",
             Severity::Debug,
             "hello",
             "spassword\0x\0",

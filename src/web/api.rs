@@ -180,6 +180,37 @@ impl Recorder {
 
     /// Records a log event. An unknown level is recorded as `info`, after a console warning.
     pub fn log(&self, level: JsValue, message: JsValue, attributes: JsValue) {
+        self.record("log", &level, &message, &attributes, None);
+    }
+
+    /// Records an event of Threadline's own UI (the error dialog): `name` is `ui.…`, and the
+    /// event belongs to `correlation` (the debug ID shown) when that is a Threadline ID.
+    #[wasm_bindgen(js_name = recordUi)]
+    pub fn record_ui(
+        &self,
+        name: String,
+        message: JsValue,
+        attributes: JsValue,
+        correlation: Option<String>,
+    ) {
+        if !name.starts_with("ui.") {
+            return;
+        }
+        let correlation = correlation.as_deref().and_then(Id::parse);
+        let info = JsValue::from_str("info");
+        self.record(&name, &info, &message, &attributes, correlation);
+    }
+}
+
+impl Recorder {
+    fn record(
+        &self,
+        name: &str,
+        level: &JsValue,
+        message: &JsValue,
+        attributes: &JsValue,
+        correlation: Option<Id>,
+    ) {
         let severity = level
             .as_string()
             .and_then(|l| Severity::parse(&l))
@@ -199,13 +230,16 @@ impl Recorder {
         }
         let message = message
             .as_string()
-            .unwrap_or_else(|| glue::describe(&message));
-        let entries = read_attributes(&shared, &attributes);
-        shared.emit(None, |stamp, redactor| {
-            page_events::log(stamp, severity, &message, &entries, redactor)
+            .unwrap_or_else(|| glue::describe(message));
+        let entries = read_attributes(&shared, attributes);
+        shared.emit(correlation, |stamp, redactor| {
+            page_events::log(stamp, name, severity, &message, &entries, redactor)
         });
     }
+}
 
+#[wasm_bindgen]
+impl Recorder {
     /// Sends what is queued now; resolves once the endpoint acknowledged it, or once it is
     /// kept in storage because the endpoint is failing. Resolves at once without an endpoint.
     pub fn flush(&self) -> Promise {

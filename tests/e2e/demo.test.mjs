@@ -71,9 +71,11 @@ describe("from the error dialog to the whole story", () => {
   test("payments fail, the user copies the debug ID, support finds every part of the story", async () => {
     const { context, page, errors } = await shopPage();
     await page.check("input[name=payments][value='502']");
+    const before = await page.locator("#pay").boundingBox();
     await page.click("#pay");
     const dialog = page.getByRole("alertdialog");
     await dialog.waitFor();
+    assert.deepEqual(await page.locator("#pay").boundingBox(), before, "no layout shift");
     assert.equal(await dialog.getAttribute("aria-modal"), "true");
     assert.match(await dialog.textContent(), /Payment failed/);
     assert.match(await dialog.textContent(), /payment service is unavailable/);
@@ -93,6 +95,8 @@ describe("from the error dialog to the whole story", () => {
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "detached" });
     assert.equal(await page.evaluate(() => document.activeElement.id), "pay", "focus returned to Pay");
+    const element = page.locator("threadline-debug-id");
+    assert.equal((await element.locator("code").textContent()).trim(), copied, "<threadline-debug-id> shows it too");
     await page.evaluate(() => tl.flush());
 
     const search = await context.newPage();
@@ -136,6 +140,8 @@ describe("from the error dialog to the whole story", () => {
     const records = await search.evaluate(async (id) => (await fetch(`/api/search?id=${id}`)).json(), copied);
     assert.ok(records.every((r) => r.correlation_id === copied || r.trace_id === copied || r.session_id === copied));
     assert.ok(records.filter((r) => r.scope !== "threadline").every((r) => r.correlation_id === copied));
+    const names = records.map((r) => r.attributes["event.name"]);
+    assert.ok(names.includes("ui.error_dialog.open") && names.includes("ui.debug_id.copy"), `${names}`);
     await search.screenshot({ path: join(artifacts, "timeline.png"), fullPage: true });
     assert.deepEqual(errors, []);
     await context.close();
@@ -165,6 +171,27 @@ describe("from the error dialog to the whole story", () => {
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "detached" });
     assert.equal(await page.evaluate(() => document.activeElement.id), "pay");
+    await context.close();
+  });
+
+  test("the dialog is readable in the dark colour scheme and its styles do not leak", async () => {
+    const context = await browser.newContext({ colorScheme: "dark" });
+    const page = await context.newPage();
+    await page.goto(shopUrl);
+    await page.waitForFunction(() => window.tl);
+    await page.addStyleTag({ content: "button { background: red !important; } h2 { font-size: 80px; }" });
+    await page.evaluate(() => tl.showErrorDialog({ title: "Dark", message: "Readable?" }));
+    const dialog = page.getByRole("alertdialog");
+    const colors = await dialog.evaluate((d) => {
+      const s = getComputedStyle(d);
+      return { bg: s.backgroundColor, fg: s.color, button: getComputedStyle(d.querySelector("button")).backgroundColor, h2: getComputedStyle(d.querySelector("h2")).fontSize };
+    });
+    assert.equal(colors.bg, "rgb(22, 27, 34)");
+    assert.equal(colors.fg, "rgb(230, 237, 243)");
+    assert.notEqual(colors.button, "rgb(255, 0, 0)", "page styles do not reach into the dialog");
+    assert.notEqual(colors.h2, "80px");
+    assert.equal(await page.evaluate(() => document.querySelectorAll("h2").length), 0, "the page's own DOM is untouched");
+    await dialog.screenshot({ path: join(artifacts, "error-dialog-dark.png") });
     await context.close();
   });
 
