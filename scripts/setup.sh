@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Threadline needs, skipping whatever is already there:
 # the wasm32 Rust target, the wasm-bindgen CLI of the version Cargo.toml pins, Debian's Chromium
-# and chromedriver, and the npm packages. Safe to run again and again.
+# and chromedriver, a C compiler (the collector embeds SQLite), and the npm packages. Safe to run
+# again and again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,12 +21,15 @@ if [ "$have" != "$want" ] || ! command -v wasm-bindgen-test-runner >/dev/null; t
   cargo install wasm-bindgen-cli --version "$want" --force
 fi
 
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  say "installing Debian chromium and chromium-driver"
+packages=()
+[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || packages+=(chromium chromium-driver)
+command -v cc >/dev/null || packages+=(gcc libc6-dev)
+if [ "${#packages[@]}" -gt 0 ]; then
+  say "installing Debian packages: ${packages[*]}"
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
