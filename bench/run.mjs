@@ -1,0 +1,351 @@
+// `npm run bench`: Threadline side by side with the SDKs a user would otherwise pick, each
+// configured for the same job (a correlation/trace header on requests to one allowed origin, log
+// events shipped to an endpoint), in headless Chromium on loopback. Contenders are interleaved
+// round by round so the machine's drift hits them alike; every figure is a median. Writes
+// BENCHMARKS.md and bench/results.json.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { cpus, totalmem, type as osType, release as osRelease } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+import * as esbuild from "esbuild";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+const out = join(here, "out");
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 7);
+const N_FETCH = 1000;
+const N_XHR = 1000;
+const N_LOG = 2000;
+const N_MEMORY = 100_000;
+
+// --- Contenders: bundle each with esbuild (minified, only what the job needs).
+
+if (!existsSync(join(here, "node_modules", ".package-lock.json"))) {
+  execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: here, stdio: "inherit" });
+}
+mkdirSync(out, { recursive: true });
+const CONTENDERS = [
+  { name: "baseline", label: "no instrumentation" },
+  { name: "handwritten", label: "hand-written fetch/XHR wrapper" },
+  { name: "threadline", label: "Threadline" },
+  { name: "sentry", label: "@sentry/browser + browserTracingIntegration" },
+  { name: "opentelemetry", label: "OpenTelemetry (sdk-trace-web, fetch + XHR, sdk-logs + OTLP)" },
+  { name: "datadog", label: "@datadog/browser-rum + browser-logs" },
+];
+const INSTRUMENTED = ["sentry", "opentelemetry", "datadog"];
+
+const sizes = {};
+for (const c of CONTENDERS) {
+  const outfile = join(out, `${c.name}.js`);
+  await esbuild.build({
+    entryPoints: [join(here, "contenders", `${c.name}.js`)],
+    bundle: true, minify: true, format: "iife", target: "es2020", legalComments: "none", logLevel: "error",
+    outfile,
+  });
+  // What a page downloads for the instrumentation (Threadline: its script-tag build and wasm).
+  const files = c.name === "threadline"
+    ? [join(root, "dist", "threadline.js"), join(root, "dist", "threadline_bg.wasm")]
+    : c.name === "baseline" ? [] : [outfile];
+  const bytes = files.map((f) => readFileSync(f));
+  const sum = (f) => bytes.reduce((n, b) => n + f(b), 0);
+  sizes[c.name] = {
+    raw: sum((b) => b.length),
+    gzip: sum((b) => gzipSync(b, { level: 9 }).length),
+    brotli: sum((b) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length),
+  };
+}
+
+// --- A loopback server: the pages, the bundles, dist/, and an ingestion sink that accepts
+// anything. The allowed API origin is answered by an in-page stub transport, never the network.
+
+const received = { count: 0 };
+const server = createServer(async (req, res) => {
+  const url = new URL(req.url, "http://x");
+  const origin = req.headers.origin;
+  if (origin) {
+    res.setHeader("Access-Control-Allow-Origin", origin);
+    res.setHeader("Access-Control-Allow-Credentials", "true");
+  }
+  if (req.method === "OPTIONS") {
+    res.setHeader("Access-Control-Allow-Headers", req.headers["access-control-request-headers"] || "*");
+    res.setHeader("Access-Control-Allow-Methods", "POST, GET");
+    return res.writeHead(204).end();
+  }
+  if (req.method === "POST") {
+    for await (const _ of req);
+    received.count++;
+    return res.writeHead(200, { "Content-Type": "application/json" }).end("{}");
+  }
+  if (url.pathname.startsWith("/page/")) return res.writeHead(200, { "Content-Type": "text/html" }).end(page(url.pathname.slice(6), url.searchParams.get("endpoint")));
+  const file = url.pathname.startsWith("/dist/") ? join(root, url.pathname) : url.pathname.startsWith("/out/") ? join(here, url.pathname) : null;
+  if (file && existsSync(file)) {
+    const type = file.endsWith(".wasm") ? "application/wasm" : "text/javascript";
+    return res.writeHead(200, { "Content-Type": type }).end(readFileSync(file));
+  }
+  res.writeHead(404).end();
+});
+await new Promise((r) => server.listen(0, "127.0.0.1", r));
+const port = server.address().port;
+const closed = await new Promise((r) => {
+  const s = createServer();
+  s.listen(0, "127.0.0.1", () => {
+    const p = s.address().port;
+    s.close(() => r(p));
+  });
+});
+const PAGE = `http://bench.test:${port}`;
+const API = `http://api.bench.test:${port}`;
+const OTHER = `http://other.bench.test:${port}`;
+const ENDPOINT = `http://ingest.bench.test:${port}/v1/logs`;
+const DOWN = `http://ingest.bench.test:${closed}/v1/logs`;
+
+/** The bench page: stub transport for the API and other origins, then the contender. */
+function page(name, endpoint) {
+  const config = { api: API, other: OTHER, endpoint: endpoint || ENDPOINT };
+  const threadline = name === "threadline" ? `<script src="/dist/threadline.js"></script>` : "";
+  return `<!doctype html><html><head><meta charset="utf-8"><script>
+window.__t0 = performance.now();
+window.BENCH = ${JSON.stringify(config)};
+window.__memories = [];
+for (const f of ["instantiate", "instantiateStreaming"]) {
+  const original = WebAssembly[f];
+  WebAssembly[f] = async function () {
+    const result = await original.apply(this, arguments);
+    const exports = (result.instance || result).exports;
+    for (const v of Object.values(exports)) if (v instanceof WebAssembly.Memory) window.__memories.push(v);
+    return result;
+  };
+}
+const TRACE_HEADERS = ["x-correlation-id", "traceparent", "sentry-trace", "x-datadog-trace-id"];
+window.__tagged = false;
+const stubbed = (url) => url.startsWith(BENCH.api) || url.startsWith(BENCH.other);
+const realFetch = window.fetch;
+window.fetch = function (input, init) {
+  const url = input instanceof Request ? input.url : String(input);
+  if (!stubbed(url)) return realFetch.apply(this, arguments);
+  const headers = new Headers(init && init.headers !== undefined ? init.headers : input instanceof Request ? input.headers : undefined);
+  window.__tagged = TRACE_HEADERS.some((h) => headers.has(h));
+  return Promise.resolve(new Response("{}", { status: 200, headers: { "Content-Type": "application/json" } }));
+};
+const proto = XMLHttpRequest.prototype;
+const realOpen = proto.open, realSet = proto.setRequestHeader, realSend = proto.send;
+proto.open = function (method, url) {
+  this.__stub = stubbed(new URL(String(url), location.href).href);
+  this.__names = [];
+  if (!this.__stub) return realOpen.apply(this, arguments);
+};
+proto.setRequestHeader = function (name, value) {
+  if (!this.__stub) return realSet.apply(this, arguments);
+  this.__names.push(String(name).toLowerCase());
+};
+proto.send = function () {
+  if (!this.__stub) return realSend.apply(this, arguments);
+  window.__tagged = TRACE_HEADERS.some((h) => this.__names.includes(h));
+};
+const tick = () => new Promise((r) => { const c = new MessageChannel(); c.port1.onmessage = () => r(); c.port2.postMessage(0); });
+window.__readyAt = (async () => {
+  const deadline = performance.now() + 10000;
+  while (performance.now() < deadline) {
+    window.__tagged = false;
+    await window.fetch(BENCH.api + "/probe");
+    if (window.__tagged) return performance.now() - window.__t0;
+    await tick();
+  }
+  return null;
+})();
+</script>${threadline}<script src="/out/${name}.js"></script></head><body></body></html>`;
+}
+
+// --- The browser.
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--host-resolver-rules=MAP *.test 127.0.0.1",
+    "--js-flags=--expose-gc", "--enable-precise-memory-info", "--disable-background-timer-throttling"],
+});
+const chromiumVersion = browser.version();
+
+/** One round for one contender, in a fresh context: time to ready and per-call costs (µs). */
+async function round(name) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${PAGE}/page/${name}`);
+  const result = await page.evaluate(async ({ N_FETCH, N_XHR, N_LOG }) => {
+    const readyMs = await window.__readyAt;
+    await window.bench.ready;
+    const perFetch = async (url, n) => {
+      const started = performance.now();
+      const pending = [];
+      for (let i = 0; i < n; i++) pending.push(fetch(url));
+      await Promise.all(pending);
+      return ((performance.now() - started) * 1000) / n;
+    };
+    const perXhr = (url, n) => {
+      const started = performance.now();
+      for (let i = 0; i < n; i++) {
+        const x = new XMLHttpRequest();
+        x.open("GET", url);
+        x.send();
+      }
+      return ((performance.now() - started) * 1000) / n;
+    };
+    await perFetch(`${BENCH.api}/warm`, 200);
+    perXhr(`${BENCH.api}/warm`, 200);
+    const fetchAllowed = await perFetch(`${BENCH.api}/orders`, N_FETCH);
+    const fetchOther = await perFetch(`${BENCH.other}/orders`, N_FETCH);
+    const xhrAllowed = perXhr(`${BENCH.api}/orders`, N_XHR);
+    const xhrOther = perXhr(`${BENCH.other}/orders`, N_XHR);
+    const started = performance.now();
+    for (let i = 0; i < N_LOG; i++) window.bench.log(`event ${i}`, { i, user: "u1" });
+    const log = ((performance.now() - started) * 1000) / N_LOG;
+    return { readyMs, fetchAllowed, fetchOther, xhrAllowed, xhrOther, log };
+  }, { N_FETCH, N_XHR, N_LOG });
+  await context.close();
+  return result;
+}
+
+/** Heap and wasm memory after 100,000 events with the endpoint down. */
+async function memory(name) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${PAGE}/page/${name}?endpoint=${encodeURIComponent(DOWN)}`);
+  const result = await page.evaluate(async (n) => {
+    await window.bench.ready;
+    const heap = () => (gc(), performance.memory.usedJSHeapSize);
+    const wasm = () => window.__memories.reduce((s, m) => s + m.buffer.byteLength, 0);
+    const before = { heap: heap(), wasm: wasm() };
+    for (let i = 0; i < n; i += 1000) {
+      for (let j = i; j < i + 1000; j++) window.bench.log(`event ${j}`, { i: j, user: "u1" });
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    return { heapBefore: before.heap, heapAfter: heap(), wasmBefore: before.wasm, wasmAfter: wasm() };
+  }, N_MEMORY);
+  await context.close();
+  return result;
+}
+
+const runs = Object.fromEntries(CONTENDERS.map((c) => [c.name, []]));
+for (let r = 0; r < ROUNDS; r++) {
+  const order = CONTENDERS.map((c) => c.name);
+  for (let k = 0; k < r % order.length; k++) order.push(order.shift());
+  for (const name of order) {
+    runs[name].push(await round(name));
+    process.stdout.write(".");
+  }
+}
+process.stdout.write("\n");
+const memories = {};
+for (const c of CONTENDERS) memories[c.name] = await memory(c.name);
+await browser.close();
+server.close();
+
+// --- Medians, ratios, budgets, the report.
+
+const median = (xs) => {
+  const v = xs.filter((x) => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+const med = Object.fromEntries(CONTENDERS.map((c) => {
+  const rs = runs[c.name];
+  const m = {};
+  for (const key of ["readyMs", "fetchAllowed", "fetchOther", "xhrAllowed", "xhrOther", "log"]) m[key] = median(rs.map((x) => x[key]));
+  m.readyCount = rs.filter((x) => x.readyMs !== null).length;
+  return [c.name, m];
+}));
+const base = med.baseline;
+const overhead = (name, key) => (med[name][key] === null ? null : med[name][key] - base[key]);
+const kb = (n) => (n / 1024).toFixed(1);
+const num = (x, d = 1) => (x === null || x === undefined ? "—" : x.toFixed(d));
+const ratio = (x, t) => (x === null || t === null || t === 0 ? "—" : `${(x / t).toFixed(2)}×`);
+
+const tl = "threadline";
+const verdicts = [];
+const budget = (ok, text) => verdicts.push(`- **${ok ? "PASS" : "FAIL"}** ${text}`);
+const tlGzip = sizes[tl].gzip;
+budget(tlGzip <= 20 * 1024, `Threadline's JS + wasm is ${kb(tlGzip)} KB gzipped; budget 20 KB.`);
+const smaller = INSTRUMENTED.concat("handwritten").filter((n) => sizes[n].gzip <= tlGzip);
+budget(smaller.length === 0, `Threadline's download is smaller than every contender's${smaller.length ? `; not smaller than: ${smaller.join(", ")}` : ""}.`);
+const lightest = Math.min(...INSTRUMENTED.map((n) => overhead(n, "fetchAllowed")).filter((x) => x !== null));
+const tlFetch = overhead(tl, "fetchAllowed");
+budget(tlFetch !== null && tlFetch <= lightest / 2, `Per-request overhead of the patched fetch (allowed origin): ${num(tlFetch, 2)} µs; budget half of the lightest instrumented contender's ${num(lightest, 2)} µs = ${num(lightest / 2, 2)} µs.`);
+const fastest = Math.min(...INSTRUMENTED.map((n) => med[n].readyMs).filter((x) => x !== null));
+budget(med[tl].readyMs !== null && med[tl].readyMs <= fastest, `Time to ready: ${num(med[tl].readyMs)} ms; budget the fastest contender's ${num(fastest)} ms.`);
+
+const rows = (f) => CONTENDERS.map((c) => `| ${c.label} | ${f(c.name)} |`).join("\n");
+const report = `# Benchmarks
+
+Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: headless Chromium ${chromiumVersion}
+(Debian, driven by playwright-core), Node ${process.version}, ${osType()} ${osRelease()}, ${cpus().length} × ${cpus()[0]?.model?.trim()},
+${kb(totalmem() / 1024)} MB RAM. ${ROUNDS} rounds; in each, every contender runs in a fresh browser context, in an
+order rotated from round to round so that the machine's drift hits them alike. Figures are medians over the
+rounds; ratios are to Threadline's figure (or, for costs over the baseline, to Threadline's cost).
+The machine is shared and noisy: compare ratios, not absolute values. Reproduce with \`npm run bench\`
+(\`BENCH_ROUNDS=n\` changes the rounds).
+
+Every contender does the same job: a correlation or trace header on requests to one allowed origin
+(\`${API}\`), none on another origin, and log events shipped to an endpoint on loopback. The allowed and
+other origins are answered by an in-page stub transport (installed before the contender, so the
+contender wraps it), so no network time is measured.
+
+## Budgets
+
+${verdicts.join("\n")}
+
+## 1. Bytes a page downloads for the instrumentation
+
+Each contender bundled with esbuild (minified, IIFE, only what the job needs); Threadline is its
+script-tag build plus its wasm file.
+
+| contender | raw KB | gzip KB | brotli KB | gzip vs Threadline |
+|---|---|---|---|---|
+${CONTENDERS.map((c) => `| ${c.label} | ${kb(sizes[c.name].raw)} | ${kb(sizes[c.name].gzip)} | ${kb(sizes[c.name].brotli)} | ${ratio(sizes[c.name].gzip, tlGzip)} |`).join("\n")}
+
+## 2. Time to ready
+
+From the first script on the page to the first fetch to the allowed origin that carries the header
+(polled without timers' clamping). Includes downloading and compiling the bundle (and the wasm) from loopback.
+
+| contender | ms (median) | vs Threadline | rounds where it got ready |
+|---|---|---|---|
+${rows((n) => `${num(med[n].readyMs)} | ${ratio(med[n].readyMs, med[tl].readyMs)} | ${med[n].readyCount}/${ROUNDS}`)}
+
+## 3. Per-request overhead
+
+Microseconds per call over the baseline page's, for ${N_FETCH} fetches (issued together, awaited) and
+${N_XHR} XHR \`open\` + \`send\` (the stub answers nothing, so only the call path is measured).
+
+| contender | fetch, allowed | fetch, other origin | XHR, allowed | XHR, other origin | fetch allowed vs Threadline |
+|---|---|---|---|---|---|
+${rows((n) => `${num(overhead(n, "fetchAllowed"), 2)} | ${num(overhead(n, "fetchOther"), 2)} | ${num(overhead(n, "xhrAllowed"), 2)} | ${num(overhead(n, "xhrOther"), 2)} | ${ratio(overhead(n, "fetchAllowed"), tlFetch)}`)}
+
+Baseline page, absolute: fetch ${num(base.fetchAllowed, 2)} µs, XHR ${num(base.xhrAllowed, 2)} µs per call.
+
+## 4. Cost of recording
+
+Microseconds per \`log(message, attributes)\` call (${N_LOG} calls in a row, batching and encoding
+included as far as each SDK does them synchronously), and the events per second that rate sustains.
+
+| contender | µs per log() | events/s | vs Threadline |
+|---|---|---|---|
+${rows((n) => (n === "baseline" || n === "handwritten" ? "— | — | —" : `${num(med[n].log, 2)} | ${med[n].log ? Math.round(1e6 / med[n].log).toLocaleString("en") : "—"} | ${ratio(med[n].log, med[tl].log)}`))}
+
+## 5. Memory with the endpoint down
+
+After ${N_MEMORY.toLocaleString("en")} events logged with the endpoint refusing connections, 2 s later, after a forced GC
+(one run per contender).
+
+| contender | JS heap before MB | JS heap after MB | wasm memory after MB |
+|---|---|---|---|
+${rows((n) => `${(memories[n].heapBefore / 1048576).toFixed(1)} | ${(memories[n].heapAfter / 1048576).toFixed(1)} | ${(memories[n].wasmAfter / 1048576).toFixed(1)}`)}
+`;
+writeFileSync(join(root, "BENCHMARKS.md"), report);
+writeFileSync(join(here, "results.json"), JSON.stringify({ date: new Date().toISOString(), chromium: chromiumVersion, rounds: ROUNDS, sizes, runs, medians: med, memories }, null, 2));
+console.log(verdicts.join("\n"));
+console.log("Wrote BENCHMARKS.md and bench/results.json");
