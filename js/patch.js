@@ -3,7 +3,8 @@
 // anything inside the recorder throws, so instrumentation can never break a request.
 //
 // Every decision is the recorder's, through its `hooks`: `hooks.plan(request)` answers
-// `[token, id, name, value, …]` (the headers to add) or undefined (leave it alone). `request` is
+// `token\nid\nname\nvalue…` (the headers to add; one string, one copy out of wasm) or undefined
+// (leave it alone); `plan` below splits it into `[token, id, name, value, …]`. `request` is
 // one string (one copy into wasm per request): href, method, the header names the app set as
 // ",name,name," in lower case, the ID the object carried before and the ID to force, joined by
 // newlines, which none of them can contain; an empty ID means "none".
@@ -42,7 +43,11 @@ function requestUrl(input) {
 
 /** Asks the recorder about a request; `names` are the header names the app set, lower case. */
 function plan(hooks, href, method, names, previous, forced) {
-  return hooks.plan(`${href}\n${method}\n,${names.join(",")},\n${previous}\n${forced}`);
+  const answer = hooks.plan(`${href}\n${method}\n,${names.join(",")},\n${previous}\n${forced}`);
+  if (!answer) return undefined;
+  const decision = answer.split("\n");
+  decision[0] = Number(decision[0]);
+  return decision;
 }
 
 function own(object, name, value) {

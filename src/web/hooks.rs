@@ -45,14 +45,13 @@ impl Hooks {
 
 #[wasm_bindgen]
 impl Hooks {
-    /// `[token, id, name, value, …]` for a request about to start, or undefined to leave it
+    /// `token\nid\nname\nvalue…` for a request about to start, or undefined to leave it
     /// alone. `request` is href, method, app header names, previous ID and forced ID, joined
     /// by newlines (see `js/patch.js` and `web/plan.rs`).
-    pub fn plan(&self, request: String) -> JsValue {
+    pub fn plan(&self, request: String) -> Option<String> {
         self.handle
             .upgrade()
             .and_then(|handle| plan::plan(&handle, &request))
-            .unwrap_or(JsValue::UNDEFINED)
     }
 
     /// A planned request ended: `how` is 0 with an HTTP `status`, 1 for a network error, 2 for

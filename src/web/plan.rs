@@ -1,19 +1,20 @@
 //! The one decision every fetch and XHR asks for: does this request get headers, with which ID,
 //! and which headers. `js/patch.js` reads the request and applies the answer.
 
-use js_sys::Array;
-use wasm_bindgen::JsValue;
+use alloc::string::String;
 
 use crate::correlator::RequestFacts;
 use crate::id::Id;
 use crate::propagation::names_include;
+use crate::text::push_decimal;
 use crate::web::shared::Handle;
 
-/// `[token, id, name, value, …]` for a request, or `None` to leave it alone: not an allowed
-/// origin, or the app set the correlation header itself. `request` is href, method, the app's
+/// `token\nid\nname\nvalue…` for a request (one string: one copy into JavaScript), or `None`
+/// to leave it alone: not an allowed origin, or the app set the correlation header itself. Header
+/// names and values never hold line breaks. `request` is href, method, the app's
 /// header names (",a,b,"), the ID the same object carried before and the ID to force, joined by
 /// newlines.
-pub(crate) fn plan(handle: &Handle, request: &str) -> Option<JsValue> {
+pub(crate) fn plan(handle: &Handle, request: &str) -> Option<String> {
     let mut fields = Fields(request);
     let (href, method, app_names) = (fields.next()?, fields.next()?, fields.next()?);
     let (previous, forced) = (fields.next()?, fields.next()?);
@@ -28,14 +29,17 @@ pub(crate) fn plan(handle: &Handle, request: &str) -> Option<JsValue> {
         same_object: Id::parse(previous),
     };
     let planned = shared.plan_request(&facts, |name| names_include(app_names, name))?;
-    let out = Array::new();
-    out.push(&JsValue::from(planned.token));
-    out.push(&JsValue::from(planned.id.to_hex()));
+    let mut out = String::with_capacity(48 + planned.headers.len() * 64);
+    push_decimal(&mut out, planned.token.into());
+    out.push('\n');
+    out.push_str(&planned.id.to_hex());
     for (name, value) in &planned.headers {
-        out.push(&JsValue::from_str(name));
-        out.push(&JsValue::from_str(value));
+        out.push('\n');
+        out.push_str(name);
+        out.push('\n');
+        out.push_str(value);
     }
-    Some(out.into())
+    Some(out)
 }
 
 /// The newline-separated fields of a planning request.
