@@ -15,6 +15,7 @@ use crate::allowlist::Allowlist;
 use crate::bounded::{push_bounded, take_first};
 use crate::correlator::{Correlator, RequestFacts};
 use crate::debug_id::DebugIds;
+use crate::event::Stamp;
 use crate::id::Id;
 use crate::options::Config;
 use crate::origin::Origin;
@@ -213,8 +214,14 @@ impl Shared {
             attempt: request.attempt,
             echoed,
         };
+        // Stamped when the request started, so it sorts before what the servers logged for it.
+        let started = request.started;
         self.emit(Some(request.id), |stamp, _| {
-            page_events::http_request(stamp, &done, keep_query)
+            let stamp = Stamp {
+                time: started,
+                ..stamp.clone()
+            };
+            page_events::http_request(&stamp, &done, keep_query)
         });
     }
 

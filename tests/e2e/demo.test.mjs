@@ -131,6 +131,7 @@ describe("from the error dialog to the whole story", () => {
     }
     const at = (service, message) => rows.findIndex((r) => r.service === service && message.test(r.message));
     assert.ok(at("shop-web", /checkout_submit started/) < at("checkout", /checkout started/));
+    assert.ok(at("shop-web", /api\/checkout 502/) < at("checkout", /checkout started/), "the request is stamped when it started");
     assert.ok(at("checkout", /checkout started/) < at("payments", /card processor unavailable/));
     assert.ok(at("payments", /card processor unavailable/) < at("checkout", /payments failed/));
     assert.ok(at("checkout", /payments failed/) < at("worker", /processing job/));
