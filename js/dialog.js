@@ -1,5 +1,6 @@
-// The error dialog (`tl.showErrorDialog`) and the `<threadline-debug-id>` element: the debug ID
-// in a selectable monospace field with a "Copy debug ID" button. Styles live in a shadow root, so
+// The error dialog (`tl.showErrorDialog`) and the rendering of `<threadline-debug-id>`: the debug
+// ID in a selectable monospace field with a "Copy debug ID" button. Loaded only when first used
+// (see loader.js), so pages that never show it never download it. Styles live in a shadow root, so
 // the page's CSS neither reaches in nor is touched; the dialog is a fixed overlay, so the page
 // does not shift.
 
@@ -152,28 +153,15 @@ export function showErrorDialog(recorder, options = {}) {
   return dismiss;
 }
 
-/** `<threadline-debug-id>`: the current debug ID with a copy button, for an app's own error UI. */
-export function defineDebugIdElement(currentRecorder) {
-  if (typeof customElements === "undefined" || customElements.get("threadline-debug-id")) return;
-  customElements.define(
-    "threadline-debug-id",
-    class extends HTMLElement {
-      connectedCallback() {
-        this.render();
-      }
-      /** Shows the debug ID as it is now (or the `debug-id` attribute). */
-      render() {
-        const recorder = currentRecorder();
-        const id = recorder ? idFor(recorder, this.getAttribute("debug-id")) : this.getAttribute("debug-id") || "";
-        const root = this.shadowRoot || this.attachShadow({ mode: "open" });
-        const style = node("style");
-        style.textContent = STYLE;
-        const wrap = node("span", { class: "inline" });
-        const status = node("span", { class: "status", role: "status" });
-        const { field, copy } = idControls(recorder || { recordUi() {} }, id, status);
-        wrap.append(field, copy, status);
-        root.replaceChildren(style, wrap);
-      }
-    },
-  );
+/** Renders `<threadline-debug-id>` `element`: the debug ID (or its `debug-id` attribute) and a copy button. */
+export function renderDebugId(element, recorder) {
+  const id = recorder ? idFor(recorder, element.getAttribute("debug-id")) : element.getAttribute("debug-id") || "";
+  const root = element.shadowRoot || element.attachShadow({ mode: "open" });
+  const style = node("style");
+  style.textContent = STYLE;
+  const wrap = node("span", { class: "inline" });
+  const status = node("span", { class: "status", role: "status" });
+  const { field, copy } = idControls(recorder || { recordUi() {} }, id, status);
+  wrap.append(field, copy, status);
+  root.replaceChildren(style, wrap);
 }

@@ -89,9 +89,10 @@ export interface Recorder {
   /**
    * Opens an accessible error dialog showing `message` and the debug ID (default `debugId()`,
    * else the session ID) with a "Copy debug ID" button. Escape or Close closes it; returns a
-   * function that closes it too. Opening and copying are recorded as events.
+   * function that closes it too. Opening and copying are recorded as events. The dialog's code
+   * (about 2 KB) is fetched on first use; resolves to a function that closes the dialog.
    */
-  showErrorDialog(options?: { title?: string; message?: string; debugId?: string }): () => void;
+  showErrorDialog(options?: { title?: string; message?: string; debugId?: string }): Promise<() => void>;
   /**
    * Flushes, then stops patching: restores `fetch` and `XMLHttpRequest` where Threadline is still
    * the outermost wrapper, else leaves a pass-through. A later `init` creates a new recorder.

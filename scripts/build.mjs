@@ -35,7 +35,24 @@ const common = {
   // wasm-bindgen's glue lists a snippet module once per import it takes from it.
   logOverride: { "duplicate-object-key": "silent" },
 };
-await esbuild.build({ ...common, entryPoints: [join(root, "js", "index.js")], format: "esm", outfile: join(dist, "threadline.mjs") });
+// ESM: the dialog becomes a chunk of its own, imported when first shown.
+await esbuild.build({
+  ...common,
+  entryPoints: { threadline: join(root, "js", "index.js") },
+  format: "esm",
+  splitting: true,
+  outdir: dist,
+  outExtension: { ".js": ".mjs" },
+  chunkNames: "threadline-[name]-[hash]",
+});
+// Script tag: the dialog is a second script, loaded beside the first when first shown.
+await esbuild.build({
+  ...common,
+  entryPoints: [join(root, "js", "dialog.js")],
+  format: "iife",
+  globalName: "ThreadlineDialog",
+  outfile: join(dist, "threadline-dialog.js"),
+});
 await esbuild.build({
   ...common,
   entryPoints: [join(root, "js", "script.js")],
@@ -57,3 +74,5 @@ const report = (label, js) => {
 console.log("\nWhat a page downloads:");
 report("  ESM (dist/threadline.mjs)  ", sizes("threadline.mjs"));
 report("  script tag (dist/threadline.js)", sizes("threadline.js"));
+const dialog = sizes("threadline-dialog.js");
+console.log(`  and, only when the error dialog or <threadline-debug-id> is first shown: ${(dialog.gzip / 1024).toFixed(1)} KB gzipped`);
