@@ -41,8 +41,13 @@ impl Id {
     /// The wire form: 32 lowercase hex characters.
     pub fn to_hex(self) -> String {
         let mut out = String::with_capacity(ID_HEX_LEN);
-        push_hex(&mut out, &self.0.to_be_bytes());
+        self.push_hex(&mut out);
         out
+    }
+
+    /// Appends the wire form to `out` (no allocation of its own).
+    pub fn push_hex(self, out: &mut String) {
+        push_hex(out, &self.0.to_be_bytes());
     }
 }
 

@@ -7,6 +7,7 @@
 use alloc::string::String;
 
 use crate::event::{Severity, Stamp};
+use crate::id::Id;
 use crate::json::push_string;
 use crate::redact::{TRUNCATED_MARK, cut};
 use crate::text::push_decimal;
@@ -60,7 +61,7 @@ impl RecordWriter {
     /// Starts the record of event `name` (`event.name`) with its stamp, severity and message
     /// (cut at [`MAX_MESSAGE_BYTES`]).
     pub fn new(stamp: &Stamp, name: &str, severity: Severity, message: &str) -> RecordWriter {
-        let mut out = String::with_capacity(512);
+        let mut out = String::with_capacity(1024);
         let nanos = stamp.time.saturating_mul(1_000_000);
         out.push_str(r#"{"timeUnixNano":""#);
         push_decimal(&mut out, nanos);
@@ -73,15 +74,14 @@ impl RecordWriter {
         out.push_str(r#"","body":"#);
         push_str_value(&mut out, message, MAX_MESSAGE_BYTES);
         out.push_str(r#","traceId":""#);
-        let correlation = stamp.correlation_id.to_hex();
-        out.push_str(&correlation);
+        stamp.correlation_id.push_hex(&mut out);
         out.push_str(r#"","attributes":["#);
         let mut writer = RecordWriter { out, first: true };
-        writer.str("event.id", &stamp.id.to_hex());
+        writer.id("event.id", stamp.id);
         writer.str("event.name", name);
-        writer.str("correlation_id", &correlation);
+        writer.id("correlation_id", stamp.correlation_id);
         if let Some(session) = stamp.session_id {
-            writer.str("session.id", &session.to_hex());
+            writer.id("session.id", session);
         }
         if !stamp.page_path.is_empty() {
             writer.str("url.path", &stamp.page_path);
@@ -94,6 +94,14 @@ impl RecordWriter {
         push_attr_key(&mut self.out, &mut self.first, key);
         push_str_value(&mut self.out, value, MAX_VALUE_BYTES);
         self.out.push('}');
+    }
+
+    /// An ID attribute, as its 32-hex wire form.
+    fn id(&mut self, key: &str, id: Id) {
+        push_attr_key(&mut self.out, &mut self.first, key);
+        self.out.push_str(r#"{"stringValue":""#);
+        id.push_hex(&mut self.out);
+        self.out.push_str("\"}}");
     }
 
     /// An integer attribute (`intValue`, a decimal string in OTLP JSON).
@@ -215,7 +223,6 @@ pub(crate) mod testing {
 mod tests {
     use super::testing::{attributes, decode, decode_record, s};
     use super::*;
-    use crate::id::Id;
     use opentelemetry_proto::tonic::common::v1::any_value::Value;
 
     fn id(n: u8) -> Id {

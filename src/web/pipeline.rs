@@ -199,9 +199,22 @@ impl Shared {
         correlation: Option<Id>,
         build: impl FnOnce(&Stamp, &Redactor) -> Draft,
     ) {
-        let Some(stamp) = self.stamp(correlation) else {
+        self.emit_at(correlation, None, build);
+    }
+
+    /// [`Shared::emit`] for an event that happened at `time` (default now).
+    pub fn emit_at(
+        &mut self,
+        correlation: Option<Id>,
+        time: Option<Millis>,
+        build: impl FnOnce(&Stamp, &Redactor) -> Draft,
+    ) {
+        let Some(mut stamp) = self.stamp(correlation) else {
             return;
         };
+        if let Some(time) = time {
+            stamp.time = time;
+        }
         let Some(pipeline) = self.pipeline.as_ref() else {
             return;
         };

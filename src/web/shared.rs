@@ -15,7 +15,6 @@ use crate::allowlist::Allowlist;
 use crate::bounded::{push_bounded, take_first};
 use crate::correlator::{Correlator, RequestFacts};
 use crate::debug_id::DebugIds;
-use crate::event::Stamp;
 use crate::id::Id;
 use crate::options::Config;
 use crate::origin::Origin;
@@ -34,9 +33,8 @@ const MAX_LIVE_ACTIONS: usize = 64;
 struct InFlight {
     token: u32,
     id: Id,
+    /// `METHOD url` (see `retry::request_key`): also what the `http.request` event reports.
     key: String,
-    method: String,
-    url: String,
     started: Millis,
     attempt: u32,
 }
@@ -176,8 +174,6 @@ impl Shared {
             token: self.next_token,
             id: tag.id,
             key: tag.key,
-            method: facts.method.into(),
-            url: facts.url.into(),
             started: now,
             attempt: tag.attempt,
         };
@@ -206,22 +202,23 @@ impl Shared {
             self.debug_ids.request_failed(echoed, action_id);
         }
         let keep_query = self.pipeline.as_ref().is_some_and(|p| p.keep_query);
+        let key = request.key.as_str();
+        let space = key.bytes().position(|b| b == b' ').unwrap_or(key.len());
+        let (method, url) = (
+            key.get(..space).unwrap_or(key),
+            key.get(space + 1..).unwrap_or(""),
+        );
         let done = RequestDone {
-            method: &request.method,
-            url: &request.url,
+            method,
+            url,
             settled,
             duration: now.saturating_sub(request.started),
             attempt: request.attempt,
             echoed,
         };
         // Stamped when the request started, so it sorts before what the servers logged for it.
-        let started = request.started;
-        self.emit(Some(request.id), |stamp, _| {
-            let stamp = Stamp {
-                time: started,
-                ..stamp.clone()
-            };
-            page_events::http_request(&stamp, &done, keep_query)
+        self.emit_at(Some(request.id), Some(request.started), |stamp, _| {
+            page_events::http_request(stamp, &done, keep_query)
         });
     }
 
