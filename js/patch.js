@@ -33,6 +33,9 @@ function rawHeader(raw, name) {
 /** `Request` and XHR objects already sent, mapped to the ID they carried. */
 const sent = new WeakMap();
 
+/** Init objects this module made: a fetch carrying one was planned already (`action.fetch`). */
+const ours = new WeakSet();
+
 /** The absolute URL a fetch/XHR input points at, resolved against the document's base URL. */
 function requestUrl(input) {
   if (typeof input === "string") return new URL(input, document.baseURI).href;
@@ -80,8 +83,9 @@ function prepareFetch(input, init, hooks, forced) {
     for (let i = 2; i + 1 < decision.length; i += 2) headers.append(decision[i], decision[i + 1]);
     const out = init == null ? {} : Object.create(init);
     own(out, "headers", headers);
+    ours.add(out);
     if (isRequest) {
-      sent.set(input, decision[1]);
+      if (decision[1]) sent.set(input, decision[1]);
       if (out.referrer === undefined) own(out, "referrer", input.referrer);
       if (out.referrerPolicy === undefined) own(out, "referrerPolicy", input.referrerPolicy);
     }
@@ -138,7 +142,7 @@ export function patchFetch(target, hooks) {
   if (typeof original !== "function") return null;
   const patch = { target, original, active: true, wrapper: null };
   patch.wrapper = function fetch(input, init) {
-    if (!patch.active) return original.apply(this, arguments);
+    if (!patch.active || (init != null && ours.has(init))) return original.apply(this, arguments);
     const prepared = prepareFetch(input, init, hooks, "");
     if (!prepared) return original.apply(this, arguments);
     let promise;
@@ -258,7 +262,7 @@ export function patchXhr(proto, hooks) {
               }
               state.token = decision[0];
               state.header = String(decision[2]).toLowerCase();
-              sent.set(this, decision[1]);
+              if (decision[1]) sent.set(this, decision[1]);
               if (!state.listening) {
                 state.listening = true;
                 this.addEventListener("abort", onAbort);

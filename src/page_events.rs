@@ -154,7 +154,8 @@ pub struct RequestDone<'a> {
     pub settled: Settled,
     /// From the call to its settlement, in ms.
     pub duration: Millis,
-    /// 1 for the first send under its ID, 2 for the first retry, …
+    /// 1 for the first send under its ID, 2 for the first retry, …; 0 when unknown (the app
+    /// tagged the request itself).
     pub attempt: u32,
     /// The correlation ID the server echoed in its response header (see [`echoed_id`]).
     pub echoed: Option<&'a str>,
@@ -199,7 +200,9 @@ pub fn http_request(stamp: &Stamp, request: &RequestDone<'_>, keep_query: bool) 
         w.int("http.response.status_code", code.into());
     }
     w.int("duration_ms", int(request.duration));
-    w.int("attempt", request.attempt.into());
+    if request.attempt > 0 {
+        w.int("attempt", request.attempt.into());
+    }
     w.str("outcome", outcome);
     if let Some(echoed) = request.echoed.and_then(echoed_id) {
         w.str("http.response.correlation_id", echoed);

@@ -10,8 +10,9 @@ use crate::text::push_decimal;
 use crate::web::shared::Handle;
 
 /// `token\nid\nname\nvalue…` for a request (one string: one copy into JavaScript), or `None`
-/// to leave it alone: not an allowed origin, or the app set the correlation header itself. Header
-/// names and values never hold line breaks. `request` is href, method, the app's
+/// to leave it alone (not an allowed origin). A request whose correlation header the app set
+/// itself is only observed: `token\n\nheader-name`. Header names and values never hold line
+/// breaks. `request` is href, method, the app's
 /// header names (",a,b,"), the ID the same object carried before and the ID to force, joined by
 /// newlines.
 pub(crate) fn plan(handle: &Handle, request: &str) -> Option<String> {
@@ -32,7 +33,13 @@ pub(crate) fn plan(handle: &Handle, request: &str) -> Option<String> {
     let mut out = String::with_capacity(48 + planned.headers.len() * 64);
     push_decimal(&mut out, planned.token.into());
     out.push('\n');
-    out.push_str(&planned.id.to_hex());
+    let Some(id) = planned.id else {
+        // Only observed: no ID, no headers, and the header name to read the echo from.
+        out.push('\n');
+        out.push_str(&shared.propagation.header);
+        return Some(out);
+    };
+    id.push_hex(&mut out);
     for (name, value) in &planned.headers {
         out.push('\n');
         out.push_str(name);

@@ -20,6 +20,7 @@ use crate::options::Config;
 use crate::origin::Origin;
 use crate::page_events::{self, ActionOutcome, RequestDone, Settled};
 use crate::propagation::Propagation;
+use crate::retry::request_key;
 use crate::web::glue::{self, now};
 use crate::web::pipeline::{Pipeline, TIMER_AUTO_ACTION};
 use crate::web::session_store::SessionKeeper;
@@ -32,7 +33,8 @@ const MAX_LIVE_ACTIONS: usize = 64;
 /// A tagged request that has not settled yet.
 struct InFlight {
     token: u32,
-    id: Id,
+    /// The ID Threadline gave it; `None` when the app set the correlation header itself.
+    id: Option<Id>,
     /// `METHOD url` (see `retry::request_key`): also what the `http.request` event reports.
     key: String,
     started: Millis,
@@ -83,10 +85,11 @@ pub(crate) struct Shared {
 /// Shared ownership of the recorder state.
 pub(crate) type Handle = Rc<RefCell<Shared>>;
 
-/// A request the shell has decided to tag: its token, ID and the headers to add.
+/// A request the shell follows: its token, and the ID and headers it adds (none when the app
+/// set the correlation header itself: the request is only observed).
 pub(crate) struct Planned {
     pub token: u32,
-    pub id: Id,
+    pub id: Option<Id>,
     pub headers: Vec<(String, String)>,
 }
 
@@ -148,17 +151,32 @@ impl Shared {
         session.id(now(), || correlator.mint().ok())
     }
 
-    /// Tags a request that is about to start, unless the app set the correlation header itself.
-    /// `app_has` answers whether the app set a header (any letter case).
+    /// Tags a request that is about to start. If the app set the correlation header itself
+    /// (`app_has` answers for a header name, any letter case), nothing is added and, when events
+    /// are recorded, the request is only followed for its `http.request` event.
     pub fn plan_request(
         &mut self,
         facts: &RequestFacts<'_>,
         app_has: impl Fn(&str) -> bool,
     ) -> Option<Planned> {
-        if app_has(&self.propagation.header) {
-            return None;
-        }
         let now = now();
+        if app_has(&self.propagation.header) {
+            self.pipeline.as_ref()?;
+            let token = self.next_token();
+            let request = InFlight {
+                token,
+                id: None,
+                key: request_key(facts.method, facts.url),
+                started: now,
+                attempt: 0,
+            };
+            push_bounded(&mut self.in_flight, request, MAX_IN_FLIGHT);
+            return Some(Planned {
+                token,
+                id: None,
+                headers: Vec::new(),
+            });
+        }
         let tag = self.correlator.tag(facts, now).ok()?;
         let (span, session) = if self.propagation.traceparent {
             (self.correlator.span().ok(), self.session_id())
@@ -166,23 +184,29 @@ impl Shared {
             (None, None)
         };
         let headers = self.propagation.headers(tag.id, span, session, app_has);
-        self.next_token = self.next_token.wrapping_add(1).max(1);
+        let token = self.next_token();
         if let Some(action) = self.live_actions.iter_mut().find(|a| a.id == tag.id) {
             action.requests = action.requests.saturating_add(1);
         }
         let request = InFlight {
-            token: self.next_token,
-            id: tag.id,
+            token,
+            id: Some(tag.id),
             key: tag.key,
             started: now,
             attempt: tag.attempt,
         };
         push_bounded(&mut self.in_flight, request, MAX_IN_FLIGHT);
         Some(Planned {
-            token: self.next_token,
-            id: tag.id,
+            token,
+            id: Some(tag.id),
             headers,
         })
+    }
+
+    /// A fresh request token (never 0).
+    fn next_token(&mut self) -> u32 {
+        self.next_token = self.next_token.wrapping_add(1).max(1);
+        self.next_token
     }
 
     /// A planned request settled; `echoed` is the correlation header of its response.
@@ -191,10 +215,15 @@ impl Shared {
             return;
         };
         let now = now();
-        self.correlator
-            .settled(request.id, &request.key, settled.status(), now);
+        if let Some(id) = request.id {
+            self.correlator
+                .settled(id, &request.key, settled.status(), now);
+        }
         if settled.failed() {
-            let action = self.live_actions.iter_mut().find(|a| a.id == request.id);
+            let action = self
+                .live_actions
+                .iter_mut()
+                .find(|a| Some(a.id) == request.id);
             let action_id = action.map(|a| {
                 a.failed = true;
                 a.id
@@ -216,8 +245,11 @@ impl Shared {
             attempt: request.attempt,
             echoed,
         };
+        // A request the app tagged itself belongs to the ID its server echoed, if that is one of
+        // ours; else to the current action or the session.
+        let correlation = request.id.or_else(|| echoed.and_then(Id::parse));
         // Stamped when the request started, so it sorts before what the servers logged for it.
-        self.emit_at(Some(request.id), Some(request.started), |stamp, _| {
+        self.emit_at(correlation, Some(request.started), |stamp, _| {
             page_events::http_request(stamp, &done, keep_query)
         });
     }

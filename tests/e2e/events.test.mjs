@@ -125,6 +125,40 @@ describe("what is recorded", () => {
     assert.ok(!ingest.requests.some((r) => r.headers["x-correlation-id"]), "uploads are never tagged");
   });
 
+  test("a request the app tagged itself is recorded under its ID, once; action.fetch is recorded once", async () => {
+    const { page } = await app({ flushIntervalMs: 60_000 });
+    const own = "0af7651916cd43dd8448eb211c80319c";
+    const actionId = await page.evaluate(async (own) => {
+      await fetch("/api/own-id", { headers: { "X-Correlation-ID": own } });
+      const xhr = new XMLHttpRequest();
+      xhr.open("GET", "/api/own-xhr");
+      xhr.setRequestHeader("x-correlation-id", own);
+      await new Promise((resolve) => {
+        xhr.onloadend = resolve;
+        xhr.send();
+      });
+      const action = tl.startAction("forced");
+      await action.fetch("/api/forced");
+      action.end();
+      await tl.flush();
+      return action.id;
+    }, own);
+    const requests = ingest.events("http.request");
+    const byPath = (path) => requests.filter((e) => e.attrs["url.full"].endsWith(path));
+    for (const path of ["/api/own-id", "/api/own-xhr"]) {
+      const [event, ...more] = byPath(path);
+      assert.equal(more.length, 0, `${path} recorded once`);
+      assert.equal(event.attrs.correlation_id, own, "the app's own ID (echoed by the server)");
+      assert.equal(event.attrs["http.response.correlation_id"], own);
+      assert.ok(!("attempt" in event.attrs), "no attempt count for a request Threadline did not tag");
+    }
+    const received = live.server.received("/api/own-").map((r) => r.headers["x-correlation-id"]);
+    assert.deepEqual(received, [own, own], "the app's header is sent as it was, not duplicated");
+    const forced = byPath("/api/forced");
+    assert.equal(forced.length, 1, "action.fetch is recorded once");
+    assert.equal(forced[0].attrs.correlation_id, actionId);
+  });
+
   test("uploads go through the original fetch: never tagged, never recorded, even to an allowed origin", async () => {
     ingest = await createIngest();
     await ingest.start();
