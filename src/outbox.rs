@@ -8,6 +8,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::Millis;
 use crate::batcher::Record;
 
 /// Storage keys of persisted events start with this; each tab writes its own key.
@@ -16,6 +17,34 @@ pub const KEY_PREFIX: &str = "threadline.outbox.";
 /// The most a page-exit beacon carries: Chromium refuses keepalive bodies past 64 KiB in flight,
 /// and the body's wrapper needs a little room.
 pub const BEACON_MAX_BYTES: usize = 60 * 1024;
+
+/// The browser's budget for bodies of keepalive requests and beacons in flight at once.
+pub const KEEPALIVE_MAX_BYTES: usize = 64 * 1024;
+/// The most keepalive requests Chromium lets a page have in flight.
+pub const KEEPALIVE_MAX_REQUESTS: usize = 9;
+/// How long a beacon is counted against the budget after it was sent.
+pub const KEEPALIVE_WINDOW: Millis = 10_000;
+
+/// Tracks beacons against the browser's keepalive budget, so that the `pagehide` that follows
+/// `visibilitychange` does not send the same events again into a budget the first beacon used.
+#[derive(Clone, Debug, Default)]
+pub struct KeepaliveBudget {
+    sent: Vec<(Millis, usize)>,
+}
+
+impl KeepaliveBudget {
+    /// Whether a body of `bytes` may go now; if so, it is counted.
+    pub fn try_take(&mut self, bytes: usize, now: Millis) -> bool {
+        self.sent
+            .retain(|(at, _)| now.saturating_sub(*at) < KEEPALIVE_WINDOW);
+        let used: usize = self.sent.iter().map(|(_, b)| b).sum();
+        if self.sent.len() >= KEEPALIVE_MAX_REQUESTS || used + bytes > KEEPALIVE_MAX_BYTES {
+            return false;
+        }
+        self.sent.push((now, bytes));
+        true
+    }
+}
 
 /// The stored size of one record.
 fn stored_len(record: &Record) -> usize {
@@ -144,5 +173,22 @@ mod tests {
         assert!(bytes <= BEACON_MAX_BYTES);
         assert!(bytes + refs[n].json.len() + 1 > BEACON_MAX_BYTES);
         assert_eq!(beacon_count(&refs, 10), 0);
+    }
+
+    #[test]
+    fn beacons_stay_within_the_keepalive_budget() {
+        let mut budget = KeepaliveBudget::default();
+        assert!(budget.try_take(60 * 1024, 0));
+        assert!(!budget.try_take(8 * 1024, 100), "the pagehide right after");
+        assert!(budget.try_take(4 * 1024, 100));
+        assert!(
+            budget.try_take(60 * 1024, KEEPALIVE_WINDOW + 1),
+            "later, the budget is back"
+        );
+        let mut many = KeepaliveBudget::default();
+        for n in 0..KEEPALIVE_MAX_REQUESTS {
+            assert!(many.try_take(10, n as Millis));
+        }
+        assert!(!many.try_take(10, 20));
     }
 }

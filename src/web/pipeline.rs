@@ -15,7 +15,7 @@ use crate::event::{Draft, Severity, Stamp};
 use crate::id::Id;
 use crate::options::Config;
 use crate::otlp::{Resource, encode_body};
-use crate::outbox::{self, BEACON_MAX_BYTES, KEY_PREFIX};
+use crate::outbox::{self, BEACON_MAX_BYTES, KEY_PREFIX, KeepaliveBudget};
 use crate::page_events;
 use crate::redact::Redactor;
 use crate::retry_after;
@@ -47,6 +47,7 @@ pub(crate) struct Pipeline {
     outbox_key: String,
     timer: Option<(Millis, JsValue)>,
     waiters: Vec<Waiter>,
+    keepalive: KeepaliveBudget,
 }
 
 impl Pipeline {
@@ -64,6 +65,7 @@ impl Pipeline {
             outbox_key: concat(&[KEY_PREFIX, &tab.to_hex()]),
             timer: None,
             waiters: Vec::new(),
+            keepalive: KeepaliveBudget::default(),
         })
     }
 
@@ -152,12 +154,16 @@ impl Pipeline {
         skip
     }
 
-    /// A best-effort send of the oldest pending events that needs no CORS preflight.
-    fn beacon(&self) {
+    /// A best-effort send of the oldest pending events that needs no CORS preflight, within
+    /// the browser's keepalive budget.
+    fn beacon(&mut self, now: Millis) {
         let records: Vec<&Record> = self.batcher.records().collect();
         let n = outbox::beacon_count(&records, BEACON_MAX_BYTES);
-        if n > 0 {
-            let body = self.body(records.into_iter().take(n));
+        if n == 0 {
+            return;
+        }
+        let body = self.body(records.into_iter().take(n));
+        if self.keepalive.try_take(body.len(), now) {
             glue::beacon(&self.endpoint, &body);
         }
     }
@@ -349,8 +355,8 @@ impl Shared {
                 p.write_outbox(note.as_ref());
             }
         }
-        if let Some(p) = self.pipeline.as_ref() {
-            p.beacon();
+        if let Some(p) = self.pipeline.as_mut() {
+            p.beacon(now());
         }
     }
 
