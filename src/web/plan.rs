@@ -6,7 +6,7 @@ use alloc::string::String;
 use crate::correlator::RequestFacts;
 use crate::id::Id;
 use crate::propagation::names_include;
-use crate::text::push_decimal;
+use crate::text::{decimal_len, push_decimal};
 use crate::web::shared::Handle;
 
 /// `token\nid\nname\nvalue…` for a request (one string: one copy into JavaScript), or `None`
@@ -30,7 +30,20 @@ pub(crate) fn plan(handle: &Handle, request: &str) -> Option<String> {
         same_object: Id::parse(previous),
     };
     let planned = shared.plan_request(&facts, |name| names_include(app_names, name))?;
-    let mut out = String::with_capacity(48 + planned.headers.len() * 64);
+    // Exact, so that handing the string to JavaScript does not shrink (copy) it.
+    let headers_len: usize = planned
+        .headers
+        .iter()
+        .map(|(n, v)| n.len() + v.len() + 2)
+        .sum();
+    let mut out = String::with_capacity(
+        decimal_len(planned.token.into())
+            + 1
+            + planned
+                .id
+                .map_or(1 + shared.propagation.header.len(), |_| 32)
+            + headers_len,
+    );
     push_decimal(&mut out, planned.token.into());
     out.push('\n');
     let Some(id) = planned.id else {
