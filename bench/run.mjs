@@ -270,8 +270,9 @@ const verdicts = [];
 const budget = (ok, text) => verdicts.push(`- **${ok ? "PASS" : "FAIL"}** ${text}`);
 const tlGzip = sizes[tl].gzip;
 budget(tlGzip <= 20 * 1024, `Threadline's JS + wasm is ${kb(tlGzip)} KB gzipped; budget 20 KB.`);
-const smaller = INSTRUMENTED.concat("handwritten").filter((n) => sizes[n].gzip <= tlGzip);
-budget(smaller.length === 0, `Threadline's download is smaller than every contender's${smaller.length ? `; not smaller than: ${smaller.join(", ")}` : ""}.`);
+// The SDKs; the hand-written wrapper and the empty page are floors, not contenders to beat on size.
+const smaller = INSTRUMENTED.filter((n) => sizes[n].gzip <= tlGzip);
+budget(smaller.length === 0, `Threadline's download is smaller than every SDK contender's${smaller.length ? `; not smaller than: ${smaller.map((n) => `${n} (${kb(sizes[n].gzip)} KB)`).join(", ")}` : ""}.`);
 const lightest = Math.min(...INSTRUMENTED.map((n) => overhead(n, "fetchAllowed")).filter((x) => x !== null));
 const tlFetch = overhead(tl, "fetchAllowed");
 budget(tlFetch !== null && tlFetch <= lightest / 2, `Per-request overhead of the patched fetch (allowed origin): ${num(tlFetch, 2)} µs; budget half of the lightest instrumented contender's ${num(lightest, 2)} µs = ${num(lightest / 2, 2)} µs.`);
