@@ -77,8 +77,9 @@ export interface Recorder {
    */
   log(level: Level, message: string, attributes?: Record<string, unknown>): void;
   /**
-   * Sends queued events now. Resolves once the endpoint acknowledged them, or once they are kept
-   * in storage because the endpoint is failing; at once without an `endpoint`.
+   * Sends queued events now. Resolves once the endpoint acknowledged them, or once the endpoint is
+   * failing and they are kept in storage for the next page (unless `maxStorageBytes` is 0); at once
+   * without an `endpoint`.
    */
   flush(): Promise<void>;
   /**

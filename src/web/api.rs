@@ -241,7 +241,8 @@ impl Recorder {
 #[wasm_bindgen]
 impl Recorder {
     /// Sends what is queued now; resolves once the endpoint acknowledged it, or once it is
-    /// kept in storage because the endpoint is failing. Resolves at once without an endpoint.
+    /// kept in storage because the endpoint is failing (unless `maxStorageBytes` is 0). Resolves
+    /// at once without an endpoint.
     pub fn flush(&self) -> Promise {
         let pair = glue::deferred();
         let (promise, resolve) = (pair.get(0), pair.get(1));
