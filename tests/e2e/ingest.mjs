@@ -109,11 +109,12 @@ export async function until(check, ms = 20_000, what = "condition") {
 }
 
 /**
- * Decodes request bodies with the `opentelemetry-proto` decoder (`examples/otlp_decode.rs`);
+ * Decodes request bodies with the `opentelemetry-proto` decoder
+ * (`crates/collector/examples/otlp_decode.rs`);
  * returns one object per log record. Throws if the decoder refuses a body.
  */
 export function decodeOtlp(bodies) {
-  const out = execFileSync("cargo", ["run", "--quiet", "--example", "otlp_decode"], {
+  const out = execFileSync("cargo", ["run", "--quiet", "-p", "threadline-collector", "--example", "otlp_decode"], {
     cwd: root,
     input: bodies.map((b) => b.replace(/\n/g, " ")).join("\n"),
     encoding: "utf8",

@@ -104,8 +104,8 @@ fn gunzip(body: &[u8]) -> Result<Vec<u8>, Refusal> {
     Ok(out)
 }
 
-/// A plain JSON value for an OTLP `AnyValue`.
-fn plain(value: Option<&AnyValue>) -> Json {
+/// A plain JSON value for an OTLP `AnyValue` (bytes as hex; absent as null).
+pub fn plain(value: Option<&AnyValue>) -> Json {
     match value.and_then(|v| v.value.as_ref()) {
         Some(Value::StringValue(s)) => json!(s),
         Some(Value::BoolValue(b)) => json!(b),
@@ -126,7 +126,8 @@ fn plain(value: Option<&AnyValue>) -> Json {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes as lowercase hex (trace IDs, bytes values).
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -1,24 +1,14 @@
 //! Decodes OTLP/HTTP JSON logs bodies with the `opentelemetry-proto` decoder, one body per input
-//! line, and prints each record's fields as one JSON line (trace ID in hex, attributes flattened).
+//! line, and prints each record's fields as one JSON line (trace ID in hex, attribute values as
+//! the collector reads them).
 //! A body the decoder refuses prints `{"error": …}` and makes the exit status 1. Used by the
 //! end-to-end tests to check what the browser really sent.
 
 use std::io::{BufRead, Write};
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::AnyValue;
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use serde_json::{Map, Value as Json, json};
-
-fn plain(value: Option<&AnyValue>) -> Json {
-    match value.and_then(|v| v.value.as_ref()) {
-        Some(Value::StringValue(s)) => json!(s),
-        Some(Value::IntValue(n)) => json!(n),
-        Some(Value::DoubleValue(d)) => json!(d),
-        Some(Value::BoolValue(b)) => json!(b),
-        other => json!(format!("unexpected {other:?}")),
-    }
-}
+use threadline_collector::ingest::{hex, plain};
 
 fn main() {
     let mut failed = false;
@@ -51,8 +41,7 @@ fn main() {
                         .iter()
                         .map(|kv| (kv.key.clone(), plain(kv.value.as_ref())))
                         .collect();
-                    let trace_id: String =
-                        record.trace_id.iter().map(|b| format!("{b:02x}")).collect();
+                    let trace_id = hex(&record.trace_id);
                     let row = json!({
                         "resource": resource,
                         "scope": scope_logs.scope.as_ref().map(|s| s.name.clone()),
