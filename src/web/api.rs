@@ -244,10 +244,15 @@ impl Recorder {
     /// kept in storage because the endpoint is failing (unless `maxStorageBytes` is 0). Resolves
     /// at once without an endpoint.
     pub fn flush(&self) -> Promise {
+        self.flush_then(false)
+    }
+
+    /// Flushes, then stops sending (no timers, no retries) if `close`.
+    fn flush_then(&self, close: bool) -> Promise {
         let pair = glue::deferred();
         let (promise, resolve) = (pair.get(0), pair.get(1));
         match self.handle.try_borrow_mut() {
-            Ok(mut shared) => shared.flush(resolve.unchecked_into()),
+            Ok(mut shared) => shared.flush(resolve.unchecked_into(), close),
             Err(_) => {
                 let _ = resolve
                     .unchecked_ref::<Function>()
@@ -261,7 +266,7 @@ impl Recorder {
     /// outermost wrapper (elsewhere its wrappers become pass-throughs) and removes its
     /// listeners. Afterwards `init` creates a new recorder.
     pub fn shutdown(&self) -> Promise {
-        let flushed = self.flush();
+        let flushed = self.flush_then(true);
         let installed = self
             .installed
             .try_borrow_mut()

@@ -48,6 +48,8 @@ pub(crate) struct Pipeline {
     timer: Option<(Millis, JsValue)>,
     waiters: Vec<Waiter>,
     keepalive: KeepaliveBudget,
+    /// `shutdown()` was called: once its flush settles, the pipeline stops.
+    closing: bool,
 }
 
 impl Pipeline {
@@ -66,6 +68,7 @@ impl Pipeline {
             timer: None,
             waiters: Vec::new(),
             keepalive: KeepaliveBudget::default(),
+            closing: false,
         })
     }
 
@@ -245,14 +248,20 @@ impl Shared {
         self.carry_out(next);
     }
 
-    /// Carries out the batcher's answer and settles `flush()`s.
+    /// Carries out the batcher's answer and settles `flush()`s; after `shutdown()`'s flush has
+    /// settled, stops the pipeline (what was not acknowledged is then in storage).
     #[inline(never)]
     fn carry_out(&mut self, next: Next) {
         let hooks = self.hooks.clone();
-        if let Some(pipeline) = self.pipeline.as_mut() {
-            let now = now();
-            pipeline.carry_out(next, &hooks, now);
-            pipeline.settle_waiters(now);
+        let Some(pipeline) = self.pipeline.as_mut() else {
+            return;
+        };
+        let now = now();
+        pipeline.carry_out(next, &hooks, now);
+        pipeline.settle_waiters(now);
+        if pipeline.closing && pipeline.waiters.is_empty() {
+            pipeline.cancel_timer();
+            self.pipeline = None;
         }
     }
 
@@ -303,11 +312,13 @@ impl Shared {
 
     /// `flush()`: sends what is queued now; `resolve` is called once the endpoint acknowledged
     /// everything queued so far, or it was written to storage because the endpoint is failing.
-    pub fn flush(&mut self, resolve: Function) {
+    /// With `close` (`shutdown()`), the pipeline stops once that has happened.
+    pub fn flush(&mut self, resolve: Function, close: bool) {
         let Some(pipeline) = self.pipeline.as_mut() else {
             let _ = resolve.call0(&JsValue::UNDEFINED);
             return;
         };
+        pipeline.closing |= close;
         let last = pipeline
             .batcher
             .records()

@@ -439,6 +439,39 @@ describe("delivery that loses nothing", () => {
   });
 });
 
+describe("shutdown", () => {
+  test("shutdown flushes, then stops: no more events, timers or retries; what failed waits in storage", async () => {
+    const { page } = await app({ flushIntervalMs: 60_000 });
+    const sent = await logMany(page, "before-shutdown", 3);
+    await page.evaluate(async () => {
+      await tl.shutdown();
+      tl.log("info", "after-shutdown");
+    });
+    assertExactlyOnce(sent, "before-shutdown");
+    const uploads = ingest.requests.length;
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.equal(ingest.requests.length, uploads, "nothing is sent after shutdown");
+    assert.equal(storedMessages("after-shutdown").length, 0);
+
+    ingest.judge = () => ({ status: 503 });
+    const failing = await page.evaluate(async (endpoint) => {
+      window.tl = await Threadline.init({ endpoint, flushIntervalMs: 60_000 });
+      for (let i = 0; i < 3; i++) tl.log("info", `failing-${i}`);
+      await tl.shutdown();
+      return Object.keys(localStorage).filter((k) => k.startsWith("threadline.outbox.")).length;
+    }, ingest.url);
+    assert.equal(failing, 1, "kept in storage");
+    const attempts = ingest.requests.length;
+    await new Promise((r) => setTimeout(r, 2_500));
+    assert.equal(ingest.requests.length, attempts, "no retries after shutdown");
+    ingest.judge = () => ({ status: 200 });
+    await page.evaluate(async (endpoint) => {
+      window.tl = await Threadline.init({ endpoint });
+    }, ingest.url);
+    await until(() => storedMessages("failing").length === 3, 10_000, "the stored events on the next init");
+  });
+});
+
 describe("no loss on page exit", () => {
   for (const beacons of [true, false]) {
     const how = beacons ? "beacon accepted" : "beacon refused: storage carries them";
