@@ -35,8 +35,14 @@ impl Drop for Collector {
 }
 
 async fn collector() -> Collector {
+    collector_with(|_| {}).await
+}
+
+/// A collector on a fresh SQLite file that `prepare` may fill first.
+async fn collector_with(prepare: impl FnOnce(&Store)) -> Collector {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("collector.sqlite");
+    prepare(&Store::open(&db).unwrap());
     let settings = Settings {
         db: db.clone(),
         cors_origins: vec!["http://shop.test:8080".into()],
@@ -62,8 +68,17 @@ async fn collector() -> Collector {
     }
 }
 
-/// An OTLP JSON body: one resource (`service`), one scope, records `(event id, time ns, message,
-/// trace id)`.
+/// Now, in ns since the epoch: record times are offsets from it (records older than the
+/// retention would be swept away).
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+/// An OTLP JSON body: one resource (`service`), one scope, records `(event id, ns after the
+/// test's base time, message, trace id)`.
 fn body(service: &str, scope: &str, records: &[(Option<&str>, u64, &str, &str)]) -> Value {
     let log_records: Vec<Value> = records
         .iter()
@@ -74,7 +89,7 @@ fn body(service: &str, scope: &str, records: &[(Option<&str>, u64, &str, &str)])
                 attributes.push(json!({"key": "event.id", "value": {"stringValue": id}}));
             }
             json!({
-                "timeUnixNano": time.to_string(),
+                "timeUnixNano": (base() + time).to_string(),
                 "severityNumber": 9,
                 "severityText": "INFO",
                 "body": {"stringValue": message},
@@ -90,6 +105,12 @@ fn body(service: &str, scope: &str, records: &[(Option<&str>, u64, &str, &str)])
 }
 
 const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+
+/// The time all test records are placed after (one value per test process).
+fn base() -> u64 {
+    static BASE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *BASE.get_or_init(now_ns)
+}
 
 impl Collector {
     async fn post(
@@ -203,7 +224,7 @@ async fn json_beacons_protobuf_and_gzip_are_stored_and_found_in_time_order() {
     assert_eq!(found[0]["service"], "checkout");
     assert_eq!(found[2]["scope"], "threadline");
     assert_eq!(found[2]["attributes"]["service.name"], "web");
-    assert_eq!(found[0]["time_unix_nano"], "1000");
+    assert_eq!(found[0]["time_unix_nano"], (base() + 1_000).to_string());
 }
 
 #[tokio::test]
@@ -345,6 +366,37 @@ async fn cors_is_granted_to_configured_origins_only() {
     assert_eq!(
         posted.headers()["access-control-expose-headers"],
         "Retry-After"
+    );
+}
+
+#[tokio::test]
+async fn records_older_than_the_retention_are_removed() {
+    let c = collector_with(|store| {
+        let rows = threadline_collector::ingest::decode(
+            br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[
+                {"timeUnixNano":"1000","body":{"stringValue":"ancient"},"traceId":"0af7651916cd43dd8448eb211c80319c"}]}]}]}"#,
+            false,
+            threadline_collector::ingest::Format::Json,
+        )
+        .unwrap();
+        store.insert(&rows).unwrap();
+    })
+    .await;
+    let fresh = body("web", "threadline", &[(Some("new"), 1, "fresh", TRACE)]);
+    c.post("application/json", None, fresh.to_string().into_bytes())
+        .await;
+    let mut found = Vec::new();
+    for _ in 0..50 {
+        found = c.search(TRACE).await;
+        if found.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        messages(&found),
+        ["fresh"],
+        "the 1970 record is swept at start"
     );
 }
 
