@@ -96,7 +96,9 @@ export interface Recorder {
   showErrorDialog(options?: { title?: string; message?: string; debugId?: string }): Promise<() => void>;
   /**
    * Flushes, then stops patching: restores `fetch` and `XMLHttpRequest` where Threadline is still
-   * the outermost wrapper, else leaves a pass-through. A later `init` creates a new recorder.
+   * the outermost wrapper, else leaves a pass-through. Once the flush settles, nothing more is
+   * recorded or sent (events the endpoint did not take wait in storage for the next `init`).
+   * A later `init` creates a new recorder.
    */
   shutdown(): Promise<void>;
 }
