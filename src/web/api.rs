@@ -203,6 +203,22 @@ impl Recorder {
 }
 
 impl Recorder {
+    /// Flushes, then stops sending (no timers, no retries) if `close`.
+    fn flush_then(&self, close: bool) -> Promise {
+        let pair = glue::deferred();
+        let (promise, resolve) = (pair.get(0), pair.get(1));
+        match self.handle.try_borrow_mut() {
+            Ok(mut shared) => shared.flush(resolve.unchecked_into(), close),
+            Err(_) => {
+                let _ = resolve
+                    .unchecked_ref::<Function>()
+                    .call0(&JsValue::UNDEFINED);
+            }
+        }
+        promise.unchecked_into()
+    }
+
+    /// Records event `name` at `level` (see `log` and `recordUi`).
     fn record(
         &self,
         name: &str,
@@ -245,21 +261,6 @@ impl Recorder {
     /// at once without an endpoint.
     pub fn flush(&self) -> Promise {
         self.flush_then(false)
-    }
-
-    /// Flushes, then stops sending (no timers, no retries) if `close`.
-    fn flush_then(&self, close: bool) -> Promise {
-        let pair = glue::deferred();
-        let (promise, resolve) = (pair.get(0), pair.get(1));
-        match self.handle.try_borrow_mut() {
-            Ok(mut shared) => shared.flush(resolve.unchecked_into(), close),
-            Err(_) => {
-                let _ = resolve
-                    .unchecked_ref::<Function>()
-                    .call0(&JsValue::UNDEFINED);
-            }
-        }
-        promise.unchecked_into()
     }
 
     /// Flushes, then stops patching: restores fetch and XHR where Threadline is still the
