@@ -144,6 +144,20 @@ describe("from the error dialog to the whole story", () => {
     const names = records.map((r) => r.attributes["event.name"]);
     assert.ok(names.includes("ui.error_dialog.open") && names.includes("ui.debug_id.copy"), `${names}`);
     await search.screenshot({ path: join(artifacts, "timeline.png"), fullPage: true });
+    // A row opens to all its attributes, with a link from its correlation ID to its session.
+    const first = search.locator("#timeline tbody tr.row").first();
+    await first.click();
+    assert.equal(await first.getAttribute("aria-expanded"), "true");
+    const details = search.locator("#timeline tbody tr.details").first();
+    assert.match(await details.textContent(), /"event\.id"/);
+    const sessionLink = details.locator("a").nth(1);
+    const session = (await sessionLink.textContent()).trim();
+    assert.match(session, ID);
+    await sessionLink.click();
+    await search.waitForFunction((s) => document.getElementById("status").textContent.includes(s), session);
+    assert.equal(new URL(search.url()).searchParams.get("id"), session);
+    const sessionRows = await search.$$eval("#timeline tbody tr.row", (trs) => trs.map((tr) => tr.children[4].textContent));
+    assert.ok(sessionRows.some((m) => /checkout_submit started/.test(m)), "the session's timeline holds the page's side of the story");
     assert.deepEqual(errors, []);
     await context.close();
   });
