@@ -281,6 +281,24 @@ const fastest = Math.min(...INSTRUMENTED.map((n) => med[n].readyMs).filter((x) =
 budget(med[tl].readyMs !== null && med[tl].readyMs <= fastest, `Time to ready: ${num(med[tl].readyMs)} ms; budget the fastest contender's ${num(fastest)} ms.`);
 
 const rows = (f) => CONTENDERS.map((c) => `| ${c.label} | ${f(c.name)} |`).join("\n");
+
+// Ahead or behind each SDK, measure by measure (lower is better everywhere).
+const measures = [
+  ["download (gzip)", (n) => sizes[n].gzip],
+  ["time to ready", (n) => med[n].readyMs],
+  ["fetch overhead, allowed origin", (n) => overhead(n, "fetchAllowed")],
+  ["fetch overhead, other origin", (n) => overhead(n, "fetchOther")],
+  ["XHR overhead, allowed origin", (n) => overhead(n, "xhrAllowed")],
+  ["cost per log()", (n) => med[n].log],
+  ["JS heap + wasm memory after 100,000 events", (n) => memories[n].heapAfter + memories[n].wasmAfter],
+];
+const standing = measures.map(([label, value]) => {
+  const mine = value(tl);
+  const ahead = INSTRUMENTED.filter((n) => value(n) !== null && mine !== null && mine < value(n));
+  const behind = INSTRUMENTED.filter((n) => value(n) !== null && mine !== null && mine >= value(n));
+  const list = (ns) => (ns.length ? ns.join(", ") : "none");
+  return `| ${label} | ${list(ahead)} | ${list(behind)} |`;
+}).join("\n");
 const report = `# Benchmarks
 
 Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: headless Chromium ${chromiumVersion}
@@ -299,6 +317,14 @@ contender wraps it), so no network time is measured.
 ## Budgets
 
 ${verdicts.join("\n")}
+
+## Where Threadline is ahead and where it is behind
+
+Against the three SDKs, in this run (medians; differences of a few µs or ms are within this machine's noise).
+
+| measure | Threadline is ahead of | Threadline is behind |
+|---|---|---|
+${standing}
 
 ## 1. Bytes a page downloads for the instrumentation
 
