@@ -7,8 +7,8 @@
 use std::io::{BufRead, Write};
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use serde_json::{Map, Value as Json, json};
-use threadline_collector::ingest::{hex, plain};
+use serde_json::json;
+use threadline_collector::ingest::{attributes_json, hex, plain};
 
 fn main() {
     let mut failed = false;
@@ -28,19 +28,14 @@ fn main() {
             }
         };
         for resource_logs in &request.resource_logs {
-            let resource: Map<String, Json> = resource_logs
+            let resource = resource_logs
                 .resource
-                .iter()
-                .flat_map(|r| &r.attributes)
-                .map(|kv| (kv.key.clone(), plain(kv.value.as_ref())))
-                .collect();
+                .as_ref()
+                .map(|r| attributes_json(&r.attributes))
+                .unwrap_or_default();
             for scope_logs in &resource_logs.scope_logs {
                 for record in &scope_logs.log_records {
-                    let attributes: Map<String, Json> = record
-                        .attributes
-                        .iter()
-                        .map(|kv| (kv.key.clone(), plain(kv.value.as_ref())))
-                        .collect();
+                    let attributes = attributes_json(&record.attributes);
                     let trace_id = hex(&record.trace_id);
                     let row = json!({
                         "resource": resource,

@@ -5,8 +5,8 @@
 use std::io::Read;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::AnyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use prost::Message;
 use serde_json::{Map, Value as Json, json};
 
@@ -126,6 +126,13 @@ pub fn plain(value: Option<&AnyValue>) -> Json {
     }
 }
 
+/// OTLP attributes as a JSON object (a later duplicate key wins).
+pub fn attributes_json(list: &[KeyValue]) -> Map<String, Json> {
+    list.iter()
+        .map(|kv| (kv.key.clone(), plain(kv.value.as_ref())))
+        .collect()
+}
+
 /// Bytes as lowercase hex (trace IDs, bytes values).
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -155,12 +162,11 @@ fn level_of(number: i32) -> &'static str {
 fn rows(request: &ExportLogsServiceRequest) -> Vec<Row> {
     let mut out = Vec::new();
     for resource_logs in &request.resource_logs {
-        let resource: Map<String, Json> = resource_logs
+        let resource = resource_logs
             .resource
-            .iter()
-            .flat_map(|r| &r.attributes)
-            .map(|kv| (kv.key.clone(), plain(kv.value.as_ref())))
-            .collect();
+            .as_ref()
+            .map(|r| attributes_json(&r.attributes))
+            .unwrap_or_default();
         let service = text_attr(&resource, "service.name").unwrap_or_else(|| "unknown".into());
         for scope_logs in &resource_logs.scope_logs {
             let scope = scope_logs
@@ -170,9 +176,7 @@ fn rows(request: &ExportLogsServiceRequest) -> Vec<Row> {
                 .unwrap_or_default();
             for record in &scope_logs.log_records {
                 let mut attributes = resource.clone();
-                for kv in &record.attributes {
-                    attributes.insert(kv.key.clone(), plain(kv.value.as_ref()));
-                }
+                attributes.extend(attributes_json(&record.attributes));
                 let trace_id = (!record.trace_id.is_empty()
                     && record.trace_id.iter().any(|b| *b != 0))
                 .then(|| hex(&record.trace_id));
