@@ -3,8 +3,9 @@
 // anything inside the recorder throws, so instrumentation can never break a request.
 //
 // Every decision is the recorder's, through its `hooks`: `hooks.plan(request)` answers
-// `token\nid\nname\nvalue…` (the headers to add; one string, one copy out of wasm) or undefined
-// (leave it alone); `plan` below splits it into `[token, id, name, value, …]`. `request` is
+// `token\nid\nname\nvalue…` (the headers to add; one string, one copy out of wasm),
+// `token\n\nheader` (the app set the correlation header itself: add nothing, only report how it
+// ends), or undefined (leave it alone); `plan` below splits it into `[token, id, name, value, …]`. `request` is
 // one string (one copy into wasm per request): href, method, the header names the app set as
 // ",name,name," in lower case, the ID the object carried before and the ID to force, joined by
 // newlines, which none of them can contain; an empty ID means "none".

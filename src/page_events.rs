@@ -76,6 +76,15 @@ impl ActionOutcome {
         }
     }
 
+    /// How serious its `action.end` event is: a failed action is a warning.
+    pub fn severity(self) -> Severity {
+        if self == ActionOutcome::Error {
+            Severity::Warn
+        } else {
+            Severity::Info
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             ActionOutcome::Ok => "ok",
@@ -93,11 +102,7 @@ pub fn action_end(
     duration: Millis,
     requests: u32,
 ) -> Draft {
-    let severity = if outcome == ActionOutcome::Error {
-        Severity::Warn
-    } else {
-        Severity::Info
-    };
+    let severity = outcome.severity();
     let message = concat(&[name, " ended: ", outcome.name()]);
     let mut w = RecordWriter::new(stamp, "action.end", severity, &message);
     w.str("action.name", name);
@@ -126,6 +131,16 @@ impl Settled {
             Settled::Status(_) => "ok",
             Settled::NetworkError => "network_error",
             Settled::Aborted => "aborted",
+        }
+    }
+
+    /// How serious its `http.request` event is: 5xx and network errors are errors, 4xx warnings.
+    pub fn severity(self) -> Severity {
+        match self {
+            Settled::NetworkError => Severity::Error,
+            Settled::Status(code) if code >= 500 => Severity::Error,
+            Settled::Status(code) if code >= 400 => Severity::Warn,
+            _ => Severity::Info,
         }
     }
 
@@ -183,12 +198,7 @@ fn cut_at<'u>(url: &'u str, stops: &[u8]) -> &'u str {
 /// An `http.request` event; `keep_query` keeps the URL's query string (never the fragment).
 pub fn http_request(stamp: &Stamp, request: &RequestDone<'_>, keep_query: bool) -> Draft {
     let url = cut_at(request.url, if keep_query { b"#" } else { b"?#" });
-    let severity = match request.settled {
-        Settled::NetworkError => Severity::Error,
-        Settled::Status(code) if code >= 500 => Severity::Error,
-        Settled::Status(code) if code >= 400 => Severity::Warn,
-        _ => Severity::Info,
-    };
+    let severity = request.settled.severity();
     let outcome = request.settled.outcome();
     let status = request.settled.status();
     let status_text = status.map_or_else(|| outcome.into(), |code| decimal(code.into()));

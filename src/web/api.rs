@@ -237,18 +237,15 @@ impl Recorder {
         let Ok(mut shared) = self.handle.try_borrow_mut() else {
             return;
         };
-        if shared
-            .pipeline
-            .as_ref()
-            .is_none_or(|p| severity < p.min_level)
-        {
+        // Checked before the attributes are walked, which is the costly part.
+        if !shared.records(severity) {
             return;
         }
         let message = message
             .as_string()
             .unwrap_or_else(|| glue::describe(message));
         let entries = read_attributes(&shared, attributes);
-        shared.emit(correlation, |stamp, redactor| {
+        shared.emit(correlation, severity, |stamp, redactor| {
             page_events::log(stamp, name, severity, &message, &entries, redactor)
         });
     }

@@ -45,7 +45,8 @@ impl Hooks {
 
 #[wasm_bindgen]
 impl Hooks {
-    /// `token\nid\nname\nvalue…` for a request about to start, or undefined to leave it
+    /// `token\nid\nname\nvalue…` for a request about to start, `token\n\nheader` for one
+    /// that is only observed (the app set the correlation header), or undefined to leave it
     /// alone. `request` is href, method, app header names, previous ID and forced ID, joined
     /// by newlines (see `js/patch.js` and `web/plan.rs`).
     pub fn plan(&self, request: String) -> Option<String> {
@@ -86,7 +87,11 @@ impl Hooks {
             message: &message,
             stack: &stack,
         };
-        self.with(|shared| shared.emit(None, |stamp, _| page_events::error(stamp, &uncaught)));
+        self.with(|shared| {
+            shared.emit(None, Severity::Error, |stamp, _| {
+                page_events::error(stamp, &uncaught)
+            })
+        });
     }
 
     /// A `console.error` (`is_error`) or `console.warn` line.
@@ -97,7 +102,7 @@ impl Hooks {
             Severity::Warn
         };
         self.with(|shared| {
-            shared.emit(None, |stamp, _| {
+            shared.emit(None, severity, |stamp, _| {
                 page_events::console(stamp, severity, &message)
             })
         });

@@ -201,14 +201,15 @@ impl Shared {
         })
     }
 
-    /// Records the event `build` makes from the stamp and the redaction rules (skipped below
-    /// `minLevel`).
+    /// Records the event `build` makes from the stamp and the redaction rules. An event below
+    /// `minLevel` (its `severity`) is neither stamped nor built.
     pub fn emit(
         &mut self,
         correlation: Option<Id>,
+        severity: Severity,
         build: impl FnOnce(&Stamp, &Redactor) -> Draft,
     ) {
-        self.emit_at(correlation, None, build);
+        self.emit_at(correlation, None, severity, build);
     }
 
     /// [`Shared::emit`] for an event that happened at `time` (default now).
@@ -216,8 +217,12 @@ impl Shared {
         &mut self,
         correlation: Option<Id>,
         time: Option<Millis>,
+        severity: Severity,
         build: impl FnOnce(&Stamp, &Redactor) -> Draft,
     ) {
+        if !self.records(severity) {
+            return;
+        }
         let Some(mut stamp) = self.stamp(correlation) else {
             return;
         };
@@ -228,18 +233,23 @@ impl Shared {
             return;
         };
         let draft = build(&stamp, &pipeline.redactor);
-        self.record(stamp.id, draft, false);
+        self.record(stamp.id, draft);
     }
 
-    /// Queues an encoded event (`always`: whatever `minLevel` says).
+    /// Whether events of `severity` are recorded: events are sent and it is not below
+    /// `minLevel`.
+    pub fn records(&self, severity: Severity) -> bool {
+        self.pipeline
+            .as_ref()
+            .is_some_and(|p| severity >= p.min_level)
+    }
+
+    /// Queues an encoded event.
     #[inline(never)]
-    fn record(&mut self, id: Id, draft: Draft, always: bool) {
+    fn record(&mut self, id: Id, draft: Draft) {
         let Some(pipeline) = self.pipeline.as_mut() else {
             return;
         };
-        if draft.severity < pipeline.min_level && !always {
-            return;
-        }
         let record = Record {
             event_id: id.to_hex(),
             json: draft.json,
@@ -274,8 +284,9 @@ impl Shared {
             .as_mut()
             .and_then(|p| p.batcher.take_dropped());
         if let Some((counts, stamp)) = counts.zip(self.stamp(None)) {
+            // Drop reports go whatever `minLevel` says.
             let draft = page_events::dropped(&stamp, &counts);
-            self.record(stamp.id, draft, true);
+            self.record(stamp.id, draft);
         }
         if let Some(pipeline) = self.pipeline.as_mut() {
             let next = pipeline.batcher.poll(now());

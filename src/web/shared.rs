@@ -15,6 +15,7 @@ use crate::allowlist::Allowlist;
 use crate::bounded::{push_bounded, take_first};
 use crate::correlator::{Correlator, RequestFacts};
 use crate::debug_id::DebugIds;
+use crate::event::Severity;
 use crate::id::Id;
 use crate::options::Config;
 use crate::origin::Origin;
@@ -249,9 +250,12 @@ impl Shared {
         // ours; else to the current action or the session.
         let correlation = request.id.or_else(|| echoed.and_then(Id::parse));
         // Stamped when the request started, so it sorts before what the servers logged for it.
-        self.emit_at(correlation, Some(request.started), |stamp, _| {
-            page_events::http_request(stamp, &done, keep_query)
-        });
+        self.emit_at(
+            correlation,
+            Some(request.started),
+            settled.severity(),
+            |stamp, _| page_events::http_request(stamp, &done, keep_query),
+        );
     }
 
     /// Starts an action, which becomes current; counts as session activity. An automatic
@@ -279,7 +283,7 @@ impl Shared {
             },
             MAX_LIVE_ACTIONS,
         );
-        self.emit(Some(id), |stamp, redactor| {
+        self.emit(Some(id), Severity::Info, |stamp, redactor| {
             page_events::action_start(stamp, &name, kind == ActionKind::Auto, attributes, redactor)
         });
         let Shared {
@@ -316,7 +320,7 @@ impl Shared {
             self.debug_ids.action_failed(id);
         }
         let duration = now().saturating_sub(action.started);
-        self.emit(Some(id), |stamp, _| {
+        self.emit(Some(id), outcome.severity(), |stamp, _| {
             page_events::action_end(stamp, &action.name, outcome, duration, action.requests)
         });
     }

@@ -125,6 +125,24 @@ describe("what is recorded", () => {
     assert.ok(!ingest.requests.some((r) => r.headers["x-correlation-id"]), "uploads are never tagged");
   });
 
+  test("minLevel applies to automatic events too", async () => {
+    const { page } = await app({ minLevel: "warn", flushIntervalMs: 60_000 });
+    await page.evaluate(async () => {
+      const action = tl.startAction("quiet");
+      await fetch("/api/fine");
+      await fetch("/api/missing?status=404");
+      action.end("error");
+      tl.log("info", "too low");
+      tl.log("warn", "high enough");
+      await tl.flush();
+    });
+    const names = ingest.events().map((e) => `${e.attrs["event.name"]} ${e.body.stringValue}`);
+    assert.ok(names.some((n) => /^http\.request .*\/api\/missing 404$/.test(n)), names.join("; "));
+    assert.ok(names.includes("action.end quiet ended: error"));
+    assert.ok(names.includes("log high enough"));
+    assert.ok(!names.some((n) => /\/api\/fine|started|too low/.test(n)), names.join("; "));
+  });
+
   test("a request the app tagged itself is recorded under its ID, once; action.fetch is recorded once", async () => {
     const { page } = await app({ flushIntervalMs: 60_000 });
     const own = "0af7651916cd43dd8448eb211c80319c";
