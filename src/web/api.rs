@@ -238,7 +238,7 @@ impl Recorder {
             return;
         };
         // Checked before the attributes are walked, which is the costly part.
-        if !shared.records(severity) {
+        if !shared.is_recorded(severity) {
             return;
         }
         let message = message

@@ -220,7 +220,7 @@ impl Shared {
         severity: Severity,
         build: impl FnOnce(&Stamp, &Redactor) -> Draft,
     ) {
-        if !self.records(severity) {
+        if !self.is_recorded(severity) {
             return;
         }
         let Some(mut stamp) = self.stamp(correlation) else {
@@ -238,7 +238,7 @@ impl Shared {
 
     /// Whether events of `severity` are recorded: events are sent and it is not below
     /// `minLevel`.
-    pub fn records(&self, severity: Severity) -> bool {
+    pub fn is_recorded(&self, severity: Severity) -> bool {
         self.pipeline
             .as_ref()
             .is_some_and(|p| severity >= p.min_level)
