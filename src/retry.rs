@@ -29,6 +29,16 @@ pub fn request_key(method: &str, url: &str) -> String {
     key
 }
 
+/// The method and URL a [`request_key`] was made from (the method upper-cased, the URL without
+/// its fragment).
+pub fn split_key(key: &str) -> (&str, &str) {
+    let space = key.bytes().position(|b| b == b' ').unwrap_or(key.len());
+    (
+        key.get(..space).unwrap_or(key),
+        key.get(space + 1..).unwrap_or(""),
+    )
+}
+
 /// Whether a settled request counts as failed, and so may be retried with its ID:
 /// a network error (`None`), 408, 429 or any 5xx.
 pub fn is_retryable(status: Option<u16>) -> bool {
@@ -134,6 +144,13 @@ mod tests {
             request_key("GET", "https://a.test/x?y=1"),
             request_key("GET", "https://a.test/x?y=2")
         );
+    }
+
+    #[test]
+    fn keys_split_back_into_method_and_url() {
+        let key = request_key("post", "https://a.test/x y?z=1#f");
+        assert_eq!(split_key(&key), ("POST", "https://a.test/x y?z=1"));
+        assert_eq!(split_key("GET"), ("GET", ""));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::options::Config;
 use crate::origin::Origin;
 use crate::page_events::{self, ActionOutcome, RequestDone, Settled};
 use crate::propagation::Propagation;
-use crate::retry::request_key;
+use crate::retry::{request_key, split_key};
 use crate::web::glue::{self, now};
 use crate::web::pipeline::{Pipeline, TIMER_AUTO_ACTION};
 use crate::web::session_store::SessionKeeper;
@@ -232,12 +232,7 @@ impl Shared {
             self.debug_ids.request_failed(echoed, action_id);
         }
         let keep_query = self.pipeline.as_ref().is_some_and(|p| p.keep_query);
-        let key = request.key.as_str();
-        let space = key.bytes().position(|b| b == b' ').unwrap_or(key.len());
-        let (method, url) = (
-            key.get(..space).unwrap_or(key),
-            key.get(space + 1..).unwrap_or(""),
-        );
+        let (method, url) = split_key(&request.key);
         let done = RequestDone {
             method,
             url,
