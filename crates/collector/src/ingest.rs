@@ -48,12 +48,14 @@ pub enum Refusal {
     TooLarge,
 }
 
-/// One log record as stored.
-#[derive(Clone, Debug, PartialEq)]
+/// One log record as stored, and as search returns it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Row {
     /// `event.id`, for idempotent writes; records without one are stored as they come.
     pub event_id: Option<String>,
-    /// `timeUnixNano`, else `observedTimeUnixNano`.
+    /// `timeUnixNano`, else `observedTimeUnixNano`. In JSON a decimal string named
+    /// `time_unix_nano` (JSON numbers lose precision past 2^53).
+    #[serde(rename = "time_unix_nano", serialize_with = "as_decimal_string")]
     pub time_ns: i64,
     /// `service.name` of the resource.
     pub service: String,
@@ -71,6 +73,10 @@ pub struct Row {
     pub session_id: Option<String>,
     /// All attributes (record and resource), as a JSON object.
     pub attributes: Json,
+}
+
+fn as_decimal_string<S: serde::Serializer>(n: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(n)
 }
 
 /// Decodes `body` (after `gzip` if `gzipped`) as `format`.

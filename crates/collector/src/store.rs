@@ -5,7 +5,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 use serde_json::Value as Json;
 
 use crate::ingest::Row;
@@ -32,31 +31,6 @@ CREATE INDEX IF NOT EXISTS records_trace ON records (trace_id);
 CREATE INDEX IF NOT EXISTS records_session ON records (session_id);
 CREATE INDEX IF NOT EXISTS records_time ON records (time_ns);
 ";
-
-/// A stored record, as search returns it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct Stored {
-    /// Nanoseconds since the epoch, as a decimal string (JSON numbers lose precision past 2^53).
-    pub time_unix_nano: String,
-    /// `service.name`.
-    pub service: String,
-    /// Instrumentation scope (`threadline` for the browser).
-    pub scope: String,
-    /// Severity text.
-    pub level: String,
-    /// The record's body.
-    pub message: String,
-    /// `event.id`, if the record had one.
-    pub event_id: Option<String>,
-    /// Trace ID in hex.
-    pub trace_id: Option<String>,
-    /// Correlation ID.
-    pub correlation_id: Option<String>,
-    /// Session ID.
-    pub session_id: Option<String>,
-    /// All attributes.
-    pub attributes: Json,
-}
 
 /// The store, shared by the request handlers.
 #[derive(Clone)]
@@ -122,7 +96,7 @@ impl Store {
     }
 
     /// Every record whose correlation ID, trace ID or session ID is `id`, oldest first.
-    pub fn search(&self, id: &str) -> Result<Vec<Stored>, StoreError> {
+    pub fn search(&self, id: &str) -> Result<Vec<Row>, StoreError> {
         let conn = self.lock()?;
         let mut query = conn
             .prepare_cached(
@@ -137,8 +111,8 @@ impl Store {
         let rows = query
             .query_map(params![id, limit], |r| {
                 let attributes: String = r.get(9)?;
-                Ok(Stored {
-                    time_unix_nano: r.get::<_, i64>(0)?.to_string(),
+                Ok(Row {
+                    time_ns: r.get(0)?,
                     service: r.get(1)?,
                     scope: r.get(2)?,
                     level: r.get(3)?,
@@ -212,8 +186,8 @@ mod tests {
             2
         );
         let found = store.search("c1").unwrap();
-        let times: Vec<&str> = found.iter().map(|r| r.time_unix_nano.as_str()).collect();
-        assert_eq!(times, ["10", "20", "20", "30"]);
+        let times: Vec<i64> = found.iter().map(|r| r.time_ns).collect();
+        assert_eq!(times, [10, 20, 20, 30]);
         assert_eq!(store.search("s1").unwrap().len(), 4);
         assert!(store.search("' OR 1=1 --").unwrap().is_empty());
         assert_eq!(store.remove_older_than(25).unwrap(), 3);
