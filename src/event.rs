@@ -113,15 +113,6 @@ pub struct Stamp {
     pub page_path: String,
 }
 
-/// An encoded event and its severity (for the `minLevel` filter).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Draft {
-    /// How serious it is.
-    pub severity: Severity,
-    /// The OTLP JSON `LogRecord`.
-    pub json: String,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,25 +1,22 @@
 //! The events the recorder makes by itself: actions starting and ending, requests settling,
 //! uncaught errors, console lines and its own drop counts. Names, severities, messages and
 //! attribute keys are decided here; the web shell only supplies the facts. Each builder returns
-//! the encoded record ([`Draft`]).
+//! the encoded OTLP JSON record. Each event's severity is known before it is built (see
+//! [`Settled::severity`], [`ActionOutcome::severity`]), so the shell can skip events below
+//! `minLevel` without building them.
+
+use alloc::string::String;
 
 use crate::Millis;
 use crate::attributes;
 use crate::batcher::DropReason;
-use crate::event::{Draft, Severity, Stamp};
+use crate::event::{Severity, Stamp};
 use crate::otlp::RecordWriter;
 use crate::redact::Redactor;
 use crate::text::{concat, decimal};
 
 fn int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-fn draft(severity: Severity, writer: RecordWriter) -> Draft {
-    Draft {
-        severity,
-        json: writer.finish(),
-    }
 }
 
 /// An app's `tl.log(level, message, attributes)` (event `name` "log"), or an event of
@@ -32,10 +29,10 @@ pub fn log(
     message: &str,
     entries: &str,
     redactor: &Redactor,
-) -> Draft {
+) -> String {
     let mut w = RecordWriter::new(stamp, name, severity, message);
     attributes::write(entries, redactor, &mut w);
-    draft(severity, w)
+    w.finish()
 }
 
 /// An action began (`startAction`, with its attributes, or a click/submit).
@@ -45,13 +42,13 @@ pub fn action_start(
     automatic: bool,
     entries: &str,
     redactor: &Redactor,
-) -> Draft {
+) -> String {
     let message = concat(&[name, " started"]);
     let mut w = RecordWriter::new(stamp, "action.start", Severity::Info, &message);
     w.str("action.name", name);
     w.str("action.kind", if automatic { "auto" } else { "explicit" });
     attributes::write(entries, redactor, &mut w);
-    draft(Severity::Info, w)
+    w.finish()
 }
 
 /// How an action ended: `ok`, `error` or `cancelled`.
@@ -101,7 +98,7 @@ pub fn action_end(
     outcome: ActionOutcome,
     duration: Millis,
     requests: u32,
-) -> Draft {
+) -> String {
     let severity = outcome.severity();
     let message = concat(&[name, " ended: ", outcome.name()]);
     let mut w = RecordWriter::new(stamp, "action.end", severity, &message);
@@ -109,7 +106,7 @@ pub fn action_end(
     w.str("action.outcome", outcome.name());
     w.int("duration_ms", int(duration));
     w.int("action.requests", requests.into());
-    draft(severity, w)
+    w.finish()
 }
 
 /// How a request ended, as the page saw it.
@@ -196,7 +193,7 @@ fn cut_at<'u>(url: &'u str, stops: &[u8]) -> &'u str {
 }
 
 /// An `http.request` event; `keep_query` keeps the URL's query string (never the fragment).
-pub fn http_request(stamp: &Stamp, request: &RequestDone<'_>, keep_query: bool) -> Draft {
+pub fn http_request(stamp: &Stamp, request: &RequestDone<'_>, keep_query: bool) -> String {
     let url = cut_at(request.url, if keep_query { b"#" } else { b"?#" });
     let severity = request.settled.severity();
     let outcome = request.settled.outcome();
@@ -217,7 +214,7 @@ pub fn http_request(stamp: &Stamp, request: &RequestDone<'_>, keep_query: bool) 
     if let Some(echoed) = request.echoed.and_then(echoed_id) {
         w.str("http.response.correlation_id", echoed);
     }
-    draft(severity, w)
+    w.finish()
 }
 
 /// An uncaught error or unhandled rejection.
@@ -234,7 +231,7 @@ pub struct Uncaught<'a> {
 }
 
 /// An `error` event; the stack is cut like any attribute value.
-pub fn error(stamp: &Stamp, uncaught: &Uncaught<'_>) -> Draft {
+pub fn error(stamp: &Stamp, uncaught: &Uncaught<'_>) -> String {
     let kind = if uncaught.kind.is_empty() {
         "Error"
     } else {
@@ -248,27 +245,24 @@ pub fn error(stamp: &Stamp, uncaught: &Uncaught<'_>) -> Draft {
     if !uncaught.stack.is_empty() {
         w.str("exception.stacktrace", uncaught.stack);
     }
-    draft(Severity::Error, w)
+    w.finish()
 }
 
 /// A captured `console.warn` or `console.error` line.
-pub fn console(stamp: &Stamp, severity: Severity, message: &str) -> Draft {
-    draft(
-        severity,
-        RecordWriter::new(stamp, "console", severity, message),
-    )
+pub fn console(stamp: &Stamp, severity: Severity, message: &str) -> String {
+    RecordWriter::new(stamp, "console", severity, message).finish()
 }
 
 /// The counts of events dropped since the last report, as a `threadline.dropped` event, so a
 /// gap shows in the timeline.
-pub fn dropped(stamp: &Stamp, counts: &[(DropReason, u32)]) -> Draft {
+pub fn dropped(stamp: &Stamp, counts: &[(DropReason, u32)]) -> String {
     let total: u64 = counts.iter().map(|(_, n)| u64::from(*n)).sum();
     let message = concat(&["Threadline dropped ", &decimal(total), " events"]);
     let mut w = RecordWriter::new(stamp, "threadline.dropped", Severity::Warn, &message);
     for (reason, n) in counts {
         w.int(&concat(&["dropped.", reason.name()]), (*n).into());
     }
-    draft(Severity::Warn, w)
+    w.finish()
 }
 
 #[cfg(test)]
@@ -289,8 +283,8 @@ mod tests {
         }
     }
 
-    fn decoded(draft: &Draft) -> LogRecord {
-        decode_record(&draft.json)
+    fn decoded(json: &str) -> LogRecord {
+        decode_record(json)
     }
 
     fn body(record: &LogRecord) -> String {
@@ -318,8 +312,8 @@ mod tests {
             &request("https://api.test/pay?card=4111#x", Settled::Status(503)),
             false,
         );
-        assert_eq!(d.severity, Severity::Error);
         let e = decoded(&d);
+        assert_eq!(e.severity_text, "ERROR");
         assert_eq!(attr(&e, "event.name"), Some(s("http.request")));
         assert_eq!(body(&e), "POST https://api.test/pay 503");
         assert_eq!(attr(&e, "url.full"), Some(s("https://api.test/pay")));
@@ -339,7 +333,7 @@ mod tests {
             &request("https://api.test/pay?card=1#x", Settled::Status(200)),
             true,
         );
-        assert_eq!(kept.severity, Severity::Info);
+        assert_eq!(decoded(&kept).severity_text, "INFO");
         assert_eq!(
             attr(&decoded(&kept), "url.full"),
             Some(s("https://api.test/pay?card=1"))
@@ -402,8 +396,8 @@ mod tests {
         assert_eq!(attr(&start, "action.kind"), Some(s("auto")));
         assert_eq!(attr(&start, "cart"), Some(Value::IntValue(3)));
         let end = action_end(&stamp(), "checkout", ActionOutcome::Error, 1_234, 3);
-        assert_eq!(end.severity, Severity::Warn);
         let end = decoded(&end);
+        assert_eq!(end.severity_text, "WARN");
         assert_eq!(attr(&end, "duration_ms"), Some(Value::IntValue(1_234)));
         assert_eq!(attr(&end, "action.requests"), Some(Value::IntValue(3)));
         assert_eq!(attr(&end, "action.outcome"), Some(s("error")));
@@ -454,7 +448,6 @@ mod tests {
             "spassword\0x\0",
             &Redactor::default(),
         );
-        assert_eq!(d.severity, Severity::Debug);
         let e = decoded(&d);
         assert_eq!(e.severity_text, "DEBUG");
         assert_eq!(attr(&e, "password"), Some(s("[redacted]")));

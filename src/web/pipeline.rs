@@ -11,7 +11,7 @@ use wasm_bindgen::JsValue;
 
 use crate::Millis;
 use crate::batcher::{Batcher, DropReason, Next, Record, Response};
-use crate::event::{Draft, Severity, Stamp};
+use crate::event::{Severity, Stamp};
 use crate::id::Id;
 use crate::options::Config;
 use crate::otlp::{Resource, encode_body};
@@ -207,7 +207,7 @@ impl Shared {
         &mut self,
         correlation: Option<Id>,
         severity: Severity,
-        build: impl FnOnce(&Stamp, &Redactor) -> Draft,
+        build: impl FnOnce(&Stamp, &Redactor) -> String,
     ) {
         self.emit_at(correlation, None, severity, build);
     }
@@ -218,7 +218,7 @@ impl Shared {
         correlation: Option<Id>,
         time: Option<Millis>,
         severity: Severity,
-        build: impl FnOnce(&Stamp, &Redactor) -> Draft,
+        build: impl FnOnce(&Stamp, &Redactor) -> String,
     ) {
         if !self.is_recorded(severity) {
             return;
@@ -232,8 +232,8 @@ impl Shared {
         let Some(pipeline) = self.pipeline.as_ref() else {
             return;
         };
-        let draft = build(&stamp, &pipeline.redactor);
-        self.record(stamp.id, draft);
+        let json = build(&stamp, &pipeline.redactor);
+        self.record(stamp.id, json);
     }
 
     /// Whether events of `severity` are recorded: events are sent and it is not below
@@ -246,13 +246,13 @@ impl Shared {
 
     /// Queues an encoded event.
     #[inline(never)]
-    fn record(&mut self, id: Id, draft: Draft) {
+    fn record(&mut self, id: Id, json: String) {
         let Some(pipeline) = self.pipeline.as_mut() else {
             return;
         };
         let record = Record {
             event_id: id.to_hex(),
-            json: draft.json,
+            json,
         };
         let next = pipeline.batcher.push(record, now());
         self.carry_out(next);
@@ -285,8 +285,8 @@ impl Shared {
             .and_then(|p| p.batcher.take_dropped());
         if let Some((counts, stamp)) = counts.zip(self.stamp(None)) {
             // Drop reports go whatever `minLevel` says.
-            let draft = page_events::dropped(&stamp, &counts);
-            self.record(stamp.id, draft);
+            let json = page_events::dropped(&stamp, &counts);
+            self.record(stamp.id, json);
         }
         if let Some(pipeline) = self.pipeline.as_mut() {
             let next = pipeline.batcher.poll(now());
@@ -370,8 +370,7 @@ impl Shared {
         if over > 0 {
             let note = self.stamp(None).map(|stamp| Record {
                 event_id: stamp.id.to_hex(),
-                json: page_events::dropped(&stamp, &[(DropReason::StorageFull, over_u32(over))])
-                    .json,
+                json: page_events::dropped(&stamp, &[(DropReason::StorageFull, over_u32(over))]),
             });
             if let Some(p) = self.pipeline.as_ref() {
                 p.write_outbox(note.as_ref());
