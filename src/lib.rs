@@ -59,12 +59,11 @@ pub mod web;
 /// Milliseconds since the Unix epoch, the core's only notion of time.
 pub type Millis = u64;
 
-/// A small allocator: dlmalloc costs about 7 KB of the wasm file; the recorder's allocations are
-/// few, small and short-lived.
+/// A small, constant-time allocator (TLSF): dlmalloc costs about 7 KB of the wasm file, and a
+/// single free list slows every request down once the heap fragments.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
-static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
-    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
+static ALLOCATOR: rlsf::SmallGlobalTlsf = rlsf::SmallGlobalTlsf::new();
 
 /// The shipped build panics by trapping, without formatting a message: a recorder must not
 /// carry `core::fmt` and std's panic machinery into every page. Test builds link std, which
