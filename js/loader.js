@@ -5,13 +5,35 @@
 import load, { createRecorder, Recorder } from "../build/pkg/threadline.js";
 
 let wasmUrl;
+/** The compiled module, once `setWasmUrl` or `init` started fetching it. */
+let compiling;
 let loading;
 let latest = null;
 let loadDialog = () => Promise.reject(new Error("Threadline: no dialog loader"));
 
-/** Sets where `threadline_bg.wasm` is fetched from. */
+/**
+ * Sets where `threadline_bg.wasm` is fetched from. In a page, fetching and compiling it start at
+ * once, while the page's own scripts load, so that `init` only has to instantiate it.
+ */
 export function setWasmUrl(url) {
   wasmUrl = url;
+  if (typeof document !== "undefined") compiling = compile(url);
+}
+
+/**
+ * Fetches and compiles the wasm, streaming (compiled as its bytes arrive); a server that does not
+ * say `application/wasm` gets a second, buffered try.
+ */
+function compile(url) {
+  const buffered = () =>
+    fetch(url).then((response) => {
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      return response.arrayBuffer().then((bytes) => WebAssembly.compile(bytes));
+    });
+  const module = WebAssembly.compileStreaming(fetch(url)).catch(buffered);
+  // A failure is reported by `init`, not as an unhandled rejection while the page loads.
+  module.catch(() => {});
+  return module;
 }
 
 /** Sets how the dialog module (`dialog.js`) is loaded: a dynamic import, or a script beside this one. */
@@ -55,8 +77,9 @@ function defineDebugIdElement() {
  * @returns {Promise<import("./index").Recorder>}
  */
 export async function init(options) {
-  loading ??= load({ module_or_path: wasmUrl }).catch((error) => {
-    loading = undefined;
+  loading ??= (compiling ??= compile(wasmUrl)).then((module) => load({ module_or_path: module })).catch((error) => {
+    // The next `init` tries again from the start.
+    compiling = loading = undefined;
     throw new Error(`Threadline could not load ${wasmUrl}: ${error && error.message}`);
   });
   await loading;
