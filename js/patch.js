@@ -75,12 +75,16 @@ function prepareFetch(input, init, hooks, forced) {
     let headers;
     if (init != null && init.method !== undefined) method = String(init.method);
     else if (isRequest) method = input.method;
-    if (init != null && init.headers !== undefined) headers = new Headers(init.headers);
-    else headers = new Headers(isRequest ? input.headers : undefined);
+    const source = init != null && init.headers !== undefined ? init.headers : isRequest ? input.headers : undefined;
     const names = [];
-    for (const [name] of headers) names.push(name);
+    // Most calls carry no headers: then there is nothing to copy or to read names from.
+    if (source !== undefined) {
+      headers = new Headers(source);
+      for (const [name] of headers) names.push(name);
+    }
     const decision = plan(hooks, href, method, names, (isRequest && sent.get(input)) || "", forced || "");
     if (!decision) return undefined;
+    headers ??= new Headers();
     for (let i = 2; i + 1 < decision.length; i += 2) headers.append(decision[i], decision[i + 1]);
     const out = init == null ? {} : Object.create(init);
     own(out, "headers", headers);
