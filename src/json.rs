@@ -48,6 +48,12 @@ mod tests {
         assert_eq!(quoted("a\nb\tc\r"), r#""a\nb\tc\r""#);
         assert_eq!(quoted("\u{0}\u{1f}"), r#""\u0000\u001f""#);
         assert_eq!(quoted("é ✓ 😀"), "\"é ✓ 😀\"");
+        // Line and paragraph separators, which old JavaScript parsers took for line breaks;
+        // their neighbours in the same block pass through.
+        assert_eq!(
+            quoted("a\u{2028}b\u{2029}\u{2027}\u{202a}"),
+            "\"a\\u2028b\\u2029\u{2027}\u{202a}\""
+        );
     }
 
     #[test]
