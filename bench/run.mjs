@@ -19,6 +19,7 @@ const out = join(here, "out");
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 7);
 const N_FETCH = 1000;
 const N_XHR = 1000;
+const BATCHES = 5;
 const N_LOG = 2000;
 const N_MEMORY = 100_000;
 
@@ -36,6 +37,10 @@ const CONTENDERS = [
   { name: "opentelemetry", label: "OpenTelemetry (sdk-trace-web, fetch + XHR, sdk-logs + OTLP)" },
   { name: "datadog", label: "@datadog/browser-rum + browser-logs" },
 ];
+// `BENCH_ONLY=threadline,opentelemetry` runs just those (plus the baseline), skips memory, prints the
+// medians and leaves BENCHMARKS.md alone: for comparing one change side by side.
+const ONLY = process.env.BENCH_ONLY ? ["baseline", ...process.env.BENCH_ONLY.split(",")] : null;
+if (ONLY) CONTENDERS.splice(0, CONTENDERS.length, ...CONTENDERS.filter((c) => ONLY.includes(c.name)));
 const INSTRUMENTED = ["sentry", "opentelemetry", "datadog"];
 
 const sizes = {};
@@ -174,7 +179,7 @@ async function round(name) {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${PAGE}/page/${name}`);
-  const result = await page.evaluate(async ({ N_FETCH, N_XHR, N_LOG }) => {
+  const result = await page.evaluate(async ({ N_FETCH, N_XHR, N_LOG, BATCHES }) => {
     const readyMs = await window.__readyAt;
     await window.bench.ready;
     const perFetch = async (url, n) => {
@@ -195,15 +200,21 @@ async function round(name) {
     };
     await perFetch(`${BENCH.api}/warm`, 200);
     perXhr(`${BENCH.api}/warm`, 200);
-    const fetchAllowed = await perFetch(`${BENCH.api}/orders`, N_FETCH);
-    const fetchOther = await perFetch(`${BENCH.other}/orders`, N_FETCH);
-    const xhrAllowed = perXhr(`${BENCH.api}/orders`, N_XHR);
-    const xhrOther = perXhr(`${BENCH.other}/orders`, N_XHR);
+    // Each figure is the median of BATCHES batches, so one garbage collection does not decide it.
+    const middle = async (measure) => {
+      const xs = [];
+      for (let b = 0; b < BATCHES; b++) xs.push(await measure());
+      return xs.sort((a, b) => a - b)[BATCHES >> 1];
+    };
+    const fetchAllowed = await middle(() => perFetch(`${BENCH.api}/orders`, N_FETCH));
+    const fetchOther = await middle(() => perFetch(`${BENCH.other}/orders`, N_FETCH));
+    const xhrAllowed = await middle(() => perXhr(`${BENCH.api}/orders`, N_XHR));
+    const xhrOther = await middle(() => perXhr(`${BENCH.other}/orders`, N_XHR));
     const started = performance.now();
     for (let i = 0; i < N_LOG; i++) window.bench.log(`event ${i}`, { i, user: "u1" });
     const log = ((performance.now() - started) * 1000) / N_LOG;
     return { readyMs, fetchAllowed, fetchOther, xhrAllowed, xhrOther, log };
-  }, { N_FETCH, N_XHR, N_LOG });
+  }, { N_FETCH, N_XHR, N_LOG, BATCHES });
   await context.close();
   return result;
 }
@@ -241,7 +252,7 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 process.stdout.write("\n");
 const memories = {};
-for (const c of CONTENDERS) memories[c.name] = await memory(c.name);
+if (!ONLY) for (const c of CONTENDERS) memories[c.name] = await memory(c.name);
 await browser.close();
 server.close();
 
@@ -260,6 +271,14 @@ const med = Object.fromEntries(CONTENDERS.map((c) => {
   m.readyCount = rs.filter((x) => x.readyMs !== null).length;
   return [c.name, m];
 }));
+if (ONLY) {
+  for (const c of CONTENDERS) {
+    const m = med[c.name];
+    const over = (key) => (m[key] - med.baseline[key]).toFixed(1).padStart(7);
+    console.log(`${c.name.padEnd(14)} ready ${String(m.readyMs?.toFixed(1)).padStart(6)} ms  fetch ${over("fetchAllowed")} / other ${over("fetchOther")}  xhr ${over("xhrAllowed")} / other ${over("xhrOther")} µs  log ${m.log.toFixed(2)} µs`);
+  }
+  process.exit(0);
+}
 const base = med.baseline;
 const overhead = (name, key) => (med[name][key] === null ? null : med[name][key] - base[key]);
 const kb = (n) => (n / 1024).toFixed(1);
@@ -347,7 +366,8 @@ ${rows((n) => `${num(med[n].readyMs)} | ${ratio(med[n].readyMs, med[tl].readyMs)
 ## 3. Per-request overhead
 
 Microseconds per call over the baseline page's, for ${N_FETCH} fetches (issued together, awaited) and
-${N_XHR} XHR \`open\` + \`send\` (the stub answers nothing, so only the call path is measured).
+${N_XHR} XHR \`open\` + \`send\` (the stub answers nothing, so only the call path is measured); in each
+round, the median of ${BATCHES} such batches.
 
 | contender | fetch, allowed | fetch, other origin | XHR, allowed | XHR, other origin | fetch allowed vs Threadline |
 |---|---|---|---|---|---|
