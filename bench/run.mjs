@@ -33,6 +33,8 @@ const CONTENDERS = [
   { name: "baseline", label: "no instrumentation" },
   { name: "handwritten", label: "hand-written fetch/XHR wrapper" },
   { name: "threadline", label: "Threadline" },
+  // The same build without the README's optional `<link rel="preload">` for the wasm.
+  { name: "threadline-no-preload", label: "Threadline, without the preload line", bundle: "threadline" },
   { name: "sentry", label: "@sentry/browser + browserTracingIntegration" },
   { name: "opentelemetry", label: "OpenTelemetry (sdk-trace-web, fetch + XHR, sdk-logs + OTLP)" },
   { name: "datadog", label: "@datadog/browser-rum + browser-logs" },
@@ -47,12 +49,12 @@ const sizes = {};
 for (const c of CONTENDERS) {
   const outfile = join(out, `${c.name}.js`);
   await esbuild.build({
-    entryPoints: [join(here, "contenders", `${c.name}.js`)],
+    entryPoints: [join(here, "contenders", `${c.bundle || c.name}.js`)],
     bundle: true, minify: true, format: "iife", target: "es2020", legalComments: "none", logLevel: "error",
     outfile,
   });
   // What a page downloads for the instrumentation (Threadline: its script-tag build and wasm).
-  const files = c.name === "threadline"
+  const files = c.name.startsWith("threadline")
     ? [join(root, "dist", "threadline.js"), join(root, "dist", "threadline_bg.wasm")]
     : c.name === "baseline" ? [] : [outfile];
   const bytes = files.map((f) => readFileSync(f));
@@ -111,7 +113,9 @@ const DOWN = `http://ingest.bench.test:${closed}/v1/logs`;
 /** The bench page: stub transport for the API and other origins, then the contender. */
 function page(name, endpoint) {
   const config = { api: API, other: OTHER, endpoint: endpoint || ENDPOINT };
-  const threadline = name === "threadline" ? `<script src="/dist/threadline.js"></script>` : "";
+  // Threadline as its README installs it with a script tag.
+  const preload = name === "threadline" ? `<link rel="preload" href="/dist/threadline_bg.wasm" as="fetch" type="application/wasm" crossorigin>` : "";
+  const threadline = name.startsWith("threadline") ? `${preload}<script src="/dist/threadline.js"></script>` : "";
   return `<!doctype html><html><head><meta charset="utf-8"><script>
 window.__t0 = performance.now();
 window.BENCH = ${JSON.stringify(config)};

@@ -24,6 +24,27 @@ test("the script tag starts fetching the wasm as it runs, before init is called"
   await context.close();
 });
 
+test("the README's preload line is used: the wasm is downloaded once, with no unused-preload warning", async () => {
+  const context = await live.browser.newContext();
+  const page = await context.newPage();
+  const fetched = [];
+  const warnings = [];
+  page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
+  page.on("console", (m) => warnings.push(m.text()));
+  await page.goto(`${live.server.origin("app.shop.test")}/script-preload.html`);
+  const header = await page.evaluate(async (api) => {
+    await Threadline.init({ propagateTo: [api] });
+    const response = await fetch(`${api}/api/preloaded`);
+    return response.headers.get("X-Correlation-ID");
+  }, live.server.origin("api.shop.test"));
+  assert.match(header, ID);
+  // Chromium reports a preload that no fetch took up after about three seconds.
+  await page.waitForTimeout(3500);
+  assert.deepEqual(fetched.filter((p) => p === "/dist/threadline_bg.wasm"), ["/dist/threadline_bg.wasm"]);
+  assert.deepEqual(warnings.filter((w) => /preload/i.test(w)), []);
+  await context.close();
+});
+
 test("a wasm file that cannot be fetched rejects init with its URL, quietly, and init can try again", async () => {
   const context = await live.browser.newContext();
   const page = await context.newPage();
