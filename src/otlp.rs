@@ -133,9 +133,11 @@ impl RecordWriter {
         });
     }
 
-    /// The finished record.
+    /// The finished record, holding no more memory than its length: the queue's bound
+    /// (`maxQueueBytes`) counts lengths, and records are written into a 1 KiB start.
     pub fn finish(mut self) -> String {
         self.out.push_str("]}");
+        self.out.shrink_to_fit();
         self.out
     }
 }
@@ -247,6 +249,15 @@ mod tests {
         w.bool("gift", false);
         w.str("note \"q\"", "line\nbreak ✓");
         w.finish()
+    }
+
+    #[test]
+    fn a_finished_record_holds_no_spare_capacity() {
+        // The queue's memory bound counts lengths; a 1 KiB start left in every record would
+        // let 1 MiB of queued records take 2.
+        let short = record("ok");
+        assert!(short.len() < 1024);
+        assert_eq!(short.capacity(), short.len());
     }
 
     #[test]
