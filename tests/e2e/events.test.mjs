@@ -143,6 +143,27 @@ describe("what is recorded", () => {
     assert.ok(!names.some((n) => /\/api\/fine|started|too low/.test(n)), names.join("; "));
   });
 
+  test("url.path follows the page's own navigation, even between two calls in one task", async () => {
+    const { page } = await app({ flushIntervalMs: 60_000 });
+    await page.evaluate(async () => {
+      tl.log("info", "before");
+      history.pushState(null, "", "/cart/step-2?coupon=x#top");
+      tl.log("info", "after push");
+      history.replaceState(null, "", "/cart/step%203");
+      tl.log("info", "after replace");
+      location.hash = "summary";
+      tl.log("info", "after hash");
+      await tl.flush();
+    });
+    const paths = Object.fromEntries(ingest.events("log").map((e) => [e.body.stringValue, e.attrs["url.path"]]));
+    assert.deepEqual(paths, {
+      before: "/esm.html",
+      "after push": "/cart/step-2",
+      "after replace": "/cart/step%203",
+      "after hash": "/cart/step%203",
+    });
+  });
+
   test("a request the app tagged itself is recorded under its ID, once; action.fetch is recorded once", async () => {
     const { page } = await app({ flushIntervalMs: 60_000 });
     const own = "0af7651916cd43dd8448eb211c80319c";
