@@ -13,4 +13,5 @@ datadogRum.init({
   trackResources: true,
 });
 datadogLogs.init({ ...common, forwardErrorsToLogs: false, sessionSampleRate: 100 });
+// Datadog's browser SDKs have no public flush: its logs leave on their own schedule.
 window.bench = { ready: Promise.resolve(), log: (message, attributes) => datadogLogs.logger.info(message, attributes) };

@@ -18,11 +18,12 @@ registerInstrumentations({
   ],
 });
 const loggerProvider = new LoggerProvider({
-  processors: [new BatchLogRecordProcessor(new OTLPLogExporter({ url: window.BENCH.endpoint }))],
+  processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: window.BENCH.endpoint }) })],
 });
 logs.setGlobalLoggerProvider(loggerProvider);
 const logger = loggerProvider.getLogger("bench");
 window.bench = {
   ready: Promise.resolve(),
   log: (message, attributes) => logger.emit({ severityText: "INFO", severityNumber: 9, body: message, attributes }),
+  flush: () => loggerProvider.forceFlush(),
 };

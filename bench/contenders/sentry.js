@@ -9,4 +9,8 @@ Sentry.init({
   tracePropagationTargets: [window.BENCH.api],
   enableLogs: true,
 });
-window.bench = { ready: Promise.resolve(), log: (message, attributes) => Sentry.logger.info(message, attributes) };
+window.bench = {
+  ready: Promise.resolve(),
+  log: (message, attributes) => Sentry.logger.info(message, attributes),
+  flush: () => Sentry.flush(10_000),
+};
