@@ -2,10 +2,11 @@
 // request objects without touching them, and that fall back to the original call whenever
 // anything inside the recorder throws, so instrumentation can never break a request.
 //
-// Every decision is the recorder's, through its `hooks`: `hooks.plan(request)` answers
-// `token\nid\nname\nvalue…` (the headers to add; one string, one copy out of wasm),
-// `token\n\nheader` (the app set the correlation header itself: add nothing, only report how it
-// ends), or undefined (leave it alone); `plan` below splits it into `[token, id, name, value, …]`. `request` is
+// Every decision is the recorder's, through its `hooks`: `hooks.plan(request)` answers a
+// number: 0 (leave it alone), the request's token (add the headers of the last answer), or the
+// token negated (the headers changed: `hooks.decision()` gives `id\nname\nvalue…`, or `\nheader`
+// when the app set the correlation header itself: add nothing, only report how it ends). Most
+// requests in a row carry the same ID, so most cross no string out of wasm. `request` is
 // one string (one copy into wasm per request): href, method, the header names the app set as
 // ",name,name," in lower case, the ID the object carried before and the ID to force, joined by
 // newlines, which none of them can contain; an empty ID means "none".
@@ -45,13 +46,22 @@ function requestUrl(input) {
   return undefined;
 }
 
-/** Asks the recorder about a request; `names` are the header names the app set, lower case. */
+/** The latest headers part of plan answers, split (`[id, name, value, …]`), per hooks object. */
+const decisions = new WeakMap();
+
+/**
+ * Asks the recorder about a request; `names` are the header names the app set, lower case.
+ * Returns `[token, id, name, value, …]` (`[token, "", header]` when only observed), or undefined.
+ */
 function plan(hooks, href, method, names, previous, forced) {
   const answer = hooks.plan(`${href}\n${method}\n,${names.join(",")},\n${previous}\n${forced}`);
   if (!answer) return undefined;
-  const decision = answer.split("\n");
-  decision[0] = Number(decision[0]);
-  return decision;
+  let decision = decisions.get(hooks);
+  if (answer < 0 || !decision) {
+    decision = hooks.decision().split("\n");
+    decisions.set(hooks, decision);
+  }
+  return [Math.abs(answer), ...decision];
 }
 
 function own(object, name, value) {

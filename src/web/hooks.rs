@@ -45,14 +45,23 @@ impl Hooks {
 
 #[wasm_bindgen]
 impl Hooks {
-    /// `token\nid\nname\nvalue…` for a request about to start, `token\n\nheader` for one
-    /// that is only observed (the app set the correlation header), or undefined to leave it
-    /// alone. `request` is href, method, app header names, previous ID and forced ID, joined
-    /// by newlines (see `js/patch.js` and `web/plan.rs`).
-    pub fn plan(&self, request: String) -> Option<String> {
+    /// Plans a request about to start: 0 to leave it alone, else its token, negated when the
+    /// headers to add changed since `decision()` was last called. `request` is href, method, app
+    /// header names, previous ID and forced ID, joined by newlines (see `js/patch.js` and
+    /// `web/plan.rs`).
+    pub fn plan(&self, request: String) -> f64 {
         self.handle
             .upgrade()
-            .and_then(|handle| plan::plan(&handle, &request))
+            .map_or(0.0, |handle| plan::plan(&handle, &request))
+    }
+
+    /// The headers of the latest plan: `id\nname\nvalue…`, or `\nheader` for a request that is
+    /// only observed (the app set the correlation header).
+    pub fn decision(&self) -> String {
+        self.handle
+            .upgrade()
+            .and_then(|handle| Some(handle.try_borrow_mut().ok()?.decisions.take()))
+            .unwrap_or_default()
     }
 
     /// A planned request ended: `how` is 0 with an HTTP `status`, 1 for a network error, 2 for

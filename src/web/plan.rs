@@ -6,16 +6,18 @@ use alloc::string::String;
 use crate::correlator::RequestFacts;
 use crate::id::Id;
 use crate::propagation::names_include;
-use crate::text::{decimal_len, push_decimal};
 use crate::web::shared::Handle;
 
-/// `token\nid\nname\nvalue…` for a request (one string: one copy into JavaScript), or `None`
-/// to leave it alone (not an allowed origin). A request whose correlation header the app set
-/// itself is only observed: `token\n\nheader-name`. Header names and values never hold line
-/// breaks. `request` is href, method, the app's
-/// header names (",a,b,"), the ID the same object carried before and the ID to force, joined by
-/// newlines.
-pub(crate) fn plan(handle: &Handle, request: &str) -> Option<String> {
+/// The answer to a planning request, as one number, so that most requests cross no string:
+/// `0` leaves the request alone (not an allowed origin); `token` adds the headers the last
+/// [`Decisions::take`] handed out; `-token` adds new ones, which JavaScript then takes. Tokens
+/// are never 0. `request` is href, method, the app's header names (",a,b,"), the ID the same
+/// object carried before and the ID to force, joined by newlines.
+pub(crate) fn plan(handle: &Handle, request: &str) -> f64 {
+    plan_token(handle, request).unwrap_or(0.0)
+}
+
+fn plan_token(handle: &Handle, request: &str) -> Option<f64> {
     let mut fields = Fields(request);
     let (href, method, app_names) = (fields.next()?, fields.next()?, fields.next()?);
     let (previous, forced) = (fields.next()?, fields.next()?);
@@ -30,36 +32,50 @@ pub(crate) fn plan(handle: &Handle, request: &str) -> Option<String> {
         same_object: Id::parse(previous),
     };
     let planned = shared.plan_request(&facts, |name| names_include(app_names, name))?;
-    // Exact, so that handing the string to JavaScript does not shrink (copy) it.
-    let headers_len: usize = planned
-        .headers
-        .iter()
-        .map(|(n, v)| n.len() + v.len() + 2)
-        .sum();
-    let mut out = String::with_capacity(
-        decimal_len(planned.token.into())
-            + 1
-            + planned
-                .id
-                .map_or(1 + shared.propagation.header.len(), |_| 32)
-            + headers_len,
-    );
-    push_decimal(&mut out, planned.token.into());
-    out.push('\n');
-    let Some(id) = planned.id else {
+    let token = f64::from(planned.token);
+    let shared = &mut *shared;
+    let header = &shared.propagation.header;
+    let next = &mut shared.decisions.next;
+    next.clear();
+    match planned.id {
         // Only observed: no ID, no headers, and the header name to read the echo from.
-        out.push('\n');
-        out.push_str(&shared.propagation.header);
-        return Some(out);
-    };
-    id.push_hex(&mut out);
-    for (name, value) in &planned.headers {
-        out.push('\n');
-        out.push_str(name);
-        out.push('\n');
-        out.push_str(value);
+        None => {
+            next.push('\n');
+            next.push_str(header);
+        }
+        Some(id) => {
+            id.push_hex(next);
+            for (name, value) in &planned.headers {
+                next.push('\n');
+                next.push_str(name);
+                next.push('\n');
+                next.push_str(value);
+            }
+        }
     }
-    Some(out)
+    let decisions = &shared.decisions;
+    Some(if decisions.next == decisions.sent {
+        token
+    } else {
+        -token
+    })
+}
+
+/// The headers part of plan answers (`id\nname\nvalue…`, or `\nheader` for a request that is
+/// only observed): the one JavaScript holds and the one the latest request got. Most requests
+/// in a row get the same, so it crosses into JavaScript only when it changes.
+#[derive(Default)]
+pub(crate) struct Decisions {
+    sent: String,
+    next: String,
+}
+
+impl Decisions {
+    /// The latest answer's headers part, which JavaScript now holds.
+    pub fn take(&mut self) -> String {
+        self.sent.clone_from(&self.next);
+        self.sent.clone()
+    }
 }
 
 /// The newline-separated fields of a planning request.

@@ -24,6 +24,7 @@ use crate::propagation::Propagation;
 use crate::retry::{request_key, split_key};
 use crate::web::glue::{self, now};
 use crate::web::pipeline::{Pipeline, TIMER_AUTO_ACTION};
+use crate::web::plan::Decisions;
 use crate::web::session_store::SessionKeeper;
 
 /// Requests whose settlement is awaited, at most; the oldest is forgotten past this.
@@ -81,6 +82,8 @@ pub(crate) struct Shared {
     pub debug_ids: DebugIds,
     /// Where events go; `None` without an `endpoint`.
     pub pipeline: Option<Pipeline>,
+    /// The headers part of plan answers, crossing into JavaScript only when it changes.
+    pub decisions: Decisions,
 }
 
 /// Shared ownership of the recorder state.
@@ -124,6 +127,7 @@ impl Shared {
             live_actions: Vec::new(),
             debug_ids: DebugIds::default(),
             pipeline,
+            decisions: Decisions::default(),
         })
     }
 
