@@ -359,7 +359,10 @@ export function watchPage(hooks, errors, consoleLines) {
  * status 0 for a network error. The endpoint must allow the page's origin (CORS) and expose
  * `Retry-After`.
  */
-export function upload(fetchFn, url, body, hooks, id) {
+export function upload(fetchFn, url, bytes, hooks, id) {
+  // `bytes` views wasm memory only during this call: copied (a memcpy, where a string body would
+  // be decoded from UTF-8 here and encoded again by fetch).
+  const body = bytes.slice();
   const done = (status, retryAfter) => {
     try {
       hooks.uploaded(id, status, retryAfter == null ? undefined : retryAfter);
@@ -382,7 +385,10 @@ export function upload(fetchFn, url, body, hooks, id) {
     );
 }
 
-/** Sends `body` as a `text/plain` beacon, which needs no CORS preflight; whether it was queued. */
+/**
+ * Sends `body` (UTF-8 bytes viewing wasm memory, copied by the Blob) as a `text/plain` beacon,
+ * which needs no CORS preflight; whether it was queued.
+ */
 export function beacon(url, body) {
   try {
     return navigator.onLine !== false && navigator.sendBeacon(url, new Blob([body], { type: "text/plain" }));

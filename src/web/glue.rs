@@ -92,10 +92,11 @@ extern "C" {
     /// returns the unwatch function.
     #[wasm_bindgen(js_name = watchPage)]
     pub fn watch_page(hooks: &JsValue, errors: bool, console: bool) -> Function;
-    /// POSTs `body` as JSON with `fetch`, then calls the hooks' `uploaded(id, status, retryAfter)`.
-    pub fn upload(fetch: &JsValue, url: &str, body: &str, hooks: &JsValue, id: u32);
-    /// `navigator.sendBeacon` of `body` as `text/plain`; whether the browser queued it.
-    pub fn beacon(url: &str, body: &str) -> bool;
+    /// POSTs `body` (UTF-8 JSON, handed over as bytes: no string decoding) with `fetch`, then
+    /// calls the hooks' `uploaded(id, status, retryAfter)`.
+    pub fn upload(fetch: &JsValue, url: &str, body: &[u8], hooks: &JsValue, id: u32);
+    /// `navigator.sendBeacon` of `body` (UTF-8 bytes) as `text/plain`; whether the browser queued it.
+    pub fn beacon(url: &str, body: &[u8]) -> bool;
     /// The concatenated values of every storage key starting with `prefix`, which are removed.
     #[wasm_bindgen(js_name = outboxTake)]
     pub fn outbox_take(prefix: &str) -> String;

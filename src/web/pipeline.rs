@@ -84,7 +84,13 @@ impl Pipeline {
         match next {
             Next::Send(batch) => {
                 let body = self.body(&batch.records);
-                glue::upload(&self.upload_fetch, &self.endpoint, &body, hooks, batch.id);
+                glue::upload(
+                    &self.upload_fetch,
+                    &self.endpoint,
+                    body.as_bytes(),
+                    hooks,
+                    batch.id,
+                );
             }
             Next::WaitUntil(at) => {
                 if self.timer.as_ref().is_some_and(|(t, _)| *t == at) {
@@ -167,7 +173,7 @@ impl Pipeline {
         }
         let body = self.body(records.into_iter().take(n));
         if self.keepalive.try_take(body.len(), now) {
-            glue::beacon(&self.endpoint, &body);
+            glue::beacon(&self.endpoint, body.as_bytes());
         }
     }
 }
