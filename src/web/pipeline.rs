@@ -72,7 +72,11 @@ impl Pipeline {
         })
     }
 
-    fn body<'r>(&self, records: impl IntoIterator<Item = &'r Record>) -> String {
+    fn body<'r, I>(&self, records: I) -> String
+    where
+        I: IntoIterator<Item = &'r Record>,
+        I::IntoIter: Clone,
+    {
         let resource = Resource {
             service_name: &self.service,
         };
