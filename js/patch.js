@@ -96,8 +96,12 @@ function prepareFetch(input, init, hooks, forced) {
     if (!decision) return undefined;
     headers ??= new Headers();
     for (let i = 2; i + 1 < decision.length; i += 2) headers.append(decision[i], decision[i + 1]);
-    const out = init == null ? {} : Object.create(init);
-    own(out, "headers", headers);
+    let out;
+    if (init == null) out = { headers };
+    else {
+      out = Object.create(init);
+      own(out, "headers", headers);
+    }
     ours.add(out);
     if (isRequest) {
       if (decision[1]) sent.set(input, decision[1]);
