@@ -410,7 +410,9 @@ ${rows((n) => (n === "baseline" || n === "handwritten" ? "— | — | — | — 
 ## 5. Memory with the endpoint down
 
 After ${N_MEMORY.toLocaleString("en")} events logged with the endpoint refusing connections, 2 s later, after a forced GC
-(one run per contender).
+(one run per contender). Threadline keeps the newest events up to \`maxQueueBytes\` (1 MiB by
+default) for when the endpoint comes back, and counts what it drops; its wasm memory holds them,
+and never shrinks once grown. OpenTelemetry's log processor keeps at most 2048 records.
 
 | contender | JS heap before MB | JS heap after MB | wasm memory after MB |
 |---|---|---|---|
