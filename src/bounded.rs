@@ -19,6 +19,14 @@ pub fn take_first<T>(list: &mut Vec<T>, pred: impl Fn(&T) -> bool) -> Option<T> 
     Some(list.remove(pos))
 }
 
+/// Removes and returns an entry matching `pred`, moving the last entry into its place: for a
+/// long list whose order does not matter, where keeping the order would shift every later
+/// entry (requests in flight mostly end in the order they started, i.e. near the front).
+pub fn take_unordered<T>(list: &mut Vec<T>, pred: impl Fn(&T) -> bool) -> Option<T> {
+    let pos = list.iter().position(pred)?;
+    Some(list.swap_remove(pos))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,5 +49,15 @@ mod tests {
         assert_eq!(take_first(&mut list, |n| *n == 9), None);
         assert_eq!(take_first(&mut list, |n| *n == 4), Some(4));
         assert_eq!(list, [1, 3, 2]);
+    }
+
+    #[test]
+    fn take_unordered_moves_the_last_entry_into_the_gap() {
+        let mut list = vec![1, 2, 3, 4];
+        assert_eq!(take_unordered(&mut list, |n| *n == 1), Some(1));
+        assert_eq!(list, [4, 2, 3]);
+        assert_eq!(take_unordered(&mut list, |n| *n == 9), None);
+        assert_eq!(take_unordered(&mut list, |n| *n == 3), Some(3));
+        assert_eq!(list, [4, 2]);
     }
 }

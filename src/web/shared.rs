@@ -12,7 +12,7 @@ use wasm_bindgen::JsValue;
 use crate::Millis;
 use crate::actions::{ActionKind, AutoEnd};
 use crate::allowlist::Allowlist;
-use crate::bounded::{push_bounded, take_first};
+use crate::bounded::{push_bounded, take_first, take_unordered};
 use crate::correlator::{Correlator, RequestFacts};
 use crate::debug_id::DebugIds;
 use crate::event::Severity;
@@ -27,8 +27,10 @@ use crate::web::pipeline::{Pipeline, TIMER_AUTO_ACTION};
 use crate::web::plan::Decisions;
 use crate::web::session_store::SessionKeeper;
 
-/// Requests whose settlement is awaited, at most; the oldest is forgotten past this.
-const MAX_IN_FLIGHT: usize = 512;
+/// Requests whose settlement is awaited, at most (about 150 bytes each); past this, half are
+/// forgotten, and their `http.request` events with them. Every fetch and XHR settles in the
+/// end, so only a page with this many requests pending at once reaches it.
+const MAX_IN_FLIGHT: usize = 4096;
 /// Actions not yet ended, at most; the oldest is forgotten (without an `action.end`) past this.
 const MAX_LIVE_ACTIONS: usize = 64;
 
@@ -216,7 +218,7 @@ impl Shared {
 
     /// A planned request settled; `echoed` is the correlation header of its response.
     pub fn settle_request(&mut self, token: u32, settled: Settled, echoed: Option<&str>) {
-        let Some(request) = take_first(&mut self.in_flight, |r| r.token == token) else {
+        let Some(request) = take_unordered(&mut self.in_flight, |r| r.token == token) else {
             return;
         };
         let now = now();

@@ -546,6 +546,19 @@ describe("no loss on page exit", () => {
 });
 
 describe("bounded memory", () => {
+  test("1000 requests in flight at once are each recorded once", async () => {
+    const { page } = await app({ flushIntervalMs: 60_000 });
+    const statuses = await page.evaluate(async () => {
+      const responses = await Promise.all(Array.from({ length: 1000 }, (_, i) => fetch(`/api/burst/${i}`)));
+      await tl.flush();
+      return responses.map((r) => r.status);
+    });
+    assert.ok(statuses.every((s) => s === 200));
+    const paths = ingest.events("http.request").map((e) => new URL(e.attrs["url.full"]).pathname).filter((p) => p.startsWith("/api/burst/"));
+    assert.equal(paths.length, 1000);
+    assert.equal(new Set(paths).size, 1000);
+  });
+
   test("10,000 events in a burst with the endpoint down: the queue stays bounded, drops are counted", async () => {
     const { page } = await app({ flushIntervalMs: 100, maxStorageBytes: 0 }, { listening: false });
     const total = 10_000;
