@@ -5,8 +5,8 @@
 // Every decision is the recorder's, through its `hooks`: `hooks.plan(request)` answers a
 // number: 0 (leave it alone), the request's token (add the headers of the last answer), or the
 // token negated (the headers changed: `hooks.decision()` gives `id\nname\nvalue…`, or `\nheader`
-// when the app set the correlation header itself: add nothing, only report how it ends). Most
-// requests in a row carry the same ID, so most cross no string out of wasm. `request` is
+// when the app set the correlation header itself: add nothing, only report how it ends). The
+// requests of one action carry the same ID, so they cross no string out of wasm. `request` is
 // one string (one copy into wasm per request): href, method, the header names the app set as
 // ",name,name," in lower case, the ID the object carried before and the ID to force, joined by
 // newlines, which none of them can contain; an empty ID means "none".

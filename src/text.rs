@@ -34,17 +34,6 @@ pub fn push_decimal(out: &mut String, n: u64) {
     }
 }
 
-/// How many digits `n` has in decimal.
-pub fn decimal_len(n: u64) -> usize {
-    let mut len = 1;
-    let mut rest = n / 10;
-    while rest > 0 {
-        len += 1;
-        rest /= 10;
-    }
-    len
-}
-
 /// `n` in decimal.
 pub fn decimal(n: u64) -> String {
     let mut out = String::new();
@@ -60,13 +49,6 @@ mod tests {
     fn decimals_match_the_standard_formatting() {
         for n in [0, 1, 9, 10, 99, 100, 65_535, 1_700_000_000_000, u64::MAX] {
             assert_eq!(decimal(n), n.to_string());
-        }
-    }
-
-    #[test]
-    fn decimal_lengths_match() {
-        for n in [0, 9, 10, 99, 100, 4_294_967_295, u64::MAX] {
-            assert_eq!(decimal_len(n), decimal(n).len());
         }
     }
 

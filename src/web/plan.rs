@@ -8,11 +8,11 @@ use crate::id::Id;
 use crate::propagation::names_include;
 use crate::web::shared::Handle;
 
-/// The answer to a planning request, as one number, so that most requests cross no string:
-/// `0` leaves the request alone (not an allowed origin); `token` adds the headers the last
-/// [`Decisions::take`] handed out; `-token` adds new ones, which JavaScript then takes. Tokens
-/// are never 0. `request` is href, method, the app's header names (",a,b,"), the ID the same
-/// object carried before and the ID to force, joined by newlines.
+/// The answer to a planning request, as one number, so that the requests of one action cross
+/// no string: `0` leaves the request alone (not an allowed origin); `token` adds the headers
+/// the last [`Decisions::take`] handed out; `-token` adds new ones, which JavaScript then
+/// takes. Tokens are never 0. `request` is href, method, the app's header names (",a,b,"), the
+/// ID the same object carried before and the ID to force, joined by newlines.
 pub(crate) fn plan(handle: &Handle, request: &str) -> f64 {
     plan_token(handle, request).unwrap_or(0.0)
 }
@@ -62,8 +62,8 @@ fn plan_token(handle: &Handle, request: &str) -> Option<f64> {
 }
 
 /// The headers part of plan answers (`id\nname\nvalue…`, or `\nheader` for a request that is
-/// only observed): the one JavaScript holds and the one the latest request got. Most requests
-/// in a row get the same, so it crosses into JavaScript only when it changes.
+/// only observed): the one JavaScript holds and the one the latest request got. The requests
+/// of one action get the same, so it crosses into JavaScript only when it changes.
 #[derive(Default)]
 pub(crate) struct Decisions {
     sent: String,
