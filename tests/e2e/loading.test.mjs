@@ -8,6 +8,15 @@ import { ID, loopbackAndBrowser, openPage } from "./harness.mjs";
 const live = loopbackAndBrowser();
 const WASM = "**/dist/threadline_bg.wasm";
 
+/** Calls `init` with the API origin allowed, fetches from it, and returns the echoed header. */
+function initAndFetch(page) {
+  return page.evaluate(async (api) => {
+    await Threadline.init({ propagateTo: [api] });
+    const response = await fetch(`${api}/api/loaded`);
+    return response.headers.get("X-Correlation-ID");
+  }, live.server.origin("api.shop.test"));
+}
+
 test("the script tag starts fetching the wasm as it runs, before init is called", async () => {
   const context = await live.browser.newContext();
   const page = await context.newPage();
@@ -15,12 +24,7 @@ test("the script tag starts fetching the wasm as it runs, before init is called"
   await page.goto(`${live.server.origin("app.shop.test")}/script.html`);
   assert.equal((await wasm).status(), 200);
   assert.equal(await page.evaluate(() => typeof window.Threadline.init), "function");
-  const header = await page.evaluate(async (api) => {
-    await Threadline.init({ propagateTo: [api] });
-    const response = await fetch(`${api}/api/loaded`);
-    return response.headers.get("X-Correlation-ID");
-  }, live.server.origin("api.shop.test"));
-  assert.match(header, ID);
+  assert.match(await initAndFetch(page), ID);
   await context.close();
 });
 
@@ -32,12 +36,7 @@ test("the README's preload line is used: the wasm is downloaded once, with no un
   page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
   page.on("console", (m) => warnings.push(m.text()));
   await page.goto(`${live.server.origin("app.shop.test")}/script-preload.html`);
-  const header = await page.evaluate(async (api) => {
-    await Threadline.init({ propagateTo: [api] });
-    const response = await fetch(`${api}/api/preloaded`);
-    return response.headers.get("X-Correlation-ID");
-  }, live.server.origin("api.shop.test"));
-  assert.match(header, ID);
+  assert.match(await initAndFetch(page), ID);
   // Chromium reports a preload that no fetch took up after about three seconds.
   await page.waitForTimeout(3500);
   assert.deepEqual(fetched.filter((p) => p === "/dist/threadline_bg.wasm"), ["/dist/threadline_bg.wasm"]);
