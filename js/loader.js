@@ -21,8 +21,8 @@ export function setWasmUrl(url) {
 }
 
 /**
- * Fetches and compiles the wasm, streaming (compiled as its bytes arrive); a server that does not
- * say `application/wasm` gets a second, buffered try.
+ * Fetches and compiles the wasm, streaming (compiled as its bytes arrive). When that fails, e.g.
+ * because the server does not say `application/wasm`, a second, buffered try follows.
  */
 function compile(url) {
   const buffered = () =>

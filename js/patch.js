@@ -58,7 +58,10 @@ function plan(hooks, href, method, names, previous, forced) {
   if (!answer) return undefined;
   let decision = decisions.get(hooks);
   if (answer < 0 || !decision) {
-    decision = hooks.decision().split("\n");
+    const text = hooks.decision();
+    // Empty only if the recorder could not answer: nothing to add, and nothing to keep.
+    if (!text) return undefined;
+    decision = text.split("\n");
     decisions.set(hooks, decision);
   }
   return [Math.abs(answer), ...decision];
