@@ -6,22 +6,48 @@
 // patch.js. The glue is kept to two files: wasm-bindgen's test runner stalls when a page loads
 // many snippet modules at once.)
 
-// --- The window and the page's one recorder: a second `init` returns the first, and
-// `shutdown` frees the slot.
+// --- The window and the page's one recorder, kept in a registry on `globalThis` that every
+// copy and version of Threadline on the page finds: a second `init` anywhere gets the first
+// recorder, and fetch and XHR are patched once.
 
-let current = null;
+const REGISTRY = Symbol.for("threadline.registry");
+/** Bumped when what the registry holds, or the recorder's API, changes incompatibly. */
+const PROTOCOL = 1;
 
 /** The page's window, or undefined outside a window (a worker). */
 export function pageWindow() {
   return typeof window === "object" ? window : undefined;
 }
 
-export function currentRecorder() {
-  return current;
+/**
+ * The running recorder and its settings (`Config::fingerprint`), or null. Throws when another,
+ * incompatible version of Threadline runs on the page.
+ */
+export function runningRecorder() {
+  const entry = globalThis[REGISTRY];
+  if (!entry) return null;
+  if (entry.protocol !== PROTOCOL) {
+    throw new Error(`Threadline init: another Threadline (registry protocol ${entry.protocol}) already runs on this page; load one copy of Threadline`);
+  }
+  return entry;
 }
 
-export function setCurrentRecorder(recorder) {
-  current = recorder;
+/**
+ * Registers the page's recorder (`settings` as `Config::fingerprint` writes them); `owner` is
+ * what may free the registry again.
+ */
+export function registerRecorder(recorder, settings, owner) {
+  Object.defineProperty(globalThis, REGISTRY, {
+    value: Object.freeze({ protocol: PROTOCOL, recorder, settings, owner }),
+    configurable: true,
+    writable: true,
+  });
+}
+
+/** Frees the registry if `owner` holds it (`shutdown`). */
+export function unregisterRecorder(owner) {
+  const entry = globalThis[REGISTRY];
+  if (entry && entry.owner === owner) delete globalThis[REGISTRY];
 }
 
 // --- Option values: reading them and describing them in errors.
@@ -146,14 +172,15 @@ function formName(form, submitter) {
 const trim = (name, el) => (name || el.tagName.toLowerCase()).slice(0, MAX_NAME);
 
 /**
- * Calls `hooks.onAction(name, element, isSubmit)` for each click on an actionable element and
- * each form submit, in the capture phase so the action is current before the app's handlers run.
+ * Calls `hooks.onAction(name, element, isSubmit)` for each click on an actionable element (also
+ * inside open shadow roots) and each form submit, in the capture phase so the action is current before the app's handlers run.
  * For a submit, `element` is the submitter (or null). Returns a function that stops watching.
  */
 export function watchActions(target, hooks) {
   const click = (event) => {
     try {
-      const el = event.target instanceof Element ? event.target.closest(ACTIONABLE) : null;
+      // The composed path reaches into open shadow roots, where `event.target` is the host.
+      const el = event.composedPath().find((node) => node instanceof Element && node.matches(ACTIONABLE));
       if (el) hooks.onAction(trim(elementName(el), el), el, false);
     } catch (_) {
       // Never in the way of the page's own handlers.
@@ -356,10 +383,10 @@ export function watchPage(hooks, errors, consoleLines) {
 /**
  * POSTs an event batch with `fetchFn` (the page's fetch from before Threadline patched it, so the
  * upload is neither tagged nor recorded), then calls `hooks.uploaded(id, status, retryAfter)`,
- * status 0 for a network error. The endpoint must allow the page's origin (CORS) and expose
- * `Retry-After`.
+ * status 0 for a network error or when no answer came within `timeout` ms (it is aborted then).
+ * The endpoint must allow the page's origin (CORS) and expose `Retry-After`.
  */
-export function upload(fetchFn, url, bytes, hooks, id) {
+export function upload(fetchFn, url, bytes, hooks, id, timeout) {
   // `bytes` views wasm memory only during this call: copied (a memcpy, where a string body would
   // be decoded from UTF-8 here and encoded again by fetch).
   const body = bytes.slice();
@@ -370,6 +397,8 @@ export function upload(fetchFn, url, bytes, hooks, id) {
       // The recorder is gone.
     }
   };
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeout);
   Promise.resolve()
     .then(() =>
       fetchFn.call(window, url, {
@@ -377,8 +406,10 @@ export function upload(fetchFn, url, bytes, hooks, id) {
         headers: { "Content-Type": "application/json" },
         body,
         credentials: "omit",
+        signal: controller.signal,
       }),
     )
+    .finally(() => clearTimeout(timer))
     .then(
       (response) => done(response.status, response.headers.get("Retry-After")),
       () => done(0),

@@ -2,22 +2,32 @@
 // request objects without touching them, and that fall back to the original call whenever
 // anything inside the recorder throws, so instrumentation can never break a request.
 //
+// What goes down the chain is what the app described plus Threadline's headers, in a form any
+// wrapper can copy and any polyfill can read: a plain init object whose members are own
+// properties, and the headers in the form the app gave them (a plain object, an array of pairs
+// or a `Headers`).
+//
 // Every decision is the recorder's, through its `hooks`: `hooks.plan(request)` answers a
 // number: 0 (leave it alone), the request's token (add the headers of the last answer), or the
 // token negated (the headers changed: `hooks.decision()` gives `id\nname\nvalue…`, or `\nheader`
 // when the app set the correlation header itself: add nothing, only report how it ends). The
 // requests of one action carry the same ID, so they cross no string out of wasm. `request` is
 // one string (one copy into wasm per request): href, method, the header names the app set as
-// ",name,name," in lower case, the ID the object carried before and the ID to force, joined by
-// newlines, which none of them can contain; an empty ID means "none".
-// `hooks.settle(token, status, how, echoed)` reports how a planned request ended: `how` is 0
-// with a response (`status`), 1 for a network error, 2 for an abort; `echoed` is the response's
-// correlation header, if the server sent one and CORS lets the page read it.
+// ",name,name," in lower case, the ID the object carried before, the ID to force, the app's
+// `traceparent` and `baggage` and `x` for an XHR, joined by newlines, which none of them can
+// contain; an empty field means "none".
+// `hooks.settle(token, status, how, echoed, traceparent)` reports how a planned request ended:
+// `how` is 0 with a response (`status`), 1 for a network error, 2 for an abort; `echoed` is the
+// response's correlation header, if the server sent one and CORS lets the page read it;
+// `traceparent` the one the request went out with when code below replaced Threadline's.
+// `hooks.mayResend(token)` says whether a request that failed without a response may go once
+// more without Threadline's headers (a refused CORS preflight), `hooks.corsRefused(href)` that
+// it then answered.
 
 /** Reports a settlement; a failure to report never reaches the page. */
-function report(hooks, token, status, how, echoed) {
+function report(hooks, token, status, how, echoed, traceparent) {
   try {
-    hooks.settle(token, status, how, echoed == null ? undefined : String(echoed));
+    hooks.settle(token, status, how, echoed == null ? undefined : String(echoed), traceparent);
   } catch (_) {
     // Nothing to do: the request itself is unaffected.
   }
@@ -35,14 +45,59 @@ function rawHeader(raw, name) {
 /** `Request` and XHR objects already sent, mapped to the ID they carried. */
 const sent = new WeakMap();
 
-/** Init objects this module made: a fetch carrying one was planned already (`action.fetch`). */
-const ours = new WeakSet();
+/** The correlation header's name, lower case (one recorder per page). */
+let correlationHeader = "x-correlation-id";
+
+/**
+ * IDs Threadline put on requests still in flight, with a count each. A request that reaches a
+ * wrapper carrying one of them is one of Threadline's on its way down the chain (`action.fetch`
+ * through other wrappers, a fetch polyfill's XHR) and passes through untouched.
+ */
+const carried = new Map();
+
+function hold(id) {
+  if (id) carried.set(id, (carried.get(id) || 0) + 1);
+}
+
+function release(id) {
+  const left = (carried.get(id) || 0) - 1;
+  if (left > 0) carried.set(id, left);
+  else carried.delete(id);
+}
+
+/**
+ * Set while `action.fetch` calls the page's fetch with a request it already planned but could
+ * not mark (the app set the correlation header), or resends one: Threadline's own wrapper
+ * passes such a call through.
+ */
+let passing = 0;
+
+/** Calls the page's current fetch with `passing` set. */
+function passThrough(input, init) {
+  passing++;
+  try {
+    return window.fetch(input, init);
+  } finally {
+    passing--;
+  }
+}
+
+/** `fetch` from before Threadline patched it: probes that must not be tagged. */
+let untaggedFetch;
+
+/** Whether `input` is a Request, or a polyfill's request object (a `url` string and headers). */
+function isRequestLike(input) {
+  return (
+    input instanceof Request ||
+    (typeof input === "object" && input !== null && typeof input.url === "string" && "headers" in input)
+  );
+}
 
 /** The absolute URL a fetch/XHR input points at, resolved against the document's base URL. */
 function requestUrl(input) {
   if (typeof input === "string") return new URL(input, document.baseURI).href;
   if (input instanceof URL) return input.href;
-  if (input instanceof Request) return input.url;
+  if (isRequestLike(input)) return new URL(input.url, document.baseURI).href;
   return undefined;
 }
 
@@ -50,11 +105,11 @@ function requestUrl(input) {
 const decisions = new WeakMap();
 
 /**
- * Asks the recorder about a request; `names` are the header names the app set, lower case.
+ * Asks the recorder about a request; `names` are the header names the app set as ",a,b,".
  * Returns `[token, id, name, value, …]` (`[token, "", header]` when only observed), or undefined.
  */
-function plan(hooks, href, method, names, previous, forced) {
-  const answer = hooks.plan(`${href}\n${method}\n,${names.join(",")},\n${previous}\n${forced}`);
+function plan(hooks, href, method, names, previous, forced, traceparent, baggage, kind) {
+  const answer = hooks.plan(`${href}\n${method}\n${names}\n${previous}\n${forced}\n${traceparent}\n${baggage}\n${kind}`);
   if (!answer) return undefined;
   let decision = decisions.get(hooks);
   if (answer < 0 || !decision) {
@@ -67,114 +122,239 @@ function plan(hooks, href, method, names, previous, forced) {
   return [Math.abs(answer), ...decision];
 }
 
-function own(object, name, value) {
-  Object.defineProperty(object, name, { value, writable: true, enumerable: true, configurable: true });
+/** RequestInit members fetch reads by name, which may be getters a `for…in` does not see. */
+const INIT_MEMBERS = ["method", "headers", "body", "referrer", "referrerPolicy", "mode", "credentials", "cache", "redirect", "integrity", "keepalive", "signal", "priority", "duplex", "window"];
+
+/** A plain object holding every member of the caller's init as an own property (the body is passed on, never read). */
+function copyInit(init) {
+  const out = {};
+  for (const key in init) out[key] = init[key];
+  for (const key of INIT_MEMBERS) if (!(key in out) && key in init) out[key] = init[key];
+  return out;
+}
+
+/** Whether the decision's header pairs (from index 2) set `name`. */
+function setsName(decision, name) {
+  const lower = String(name).toLowerCase();
+  for (let i = 2; i + 1 < decision.length; i += 2) if (decision[i].toLowerCase() === lower) return true;
+  return false;
 }
 
 /**
- * Plans a fetch: returns `[newInit, token, headerName]`, or undefined to leave the call untouched.
- * The new init inherits every member of the caller's (nothing is read or copied) and has its own
- * copy of the headers fetch would send (`init.headers` replaces a Request's own). A non-empty init
- * resets a Request's referrer and referrer policy, so those are carried over unless `init` sets
- * them. A Request passed as init cannot be inherited from, so such calls are left alone.
+ * The headers to hand on: the app's, in the form it gave them, with the decision's pairs set
+ * (a pair replaces a header of its name: a merged `baggage` holds the app's members). Without
+ * headers of the app's own, or with a Request's, a plain object of what fetch would send.
+ */
+function withHeaders(source, normalized, decision) {
+  const put = (set) => {
+    for (let i = 2; i + 1 < decision.length; i += 2) set(decision[i], decision[i + 1]);
+  };
+  if (source instanceof Headers) {
+    const out = new Headers(normalized);
+    put((name, value) => out.set(name, value));
+    return out;
+  }
+  if (Array.isArray(source)) {
+    const out = [];
+    for (const pair of source) {
+      const copy = Array.from(pair);
+      if (!setsName(decision, copy[0])) out.push(copy);
+    }
+    put((name, value) => out.push([name, value]));
+    return out;
+  }
+  const out = {};
+  if (source != null && typeof source === "object" && !(Symbol.iterator in source)) {
+    for (const key of Object.keys(source)) if (!setsName(decision, key)) out[key] = source[key];
+  } else if (normalized) {
+    for (const [name, value] of normalized) if (!setsName(decision, name)) out[name] = value;
+  }
+  put((name, value) => {
+    out[name] = value;
+  });
+  return out;
+}
+
+/** Header `name` (lower case) in headers of any form, or undefined. */
+function headerIn(headers, name) {
+  try {
+    if (headers == null) return undefined;
+    if (headers instanceof Headers) return headers.get(name) ?? undefined;
+    const pairs = Array.isArray(headers) ? headers : Object.entries(headers);
+    for (const [key, value] of pairs) if (String(key).toLowerCase() === name) return String(value);
+  } catch (_) {
+    // Unreadable: unknown.
+  }
+  return undefined;
+}
+
+/**
+ * Plans a fetch: returns `{ init, token, id, header, traceparent }` (`init` undefined when the
+ * request is only observed: the app's own arguments go on), or undefined to leave the call
+ * untouched. The new init holds every member of the caller's and its own headers (`init.headers`
+ * replaces a Request's own). A non-empty init resets a Request's referrer and referrer policy,
+ * so those are carried over unless `init` sets them. A Request passed as init is left alone.
  */
 function prepareFetch(input, init, hooks, forced) {
   try {
-    if (init instanceof Request) return undefined;
+    if (init != null && (typeof init !== "object" || init instanceof Request)) return undefined;
     const href = requestUrl(input);
     if (!href) return undefined;
-    const isRequest = input instanceof Request;
+    const isRequest = isRequestLike(input);
     let method = "GET";
-    let headers;
     if (init != null && init.method !== undefined) method = String(init.method);
-    else if (isRequest) method = input.method;
-    const source = init != null && init.headers !== undefined ? init.headers : isRequest ? input.headers : undefined;
-    const names = [];
+    else if (isRequest) method = String(input.method || "GET");
+    const fromInit = init != null && init.headers !== undefined;
+    const source = fromInit ? init.headers : isRequest ? input.headers : undefined;
+    let normalized;
+    let names = ",";
+    let traceparent = "";
+    let baggage = "";
     // Most calls carry no headers: then there is nothing to copy or to read names from.
-    if (source !== undefined) {
-      headers = new Headers(source);
-      for (const [name] of headers) names.push(name);
+    if (source != null) {
+      normalized = new Headers(source);
+      for (const [name] of normalized) names += `${name},`;
+      const tag = normalized.get(correlationHeader);
+      if (tag && carried.has(tag)) return undefined;
+      traceparent = normalized.get("traceparent") || "";
+      baggage = normalized.get("baggage") || "";
     }
-    const decision = plan(hooks, href, method, names, (isRequest && sent.get(input)) || "", forced || "");
+    const previous = (isRequest && sent.get(input)) || "";
+    const decision = plan(hooks, href, method, names, previous, forced || "", traceparent, baggage, "");
     if (!decision) return undefined;
-    headers ??= new Headers();
-    for (let i = 2; i + 1 < decision.length; i += 2) headers.append(decision[i], decision[i + 1]);
-    let out;
-    if (init == null) out = { headers };
-    else {
-      out = Object.create(init);
-      own(out, "headers", headers);
+    const id = decision[1];
+    const prepared = { init: undefined, token: decision[0], id, header: decision[2], traceparent: undefined, href };
+    if (!id) return prepared;
+    const out = init == null ? {} : copyInit(init);
+    out.headers = withHeaders(fromInit ? source : undefined, normalized, decision);
+    if (input instanceof Request) {
+      sent.set(input, id);
+      if (out.referrer === undefined) out.referrer = input.referrer;
+      if (out.referrerPolicy === undefined) out.referrerPolicy = input.referrerPolicy;
+    } else if (isRequest) {
+      sent.set(input, id);
     }
-    ours.add(out);
-    if (isRequest) {
-      if (decision[1]) sent.set(input, decision[1]);
-      if (out.referrer === undefined) own(out, "referrer", input.referrer);
-      if (out.referrerPolicy === undefined) own(out, "referrerPolicy", input.referrerPolicy);
-    }
-    return [out, decision[0], decision[2]];
+    prepared.init = out;
+    if (setsName(decision, "traceparent")) prepared.traceparent = headerIn(out.headers, "traceparent");
+    hold(id);
+    return prepared;
   } catch (_) {
     return undefined;
   }
 }
 
-/** Reports the settlement of `promise`, a fetch `prepared` by `prepareFetch`; returns it unchanged. */
-function observe(promise, prepared, hooks) {
-  const token = prepared[1];
-  try {
-    promise.then(
-      (response) => {
-        let echoed;
-        try {
-          echoed = response.headers.get(prepared[2]);
-        } catch (_) {
-          // Unreadable: no echo.
-        }
-        report(hooks, token, response.status, 0, echoed);
-      },
-      (error) => report(hooks, token, 0, error && error.name === "AbortError" ? 2 : 1),
-    );
-  } catch (_) {
-    report(hooks, token, 0, 1);
-  }
-  return promise;
+/**
+ * The traceparent the request went out with, if code below Threadline replaced Threadline's in
+ * the headers it was handed (read back once the call returned).
+ */
+function replacedTraceparent(prepared) {
+  if (!prepared.traceparent || !prepared.init) return undefined;
+  const now = headerIn(prepared.init.headers, "traceparent");
+  return now && now !== prepared.traceparent ? now : undefined;
+}
+
+/**
+ * Reports how `promise`, a fetch `prepared` by `prepareFetch`, settles, and resolves as it does.
+ * A failure without a response that the recorder says may be a refused CORS preflight is sent
+ * once more by `resend()` (the app's own request, without Threadline's headers); its answer is
+ * the app's, and the origin is marked refused.
+ */
+function observe(promise, prepared, hooks, resend) {
+  const { token, id, header, href } = prepared;
+  const traceparent = replacedTraceparent(prepared);
+  const answered = (response, echo) => {
+    let echoed;
+    if (echo) {
+      try {
+        echoed = response.headers.get(header);
+      } catch (_) {
+        // Unreadable: no echo.
+      }
+    }
+    report(hooks, token, response.status, 0, echoed, traceparent);
+    return response;
+  };
+  return promise.then(
+    (response) => {
+      if (id) release(id);
+      return answered(response, true);
+    },
+    (error) => {
+      if (id) release(id);
+      const aborted = error && error.name === "AbortError";
+      let again;
+      try {
+        again = !aborted && hooks.mayResend(token) ? resend() : undefined;
+      } catch (_) {
+        again = undefined;
+      }
+      if (!again) {
+        report(hooks, token, 0, aborted ? 2 : 1, undefined, traceparent);
+        throw error;
+      }
+      return Promise.resolve(again).then(
+        (response) => {
+          try {
+            hooks.corsRefused(href);
+          } catch (_) {
+            // The response still reaches the app.
+          }
+          return answered(response, false);
+        },
+        (second) => {
+          report(hooks, token, 0, 1, undefined, traceparent);
+          throw second;
+        },
+      );
+    },
+  );
 }
 
 /**
  * `action.fetch`: calls the page's current `fetch` (so other wrappers still run; Threadline's own
- * finds the header set and leaves it) with `forced` as the correlation ID.
+ * sees its header on the request and passes it through) with `forced` as the correlation ID.
  */
 export function actionFetch(input, init, hooks, forced) {
   const prepared = prepareFetch(input, init, hooks, forced);
   let promise;
   try {
-    promise = window.fetch(input, prepared ? prepared[0] : init);
+    if (!prepared) return window.fetch(input, init);
+    promise = prepared.init ? window.fetch(input, prepared.init) : passThrough(input, init);
   } catch (error) {
-    if (prepared) report(hooks, prepared[1], 0, 1);
+    if (prepared) {
+      if (prepared.id) release(prepared.id);
+      report(hooks, prepared.token, 0, 1);
+    }
     return Promise.reject(error);
   }
-  return prepared ? observe(promise, prepared, hooks) : promise;
+  return observe(promise, prepared, hooks, () => passThrough(input, init));
 }
 
 /**
- * Wraps `target.fetch`. Returns the patch handle, or null when fetch is missing or cannot be
- * replaced.
+ * Wraps `target.fetch`; `header` is the correlation header's name. Returns the patch handle, or
+ * null when fetch is missing or cannot be replaced.
  */
-export function patchFetch(target, hooks) {
+export function patchFetch(target, hooks, header) {
   const original = target.fetch;
+  correlationHeader = String(header).toLowerCase();
   if (typeof original !== "function") return null;
+  untaggedFetch = original;
   const patch = { target, original, active: true, wrapper: null };
   patch.wrapper = function fetch(input, init) {
-    if (!patch.active || (init != null && ours.has(init))) return original.apply(this, arguments);
+    if (!patch.active || passing) return original.apply(this, arguments);
     const prepared = prepareFetch(input, init, hooks, "");
     if (!prepared) return original.apply(this, arguments);
+    const args = arguments;
+    const self = this;
     let promise;
     try {
-      promise = original.call(this, input, prepared[0]);
+      promise = prepared.init ? original.call(this, input, prepared.init) : original.apply(this, arguments);
     } catch (_) {
-      report(hooks, prepared[1], 0, 1);
+      if (prepared.id) release(prepared.id);
+      report(hooks, prepared.token, 0, 1);
       return original.apply(this, arguments);
     }
-    return observe(promise, prepared, hooks);
+    return observe(promise, prepared, hooks, () => original.apply(self, args));
   };
   try {
     target.fetch = patch.wrapper;
@@ -197,9 +377,12 @@ export function unpatchFetch(patch) {
 /**
  * Wraps `open`, `setRequestHeader` and `send` of an XMLHttpRequest prototype; the headers are
  * added at `send`. State lives in a WeakMap keyed by the request object; one `loadend` listener
- * per object, however often it is reused.
+ * per object, however often it is reused. An XHR's headers can only be appended to, so a
+ * `traceparent` that code below Threadline sets after Threadline's is dropped: a request never
+ * carries two.
  */
-export function patchXhr(proto, hooks) {
+export function patchXhr(proto, hooks, header) {
+  correlationHeader = String(header).toLowerCase();
   const original = {
     open: proto.open,
     setRequestHeader: proto.setRequestHeader,
@@ -216,6 +399,7 @@ export function patchXhr(proto, hooks) {
     if (!state.token) return;
     const token = state.token;
     state.token = 0;
+    if (state.id) release(state.id);
     const answered = xhr.readyState === 4 && xhr.status !== 0;
     let echoed;
     if (answered) {
@@ -225,7 +409,35 @@ export function patchXhr(proto, hooks) {
         // Unreadable: no echo.
       }
     }
+    let probe = false;
+    try {
+      probe = !answered && !state.aborted && hooks.mayResend(token);
+    } catch (_) {
+      // No probe.
+    }
     report(hooks, token, answered ? xhr.status : 0, answered ? 0 : state.aborted ? 2 : 1, echoed);
+    if (probe) probeRefusal(state.href, state.method, xhr.withCredentials);
+  }
+
+  // A failed XHR cannot be sent again under the app's handlers, which have seen the error: the
+  // same GET or HEAD goes once through the untagged fetch, and if it answers, the origin refused
+  // Threadline's headers and gets none from now on.
+  function probeRefusal(href, method, withCredentials) {
+    try {
+      const probe = (untaggedFetch || window.fetch).call(window, href, { method, credentials: withCredentials ? "include" : "same-origin" });
+      probe.then(
+        () => {
+          try {
+            hooks.corsRefused(href);
+          } catch (_) {
+            // Nothing concluded.
+          }
+        },
+        () => {},
+      );
+    } catch (_) {
+      // No probe: nothing is concluded.
+    }
   }
 
   function onLoadEnd() {
@@ -253,7 +465,9 @@ export function patchXhr(proto, hooks) {
           state.aborted = false;
           state.method = String(method);
           state.url = String(url);
-          state.names = [];
+          state.names = ",";
+          state.values = {};
+          state.ownTraceparent = false;
         } catch (_) {
           // Untracked: the request goes out without a header.
         }
@@ -264,7 +478,15 @@ export function patchXhr(proto, hooks) {
       if (patch.active) {
         try {
           const state = states.get(this);
-          if (state && state.names) state.names.push(String(name).toLowerCase());
+          if (state && state.names) {
+            const lower = String(name).toLowerCase();
+            // Sent by code below Threadline after Threadline's own: it would make two.
+            if (lower === "traceparent" && state.ownTraceparent) return undefined;
+            state.names += `${lower},`;
+            if (lower === "traceparent" || lower === "baggage" || lower === correlationHeader) {
+              state.values[lower] = state.values[lower] ? `${state.values[lower]}, ${value}` : String(value);
+            }
+          }
         } catch (_) {
           // Untracked header name.
         }
@@ -275,16 +497,24 @@ export function patchXhr(proto, hooks) {
       if (patch.active) {
         try {
           const state = states.get(this);
-          if (state && state.names && !state.token) {
+          const tag = state && state.values && state.values[correlationHeader];
+          if (state && state.names && !state.token && !(tag && carried.has(tag))) {
             const href = requestUrl(state.url);
-            const decision = href && plan(hooks, href, state.method, state.names, sent.get(this) || "", "");
+            const values = state.values;
+            const decision = href && plan(hooks, href, state.method, state.names, sent.get(this) || "", "", values.traceparent || "", values.baggage || "", "x");
             if (decision) {
               for (let i = 2; i + 1 < decision.length; i += 2) {
                 original.setRequestHeader.call(this, decision[i], decision[i + 1]);
               }
               state.token = decision[0];
+              state.id = decision[1];
+              state.href = href;
               state.header = String(decision[2]).toLowerCase();
-              if (decision[1]) sent.set(this, decision[1]);
+              state.ownTraceparent = setsName(decision, "traceparent");
+              if (decision[1]) {
+                sent.set(this, decision[1]);
+                hold(decision[1]);
+              }
               if (!state.listening) {
                 state.listening = true;
                 this.addEventListener("abort", onAbort);

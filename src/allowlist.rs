@@ -68,6 +68,23 @@ impl OriginPattern {
         }
     }
 
+    /// The pattern written as an origin (`https://*.shop.test`), default port left out.
+    pub fn text(&self) -> String {
+        match self {
+            OriginPattern::Exact(origin) => origin.serialize(),
+            OriginPattern::Subdomains {
+                scheme,
+                suffix,
+                port,
+            } => Origin {
+                scheme: *scheme,
+                host: crate::text::concat(&["*", suffix]),
+                port: *port,
+            }
+            .serialize(),
+        }
+    }
+
     /// Whether a request to `origin` matches this pattern.
     pub fn matches(&self, origin: &Origin) -> bool {
         match self {

@@ -34,9 +34,11 @@ extern crate alloc;
 pub mod actions;
 pub mod allowlist;
 pub mod attributes;
+pub mod baggage;
 pub mod batcher;
 pub mod bounded;
 pub mod correlator;
+pub mod cors;
 pub mod debug_id;
 pub mod event;
 pub mod id;
@@ -52,6 +54,7 @@ pub mod retry;
 pub mod retry_after;
 pub mod session;
 pub mod text;
+pub mod traceparent;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -14,7 +14,7 @@ use crate::event::Severity;
 use crate::propagation::Propagation;
 use crate::redact::Redactor;
 use crate::session::SessionPolicy;
-use crate::text::{concat, decimal};
+use crate::text::{concat, decimal, split_byte};
 
 /// Validated settings. Defaults are what `init({})` gives.
 #[derive(Clone, Debug)]
@@ -49,6 +49,8 @@ pub struct Config {
     pub keep_query: bool,
     /// Which attribute keys hold secrets.
     pub redactor: Redactor,
+    /// How long an upload may take before it is aborted and retried like a network error.
+    pub upload_timeout: Millis,
 }
 
 impl Default for Config {
@@ -69,7 +71,91 @@ impl Default for Config {
             capture_console: false,
             keep_query: false,
             redactor: Redactor::default(),
+            upload_timeout: 10_000,
         }
+    }
+}
+
+impl Config {
+    /// Every setting as `name=value` lines in a fixed order, so that a second `init` can be
+    /// compared with the first even from another copy of Threadline. `regexes` are the `RegExp`
+    /// entries of `propagateTo`, as text.
+    pub fn fingerprint(&self, regexes: &[String]) -> String {
+        let mut out = String::new();
+        let mut line = |name: &str, value: &str| {
+            out.push_str(name);
+            out.push('=');
+            out.push_str(value);
+            out.push('\n');
+        };
+        let flag = |on: bool| if on { "true" } else { "false" };
+        let number = |n: u64| decimal(n);
+        let size = |n: usize| decimal(n as u64);
+        let mut targets = String::new();
+        for pattern in &self.propagate_to {
+            targets.push_str(&pattern.text());
+            targets.push(' ');
+        }
+        for re in regexes {
+            targets.push_str(re);
+            targets.push(' ');
+        }
+        let mut words = String::new();
+        for word in self.redactor.words() {
+            words.push_str(word);
+            words.push(' ');
+        }
+        line("endpoint", self.endpoint.as_deref().unwrap_or(""));
+        line("service", &self.service);
+        line("propagateTo", &targets);
+        line("header", &self.propagation.header);
+        line("traceparent", flag(self.propagation.traceparent));
+        line("sameOrigin", flag(self.same_origin));
+        line("autoActions", flag(self.auto_actions));
+        line("retryWindowSeconds", &number(self.retry_window));
+        line("sessionIdleMinutes", &number(self.session.idle));
+        line("sessionMaxHours", &number(self.session.max_age));
+        line("minLevel", self.min_level.text());
+        line("maxBatchEvents", &size(self.limits.max_events));
+        line("maxBatchBytes", &size(self.limits.max_bytes));
+        line("flushIntervalMs", &number(self.limits.flush_interval));
+        line("maxQueueBytes", &size(self.limits.max_queue_bytes));
+        line("maxStorageBytes", &size(self.max_storage_bytes));
+        line("captureErrors", flag(self.capture_errors));
+        line("captureConsole", flag(self.capture_console));
+        line("keepQueryString", flag(self.keep_query));
+        line("redactKeys", &words);
+        line("uploadTimeoutMs", &number(self.upload_timeout));
+        out
+    }
+}
+
+/// The option names whose settings differ between two [`Config::fingerprint`]s.
+pub fn differences<'a>(running: &'a str, wanted: &str) -> Vec<&'a str> {
+    let mut wanted_lines = split_byte(wanted, b'\n');
+    split_byte(running, b'\n')
+        .filter(|line| wanted_lines.next() != Some(*line))
+        .filter_map(|line| split_byte(line, b'=').next())
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// `init` was called again, with options that differ from the running recorder's in `names`.
+pub fn already_running(names: &[&str]) -> OptionError {
+    let mut list = String::new();
+    for name in names {
+        if !list.is_empty() {
+            list.push_str(", ");
+        }
+        list.push_str(name);
+    }
+    OptionError {
+        message: concat(&[
+            PREFIX,
+            "Threadline is already running on this page with other options (",
+            &list,
+            "); call shutdown() on it first, or pass the same options (or none) to get it",
+        ]),
     }
 }
 
@@ -95,10 +181,11 @@ pub const KNOWN_OPTIONS: &[&str] = &[
     "captureConsole",
     "keepQueryString",
     "redactKeys",
+    "uploadTimeoutMs",
 ];
 
 /// [`KNOWN_OPTIONS`] as one list for messages.
-const KNOWN_OPTIONS_TEXT: &str = "endpoint, service, propagateTo, header, traceparent, sameOrigin, autoActions, retryWindowSeconds, sessionIdleMinutes, sessionMaxHours, minLevel, maxBatchEvents, maxBatchBytes, flushIntervalMs, maxQueueBytes, maxStorageBytes, captureErrors, captureConsole, keepQueryString, redactKeys";
+const KNOWN_OPTIONS_TEXT: &str = "endpoint, service, propagateTo, header, traceparent, sameOrigin, autoActions, retryWindowSeconds, sessionIdleMinutes, sessionMaxHours, minLevel, maxBatchEvents, maxBatchBytes, flushIntervalMs, maxQueueBytes, maxStorageBytes, captureErrors, captureConsole, keepQueryString, redactKeys, uploadTimeoutMs";
 
 /// A bad option: which one, and what was expected instead. Its text is what a developer reads
 /// in the console, e.g. `propagateTo[0]: expected an origin such as …, got "api.example.com"`.
@@ -290,6 +377,16 @@ pub const MAX_STORAGE_BYTES: NumberRule = NumberRule {
     max: 4_194_304,
 };
 
+/// `uploadTimeoutMs`: how long an upload may take before it is aborted (1 s to 2 minutes).
+pub const UPLOAD_TIMEOUT: NumberRule = NumberRule {
+    option: "uploadTimeoutMs",
+    unit: "milliseconds",
+    scale: 1.0,
+    allow_zero: false,
+    min: 1_000,
+    max: 120_000,
+};
+
 /// What `minLevel` expects.
 pub const LEVEL_EXPECTED: &str = "\"debug\", \"info\", \"warn\" or \"error\"";
 
@@ -408,5 +505,29 @@ mod tests {
         assert!(MAX_BATCH_EVENTS.read(Some(0.0), "0").is_err());
         assert!(MAX_QUEUE_BYTES.read(Some(1e9), "1e9").is_err());
         assert_eq!(MAX_STORAGE_BYTES.read(Some(0.0), "0"), Ok(0));
+    }
+
+    #[test]
+    fn a_second_init_is_compared_setting_by_setting() {
+        let first = Config::default();
+        let same = Config::default();
+        assert_eq!(first.fingerprint(&[]), same.fingerprint(&[]));
+        assert!(differences(&first.fingerprint(&[]), &same.fingerprint(&[])).is_empty());
+        let mut other = Config::default();
+        other.propagation.header = "X-Other".into();
+        other.propagate_to = vec![OriginPattern::parse("https://*.shop.test").unwrap()];
+        let running = first.fingerprint(&[]);
+        let wanted = other.fingerprint(&["/^https:\\/\\/api$/".into()]);
+        assert!(
+            wanted.contains("propagateTo=https://*.shop.test /^https:\\/\\/api$/ \n"),
+            "{wanted}"
+        );
+        assert_eq!(differences(&running, &wanted), ["propagateTo", "header"]);
+        let message = already_running(&["propagateTo", "header"]).to_string();
+        assert!(
+            message.contains("other options (propagateTo, header)"),
+            "{message}"
+        );
+        assert!(message.starts_with("Threadline init: "));
     }
 }

@@ -107,16 +107,38 @@ fn lines(mut text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// How many of the oldest records a beacon of at most `max_bytes` of records can carry.
-pub fn beacon_count(records: &[&Record], max_bytes: usize) -> usize {
-    let mut used = 0;
-    records
-        .iter()
-        .take_while(|r| {
-            used += r.json.len() + 1;
-            used <= max_bytes
-        })
-        .count()
+/// Which events have left in a beacon during this page exit, so that each leaves in at most
+/// one: the `pagehide` that follows `visibilitychange` sends only what the first beacon did not
+/// carry. Cleared when the page is shown again.
+#[derive(Clone, Debug, Default)]
+pub struct BeaconLog {
+    sent: Vec<String>,
+}
+
+impl BeaconLog {
+    /// The oldest records not yet beaconed that fit in `max_bytes` of records.
+    pub fn pick<'r>(&self, records: &[&'r Record], max_bytes: usize) -> Vec<&'r Record> {
+        let mut used = 0;
+        records
+            .iter()
+            .filter(|r| !self.sent.contains(&r.event_id))
+            .take_while(|r| {
+                used += r.json.len() + 1;
+                used <= max_bytes
+            })
+            .copied()
+            .collect()
+    }
+
+    /// `records` left in a beacon.
+    pub fn mark(&mut self, records: &[&Record]) {
+        self.sent.extend(records.iter().map(|r| r.event_id.clone()));
+    }
+
+    /// The page is shown again: a later exit may beacon everything again.
+    pub fn clear(&mut self) {
+        self.sent = Vec::new();
+    }
 }
 
 #[cfg(test)]
@@ -168,11 +190,34 @@ mod tests {
     fn a_beacon_takes_the_oldest_within_its_budget() {
         let records: Vec<Record> = (0..100).map(|n| record(n, 1_000)).collect();
         let refs: Vec<&Record> = records.iter().collect();
-        let n = beacon_count(&refs, BEACON_MAX_BYTES);
-        let bytes: usize = refs[..n].iter().map(|r| r.json.len() + 1).sum();
+        let log = BeaconLog::default();
+        let picked = log.pick(&refs, BEACON_MAX_BYTES);
+        let n = picked.len();
+        let bytes: usize = picked.iter().map(|r| r.json.len() + 1).sum();
         assert!(bytes <= BEACON_MAX_BYTES);
         assert!(bytes + refs[n].json.len() + 1 > BEACON_MAX_BYTES);
-        assert_eq!(beacon_count(&refs, 10), 0);
+        assert_eq!(picked[0], &records[0]);
+        assert!(log.pick(&refs, 10).is_empty());
+    }
+
+    #[test]
+    fn each_event_leaves_in_at_most_one_beacon_per_exit() {
+        let records: Vec<Record> = (0..10).map(|n| record(n, 100)).collect();
+        let refs: Vec<&Record> = records.iter().collect();
+        let mut log = BeaconLog::default();
+        let first = log.pick(&refs[..6], BEACON_MAX_BYTES);
+        assert_eq!(first.len(), 6);
+        log.mark(&first);
+        let second = log.pick(&refs, BEACON_MAX_BYTES);
+        assert_eq!(
+            second,
+            refs[6..].to_vec(),
+            "only what the first beacon did not carry"
+        );
+        log.mark(&second);
+        assert!(log.pick(&refs, BEACON_MAX_BYTES).is_empty());
+        log.clear();
+        assert_eq!(log.pick(&refs, BEACON_MAX_BYTES).len(), 10);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::Millis;
 use crate::attributes;
 use crate::batcher::DropReason;
 use crate::event::{Severity, Stamp};
+use crate::id::Id;
 use crate::otlp::RecordWriter;
 use crate::redact::Redactor;
 use crate::text::{concat, decimal};
@@ -171,6 +172,9 @@ pub struct RequestDone<'a> {
     pub attempt: u32,
     /// The correlation ID the server echoed in its response header (see [`echoed_id`]).
     pub echoed: Option<&'a str>,
+    /// The trace ID of another tracer's `traceparent` that the request carried instead of
+    /// Threadline's, so that the debug ID still finds the trace the backend logged under.
+    pub trace: Option<Id>,
 }
 
 /// A correlation ID a server echoed, if it is one a backend would accept: 16 to 64 letters,
@@ -214,6 +218,16 @@ pub fn http_request(stamp: &Stamp, request: &RequestDone<'_>, keep_query: bool) 
     if let Some(echoed) = request.echoed.and_then(echoed_id) {
         w.str("http.response.correlation_id", echoed);
     }
+    if let Some(trace) = request.trace {
+        w.str("http.request.trace_id", &trace.to_hex());
+    }
+    w.finish()
+}
+
+/// A server's CORS preflight refused Threadline's headers; its origin gets none from now on.
+pub fn cors_refused(stamp: &Stamp, origin: &str, advice: &str) -> String {
+    let mut w = RecordWriter::new(stamp, "threadline.cors_refused", Severity::Warn, advice);
+    w.str("url.origin", origin);
     w.finish()
 }
 
@@ -302,7 +316,41 @@ mod tests {
             duration: 42,
             attempt: 2,
             echoed: Some("0af7651916cd43dd8448eb211c80319c"),
+            trace: None,
         }
+    }
+
+    #[test]
+    fn a_request_another_tracer_traced_names_that_trace() {
+        let trace = Id::parse("4bf92f3577b34da6a3ce929d0e0e4736");
+        let done = RequestDone {
+            trace,
+            ..request("https://api.test/pay", Settled::Status(200))
+        };
+        let e = decoded(&http_request(&stamp(), &done, false));
+        assert_eq!(
+            attr(&e, "http.request.trace_id"),
+            Some(s("4bf92f3577b34da6a3ce929d0e0e4736"))
+        );
+        let plain = decoded(&http_request(
+            &stamp(),
+            &request("https://api.test/", Settled::Status(200)),
+            false,
+        ));
+        assert_eq!(attr(&plain, "http.request.trace_id"), None);
+    }
+
+    #[test]
+    fn a_cors_refusal_names_the_origin_and_the_advice() {
+        let e = decoded(&cors_refused(
+            &stamp(),
+            "https://api.test",
+            "answer preflights with: X",
+        ));
+        assert_eq!(attr(&e, "event.name"), Some(s("threadline.cors_refused")));
+        assert_eq!(attr(&e, "url.origin"), Some(s("https://api.test")));
+        assert_eq!(e.severity_text, "WARN");
+        assert_eq!(body(&e), "answer preflights with: X");
     }
 
     #[test]

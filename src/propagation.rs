@@ -6,6 +6,7 @@ use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::baggage::{self, HeaderWrite};
 use crate::id::{Id, SpanId};
 use crate::text::concat;
 
@@ -30,30 +31,49 @@ impl Default for Propagation {
     }
 }
 
+/// What the app (or code wrapping fetch above Threadline) already put on a request.
+#[derive(Clone, Copy, Debug)]
+pub struct AppHeaders<'a> {
+    /// The header names it set, written `,a,b,` in lower case (see [`names_include`]).
+    pub names: &'a str,
+    /// Its `baggage` value, if any.
+    pub baggage: Option<&'a str>,
+    /// Whether Threadline's values replace or are appended (fetch or XHR).
+    pub write: HeaderWrite,
+}
+
+impl AppHeaders<'_> {
+    /// Whether the app set header `name` (any letter case).
+    pub fn has(&self, name: &str) -> bool {
+        names_include(self.names, name)
+    }
+}
+
 impl Propagation {
-    /// The `(name, value)` pairs to add; `span` and `session` are needed only with `traceparent`.
-    /// `app_has` answers, case-insensitively, whether the app already set a header. If the app set the correlation header itself it is managing
-    /// correlation, so nothing is added at all.
+    /// The `(name, value)` pairs to write; `span` and `session` are needed only with
+    /// `traceparent`. A header the app set is left alone, but for `baggage`, a list Threadline
+    /// adds its member to (see [`baggage::with_session`]): its pair then holds the whole new
+    /// value ([`HeaderWrite::Replace`]) or the member to append. If the app set the correlation
+    /// header itself it is managing correlation, so nothing is added at all.
     pub fn headers(
         &self,
         id: Id,
         span: Option<SpanId>,
         session: Option<Id>,
-        app_has: impl Fn(&str) -> bool,
+        app: &AppHeaders<'_>,
     ) -> Vec<(String, String)> {
-        if app_has(&self.header) {
+        if app.has(&self.header) {
             return Vec::new();
         }
         let hex = id.to_hex();
         let mut out = Vec::with_capacity(3);
-        let trace = self.traceparent && !app_has("traceparent");
-        let baggage = self.traceparent && !app_has("baggage");
+        let trace = self.traceparent && !app.has("traceparent");
         let traceparent = span
             .filter(|_| trace)
             .map(|span| concat(&["00-", &hex, "-", &span.to_hex(), "-01"]));
         let baggage = session
-            .filter(|_| baggage)
-            .map(|session| concat(&["session.id=", &session.to_hex()]));
+            .filter(|_| self.traceparent)
+            .and_then(|session| baggage::with_session(app.baggage, session, app.write));
         out.push((self.header.clone(), hex));
         if let Some(value) = traceparent {
             out.push(("traceparent".to_owned(), value));
@@ -129,10 +149,17 @@ mod tests {
     fn names(pairs: &[(String, String)]) -> Vec<&str> {
         pairs.iter().map(|(n, _)| n.as_str()).collect()
     }
+    fn app(names: &str) -> AppHeaders<'_> {
+        AppHeaders {
+            names,
+            baggage: None,
+            write: HeaderWrite::Replace,
+        }
+    }
 
     #[test]
     fn default_is_the_correlation_header_only() {
-        let out = Propagation::default().headers(id(), span(), session(), |_| false);
+        let out = Propagation::default().headers(id(), span(), session(), &app(","));
         assert_eq!(
             out,
             vec![(
@@ -148,7 +175,7 @@ mod tests {
             header: "X-Request-ID".into(),
             traceparent: true,
         };
-        let out = p.headers(id(), span(), session(), |_| false);
+        let out = p.headers(id(), span(), session(), &app(","));
         assert_eq!(
             out,
             vec![
@@ -175,14 +202,37 @@ mod tests {
             traceparent: true,
         };
         assert!(
-            p.headers(id(), span(), session(), |n| n
-                .eq_ignore_ascii_case("x-correlation-id"))
+            p.headers(id(), span(), session(), &app(",accept,x-correlation-id,"))
                 .is_empty()
         );
-        let out = p.headers(id(), span(), session(), |n| n == "traceparent");
+        let out = p.headers(id(), span(), session(), &app(",traceparent,"));
         assert_eq!(names(&out), ["X-Correlation-ID", "baggage"]);
-        let out = p.headers(id(), span(), session(), |n| n == "baggage");
-        assert_eq!(names(&out), ["X-Correlation-ID", "traceparent"]);
+    }
+
+    #[test]
+    fn the_apps_baggage_is_merged_never_dropped() {
+        let p = Propagation {
+            header: "X-Correlation-ID".into(),
+            traceparent: true,
+        };
+        let fetch = AppHeaders {
+            baggage: Some("user.tier=gold"),
+            ..app(",baggage,")
+        };
+        let out = p.headers(id(), span(), session(), &fetch);
+        assert_eq!(names(&out), ["X-Correlation-ID", "traceparent", "baggage"]);
+        assert_eq!(
+            out[2].1,
+            "user.tier=gold,session.id=0af7651916cd43dd8448eb211c80319c"
+        );
+        let xhr = AppHeaders {
+            write: HeaderWrite::Append,
+            ..fetch
+        };
+        let out = p.headers(id(), span(), session(), &xhr);
+        assert_eq!(out[2].1, "session.id=0af7651916cd43dd8448eb211c80319c");
+        let without_trace = Propagation::default().headers(id(), span(), session(), &fetch);
+        assert_eq!(names(&without_trace), ["X-Correlation-ID"]);
     }
 
     #[test]

@@ -48,6 +48,11 @@ impl Redactor {
         }
     }
 
+    /// The key fragments, in lower case.
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        self.words.iter().map(String::as_str)
+    }
+
     /// Whether the value under `key` must be replaced by [`REDACTED`].
     pub fn is_secret(&self, key: &str) -> bool {
         let key = key.as_bytes();

@@ -41,9 +41,37 @@ pub fn decimal(n: u64) -> String {
     out
 }
 
+/// The pieces of `text` between `separator` bytes, in order (a byte search: `str::split` would
+/// bring formatting code into the wasm).
+pub fn split_byte(text: &str, separator: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    core::iter::from_fn(move || {
+        let text = rest?;
+        match text.bytes().position(|b| b == separator) {
+            Some(at) => {
+                rest = text.get(at + 1..);
+                text.get(..at)
+            }
+            None => {
+                rest = None;
+                Some(text)
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_byte_matches_str_split() {
+        for text in ["", ",", "a", "a,b", ",a,,b,", "é,ü"] {
+            let ours: Vec<&str> = split_byte(text, b',').collect();
+            let std: Vec<&str> = text.split(',').collect();
+            assert_eq!(ours, std, "{text:?}");
+        }
+    }
 
     #[test]
     fn decimals_match_the_standard_formatting() {

@@ -12,6 +12,7 @@ use wasm_bindgen::prelude::*;
 use crate::actions::ActionKind;
 use crate::event::Severity;
 use crate::id::Id;
+use crate::options::{already_running, differences};
 use crate::origin::Origin;
 use crate::otlp::MAX_VALUE_BYTES;
 use crate::page_events::{self, ActionOutcome};
@@ -40,14 +41,24 @@ const MAX_ACTION_NAME_CHARS: usize = 128;
 /// returns the same recorder and changes nothing.
 #[wasm_bindgen(js_name = createRecorder)]
 pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
-    let existing = glue::current_recorder();
-    if !existing.is_null() {
-        return Ok(existing);
-    }
     let window =
         glue::page_window().ok_or_else(|| js_error("Threadline runs in a browser window"))?;
+    let running = glue::running_recorder()?;
+    let field = |name: &str| Reflect::get(&running, &JsValue::from_str(name)).unwrap_or_default();
+    if !running.is_null() && options.is_undefined() {
+        return Ok(field("recorder"));
+    }
     let page_url = window.location().href().unwrap_or_default();
     let options = read_options(&options, &page_url).map_err(|e| js_error(e.message()))?;
+    let settings = options.fingerprint();
+    if !running.is_null() {
+        let theirs = field("settings").as_string().unwrap_or_default();
+        let differ = differences(&theirs, &settings);
+        if !differ.is_empty() {
+            return Err(js_error(already_running(&differ).message()));
+        }
+        return Ok(field("recorder"));
+    }
     let config = &options.config;
     let (auto, errors, console) = (
         config.auto_actions,
@@ -66,6 +77,7 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
         js_error("Threadline needs crypto.getRandomValues, which this browser does not provide")
     })?;
     let sends_events = shared.pipeline.is_some();
+    let header = shared.propagation.header.clone();
     let handle: Handle = Rc::new(RefCell::new(shared));
     let hooks = JsValue::from(Hooks::new(Rc::downgrade(&handle)));
     if let Ok(mut shared) = handle.try_borrow_mut() {
@@ -73,8 +85,8 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
         shared.resend_outbox();
     }
     let installed = Installed {
-        fetch: FetchPatch::install(window_js, &hooks),
-        xhr: XhrPatch::install(window_js, &hooks),
+        fetch: FetchPatch::install(window_js, &hooks, &header),
+        xhr: XhrPatch::install(window_js, &hooks, &header),
         auto_actions: auto
             .then(|| {
                 window
@@ -85,12 +97,13 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
         unwatch_storage: glue::watch_storage(&hooks),
         unwatch_page: sends_events.then(|| glue::watch_page(&hooks, errors, console)),
     };
+    let hooks_for_registry = hooks.clone();
     let recorder = JsValue::from(Recorder {
         handle,
         hooks,
         installed: RefCell::new(Some(installed)),
     });
-    glue::set_current_recorder(&recorder);
+    glue::register_recorder(&recorder, &settings, &hooks_for_registry);
     Ok(recorder)
 }
 
@@ -287,7 +300,7 @@ impl Recorder {
             if let Ok(mut shared) = self.handle.try_borrow_mut() {
                 shared.cancel_auto_timer();
             }
-            glue::set_current_recorder(&JsValue::NULL);
+            glue::unregister_recorder(&self.hooks);
         }
         flushed
     }

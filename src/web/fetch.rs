@@ -13,8 +13,8 @@ pub(crate) struct FetchPatch {
 
 impl FetchPatch {
     /// Wraps `window.fetch`; `None` (after a console warning) when it cannot be replaced.
-    pub fn install(window: &JsValue, hooks: &JsValue) -> Option<FetchPatch> {
-        let patch = glue::patch_fetch(window, hooks);
+    pub fn install(window: &JsValue, hooks: &JsValue, header: &str) -> Option<FetchPatch> {
+        let patch = glue::patch_fetch(window, hooks, header);
         if patch.is_null() {
             glue::warn(
                 "window.fetch is missing or not writable, so fetch requests will not carry the correlation header (action.fetch still does).",

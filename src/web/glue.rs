@@ -11,15 +11,16 @@ use crate::Millis;
 
 #[wasm_bindgen(module = "/js/patch.js")]
 extern "C" {
-    /// Wraps `target.fetch`; the patch handle, or null when fetch cannot be replaced.
+    /// Wraps `target.fetch` (`header`: the correlation header's name); the patch handle, or
+    /// null when fetch cannot be replaced.
     #[wasm_bindgen(js_name = patchFetch)]
-    pub fn patch_fetch(target: &JsValue, hooks: &JsValue) -> JsValue;
+    pub fn patch_fetch(target: &JsValue, hooks: &JsValue, header: &str) -> JsValue;
     /// Restores fetch if Threadline is still outermost, else leaves a pass-through.
     #[wasm_bindgen(js_name = unpatchFetch)]
     pub fn unpatch_fetch(patch: &JsValue);
     /// Wraps `open`, `setRequestHeader` and `send` of an XMLHttpRequest prototype.
     #[wasm_bindgen(js_name = patchXhr)]
-    pub fn patch_xhr(proto: &JsValue, hooks: &JsValue) -> JsValue;
+    pub fn patch_xhr(proto: &JsValue, hooks: &JsValue, header: &str) -> JsValue;
     /// Undoes [`patch_xhr`] method by method.
     #[wasm_bindgen(js_name = unpatchXhr)]
     pub fn unpatch_xhr(patch: &JsValue);
@@ -63,12 +64,17 @@ extern "C" {
     /// brings four global lookups with it.
     #[wasm_bindgen(js_name = pageWindow)]
     pub fn page_window() -> Option<web_sys::Window>;
-    /// The page's recorder object, or null.
-    #[wasm_bindgen(js_name = currentRecorder)]
-    pub fn current_recorder() -> JsValue;
-    /// Records (or, with null, forgets) the page's recorder object.
-    #[wasm_bindgen(js_name = setCurrentRecorder)]
-    pub fn set_current_recorder(recorder: &JsValue);
+    /// The registry entry of the page's running recorder (from any copy of Threadline:
+    /// `recorder` and its `settings`), or null; an error if an incompatible version holds it.
+    #[wasm_bindgen(js_name = runningRecorder, catch)]
+    pub fn running_recorder() -> Result<JsValue, JsValue>;
+    /// Registers the page's recorder with its settings (see `Config::fingerprint`); `owner`
+    /// (its hooks object) is what frees it again.
+    #[wasm_bindgen(js_name = registerRecorder)]
+    pub fn register_recorder(recorder: &JsValue, settings: &str, owner: &JsValue);
+    /// Frees the registry if `owner` holds it.
+    #[wasm_bindgen(js_name = unregisterRecorder)]
+    pub fn unregister_recorder(owner: &JsValue);
 }
 
 #[wasm_bindgen(module = "/js/page.js")]
@@ -93,8 +99,9 @@ extern "C" {
     #[wasm_bindgen(js_name = watchPage)]
     pub fn watch_page(hooks: &JsValue, errors: bool, console: bool) -> Function;
     /// POSTs `body` (UTF-8 JSON, handed over as bytes: no string decoding) with `fetch`, then
-    /// calls the hooks' `uploaded(id, status, retryAfter)`.
-    pub fn upload(fetch: &JsValue, url: &str, body: &[u8], hooks: &JsValue, id: u32);
+    /// calls the hooks' `uploaded(id, status, retryAfter)`; aborted (a network error) after
+    /// `timeout` ms.
+    pub fn upload(fetch: &JsValue, url: &str, body: &[u8], hooks: &JsValue, id: u32, timeout: u32);
     /// `navigator.sendBeacon` of `body` (UTF-8 bytes) as `text/plain`; whether the browser queued it.
     pub fn beacon(url: &str, body: &[u8]) -> bool;
     /// The concatenated values of every storage key starting with `prefix`, which are removed.

@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::event::Severity;
 use crate::page_events::{self, Settled, Uncaught};
-use crate::web::pipeline::TIMER_AUTO_ACTION;
+use crate::web::pipeline::{TIMER_AUTO_ACTION, TIMER_FLUSH_DEADLINE};
 use crate::web::shared::{Handle, Shared, schedule_auto_end};
 use crate::web::{auto_actions, plan};
 
@@ -65,17 +65,44 @@ impl Hooks {
     }
 
     /// A planned request ended: `how` is 0 with an HTTP `status`, 1 for a network error, 2 for
-    /// an abort; `echoed` is the response's correlation header, if readable.
-    pub fn settle(&self, token: u32, status: u16, how: u8, echoed: Option<String>) {
+    /// an abort; `echoed` is the response's correlation header, if readable; `traceparent` the
+    /// one it went out with, when code below Threadline replaced Threadline's.
+    pub fn settle(
+        &self,
+        token: u32,
+        status: u16,
+        how: u8,
+        echoed: Option<String>,
+        traceparent: Option<String>,
+    ) {
         let settled = match how {
             0 => Settled::Status(status),
             2 => Settled::Aborted,
             _ => Settled::NetworkError,
         };
-        self.with(|shared| shared.settle_request(token, settled, echoed.as_deref()));
+        self.with(|shared| {
+            shared.settle_request(token, settled, echoed.as_deref(), traceparent.as_deref())
+        });
         if let Some(handle) = self.handle() {
             schedule_auto_end(&handle);
         }
+    }
+
+    /// Tagged request `token` failed without a response: whether it may be sent once more
+    /// without Threadline's headers (a cross-origin `GET` or `HEAD`, as a refused CORS
+    /// preflight fails). It is still in flight until settled.
+    #[wasm_bindgen(js_name = mayResend)]
+    pub fn may_resend(&self, token: u32) -> bool {
+        let handle = self.handle.upgrade();
+        let shared = handle.as_ref().and_then(|h| h.try_borrow().ok());
+        shared.is_some_and(|s| s.may_resend(token))
+    }
+
+    /// A request to `href` answered once sent without Threadline's headers: its server refused
+    /// them, and its origin gets none from now on.
+    #[wasm_bindgen(js_name = corsRefused)]
+    pub fn cors_refused(&self, href: String) {
+        self.with(|shared| shared.cors_refused(&href));
     }
 
     /// An event upload ended: its HTTP status, or 0 for a network error.
@@ -125,8 +152,13 @@ impl Hooks {
         }
     }
 
-    /// A timer fired: the automatic-action timer (0) or the batch timer (1).
+    /// A timer fired: the automatic-action timer (0), the batch timer (1) or a `flush()`
+    /// deadline (2).
     pub fn tick(&self, kind: u8) {
+        if kind == TIMER_FLUSH_DEADLINE {
+            self.with(Shared::flush_deadline);
+            return;
+        }
         if kind != TIMER_AUTO_ACTION {
             self.with(Shared::pipeline_timer);
             return;

@@ -13,7 +13,7 @@ use crate::event::Severity;
 use crate::options::{
     Config, FLUSH_INTERVAL, LEVEL_EXPECTED, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_QUEUE_BYTES,
     MAX_STORAGE_BYTES, NumberRule, OptionError, RETRY_WINDOW, SESSION_IDLE, SESSION_MAX,
-    check_option_name,
+    UPLOAD_TIMEOUT, check_option_name,
 };
 use crate::origin::Origin;
 use crate::propagation::is_settable_header_name;
@@ -25,6 +25,19 @@ use crate::web::glue::{describe, is_options_object, stateless_regexp};
 pub(crate) struct WebOptions {
     pub config: Config,
     pub regexes: Vec<RegExp>,
+}
+
+impl WebOptions {
+    /// The settings as text, to compare a second `init` with the first (see
+    /// [`Config::fingerprint`]).
+    pub fn fingerprint(&self) -> String {
+        let regexes: Vec<String> = self
+            .regexes
+            .iter()
+            .map(|re| String::from(re.to_string()))
+            .collect();
+        self.config.fingerprint(&regexes)
+    }
 }
 
 const HEADER_EXPECTED: &str = "a header name a page may set, such as \"X-Correlation-ID\"";
@@ -95,6 +108,7 @@ pub(crate) fn read_options(options: &JsValue, page_url: &str) -> Result<WebOptio
             "captureConsole" => config.capture_console = read_bool(&value, "captureConsole")?,
             "keepQueryString" => config.keep_query = read_bool(&value, "keepQueryString")?,
             "redactKeys" => config.redactor = read_redact_keys(&value)?,
+            "uploadTimeoutMs" => config.upload_timeout = read_number(&value, &UPLOAD_TIMEOUT)?,
             "propagateTo" => read_propagate_to(&value, config, &mut out.regexes)?,
             _ => return Err(OptionError::unknown(&name)),
         }

@@ -15,7 +15,7 @@ use crate::event::{Severity, Stamp};
 use crate::id::Id;
 use crate::options::Config;
 use crate::otlp::{Resource, encode_body};
-use crate::outbox::{self, BEACON_MAX_BYTES, KEY_PREFIX, KeepaliveBudget};
+use crate::outbox::{self, BEACON_MAX_BYTES, BeaconLog, KEY_PREFIX, KeepaliveBudget};
 use crate::page_events;
 use crate::redact::Redactor;
 use crate::retry_after;
@@ -30,7 +30,13 @@ const DROPPED_EVENT_RESERVE: usize = 1_024;
 struct Waiter {
     last: Option<String>,
     resolve: Function,
+    /// When it settles at the latest, with what is unacknowledged written to storage.
+    deadline: Millis,
 }
+
+/// How much longer than one upload's timeout a `flush()` may take: every flush settles within
+/// `uploadTimeoutMs` plus this.
+pub(crate) const FLUSH_GRACE: Millis = 1_000;
 
 /// The event pipeline of a recorder that has an `endpoint`.
 pub(crate) struct Pipeline {
@@ -48,6 +54,11 @@ pub(crate) struct Pipeline {
     timer: Option<(Millis, JsValue)>,
     waiters: Vec<Waiter>,
     keepalive: KeepaliveBudget,
+    beaconed: BeaconLog,
+    /// How long an upload may take before it is aborted (then handled as a network error).
+    upload_timeout: Millis,
+    /// The timer for the earliest `flush()` deadline.
+    flush_timer: Option<JsValue>,
     /// `shutdown()` was called: once its flush settles, the pipeline stops.
     closing: bool,
 }
@@ -68,6 +79,9 @@ impl Pipeline {
             timer: None,
             waiters: Vec::new(),
             keepalive: KeepaliveBudget::default(),
+            beaconed: BeaconLog::default(),
+            upload_timeout: config.upload_timeout,
+            flush_timer: None,
             closing: false,
         })
     }
@@ -94,6 +108,7 @@ impl Pipeline {
                     body.as_bytes(),
                     hooks,
                     batch.id,
+                    u32::try_from(self.upload_timeout).unwrap_or(u32::MAX),
                 );
             }
             Next::WaitUntil(at) => {
@@ -122,7 +137,8 @@ impl Pipeline {
             return;
         }
         let failing = self.batcher.is_backing_off(now);
-        if failing {
+        let expired = self.waiters.iter().any(|w| w.deadline <= now);
+        if failing || expired {
             self.write_outbox(None);
         }
         let Pipeline {
@@ -130,6 +146,7 @@ impl Pipeline {
         } = self;
         waiters.retain(|w| {
             let done = failing
+                || w.deadline <= now
                 || w.last
                     .as_ref()
                     .is_none_or(|id| !batcher.records().any(|r| &r.event_id == id));
@@ -138,6 +155,24 @@ impl Pipeline {
             }
             !done
         });
+    }
+
+    /// Sets the timer for the earliest `flush()` deadline, if none is set.
+    fn arm_flush_timer(&mut self, hooks: &JsValue, now: Millis) {
+        if self.flush_timer.is_some() {
+            return;
+        }
+        if let Some(at) = self.waiters.iter().map(|w| w.deadline).min() {
+            let delay = i32::try_from(at.saturating_sub(now)).unwrap_or(i32::MAX);
+            self.flush_timer = Some(glue::tick_after(hooks, delay, TIMER_FLUSH_DEADLINE));
+        }
+    }
+
+    /// Clears the `flush()` deadline timer.
+    fn cancel_flush_timer(&mut self) {
+        if let Some(timer) = self.flush_timer.take() {
+            glue::cancel_tick(&timer);
+        }
     }
 
     /// Writes what is pending to this tab's storage key (bounded by `maxStorageBytes` across
@@ -171,13 +206,14 @@ impl Pipeline {
     /// the browser's keepalive budget.
     fn beacon(&mut self, now: Millis) {
         let records: Vec<&Record> = self.batcher.records().collect();
-        let n = outbox::beacon_count(&records, BEACON_MAX_BYTES);
-        if n == 0 {
+        let picked = self.beaconed.pick(&records, BEACON_MAX_BYTES);
+        if picked.is_empty() {
             return;
         }
-        let body = self.body(records.into_iter().take(n));
-        if self.keepalive.try_take(body.len(), now) {
-            glue::beacon(&self.endpoint, body.as_bytes());
+        let body = self.body(picked.iter().copied());
+        if self.keepalive.try_take(body.len(), now) && glue::beacon(&self.endpoint, body.as_bytes())
+        {
+            self.beaconed.mark(&picked);
         }
     }
 }
@@ -185,6 +221,7 @@ impl Pipeline {
 /// `tick_after` kinds: which timer fired.
 pub(crate) const TIMER_AUTO_ACTION: u8 = 0;
 pub(crate) const TIMER_PIPELINE: u8 = 1;
+pub(crate) const TIMER_FLUSH_DEADLINE: u8 = 2;
 
 /// Page lifecycle changes reported by `js/page.js`.
 pub(crate) const PAGE_HIDDEN: u8 = 0;
@@ -281,8 +318,11 @@ impl Shared {
         pipeline.settle_waiters(now);
         if pipeline.closing && pipeline.waiters.is_empty() {
             pipeline.cancel_timer();
+            pipeline.cancel_flush_timer();
             self.pipeline = None;
+            return;
         }
+        pipeline.arm_flush_timer(&hooks, now);
     }
 
     /// Asks the batcher what to do now, and does it; first reports drops counted since the
@@ -323,6 +363,14 @@ impl Shared {
         self.poll();
     }
 
+    /// The timer of the earliest `flush()` deadline fired.
+    pub fn flush_deadline(&mut self) {
+        if let Some(p) = self.pipeline.as_mut() {
+            p.flush_timer = None;
+        }
+        self.carry_out(Next::Idle);
+    }
+
     /// The batch timer fired.
     pub fn pipeline_timer(&mut self) {
         if let Some(p) = self.pipeline.as_mut() {
@@ -345,8 +393,14 @@ impl Shared {
             .records()
             .last()
             .map(|r| r.event_id.clone());
-        pipeline.waiters.push(Waiter { last, resolve });
-        let next = pipeline.batcher.flush(now());
+        let now = now();
+        let deadline = now + pipeline.upload_timeout + FLUSH_GRACE;
+        pipeline.waiters.push(Waiter {
+            last,
+            resolve,
+            deadline,
+        });
+        let next = pipeline.batcher.flush(now);
         self.carry_out(next);
     }
 
@@ -355,8 +409,9 @@ impl Shared {
         match change {
             PAGE_HIDDEN => self.leave_page(),
             PAGE_VISIBLE => {
-                if let Some(p) = self.pipeline.as_ref() {
+                if let Some(p) = self.pipeline.as_mut() {
                     glue::outbox_write(&p.outbox_key, "");
+                    p.beaconed.clear();
                 }
             }
             PAGE_ONLINE => {

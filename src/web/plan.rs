@@ -3,16 +3,19 @@
 
 use alloc::string::String;
 
+use crate::baggage::HeaderWrite;
 use crate::correlator::RequestFacts;
 use crate::id::Id;
-use crate::propagation::names_include;
+use crate::propagation::AppHeaders;
 use crate::web::shared::Handle;
 
 /// The answer to a planning request, as one number, so that the requests of one action cross
 /// no string: `0` leaves the request alone (not an allowed origin); `token` adds the headers
 /// the last [`Decisions::take`] handed out; `-token` adds new ones, which JavaScript then
 /// takes. Tokens are never 0. `request` is href, method, the app's header names (",a,b,"), the
-/// ID the same object carried before and the ID to force, joined by newlines.
+/// ID the same object carried before, the ID to force, the app's `traceparent` and `baggage`
+/// values and `x` for an XHR (whose headers can only be appended), joined by newlines; an empty
+/// field means "none".
 pub(crate) fn plan(handle: &Handle, request: &str) -> f64 {
     plan_token(handle, request).unwrap_or(0.0)
 }
@@ -21,6 +24,16 @@ fn plan_token(handle: &Handle, request: &str) -> Option<f64> {
     let mut fields = Fields(request);
     let (href, method, app_names) = (fields.next()?, fields.next()?, fields.next()?);
     let (previous, forced) = (fields.next()?, fields.next()?);
+    let (traceparent, baggage, kind) = (fields.next()?, fields.next()?, fields.next()?);
+    let app = AppHeaders {
+        names: app_names,
+        baggage: (!baggage.is_empty()).then_some(baggage),
+        write: if kind == "x" {
+            HeaderWrite::Append
+        } else {
+            HeaderWrite::Replace
+        },
+    };
     let mut shared = handle.try_borrow_mut().ok()?;
     if !shared.allows(href) {
         return None;
@@ -31,7 +44,8 @@ fn plan_token(handle: &Handle, request: &str) -> Option<f64> {
         forced: Id::parse(forced),
         same_object: Id::parse(previous),
     };
-    let planned = shared.plan_request(&facts, |name| names_include(app_names, name))?;
+    let traceparent = (!traceparent.is_empty()).then_some(traceparent);
+    let planned = shared.plan_request(&facts, &app, traceparent)?;
     let token = f64::from(planned.token);
     let shared = &mut *shared;
     let header = &shared.propagation.header;

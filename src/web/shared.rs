@@ -14,14 +14,16 @@ use crate::actions::{ActionKind, AutoEnd};
 use crate::allowlist::Allowlist;
 use crate::bounded::{push_bounded, take_first, take_unordered};
 use crate::correlator::{Correlator, RequestFacts};
+use crate::cors::{self, Refusals};
 use crate::debug_id::DebugIds;
 use crate::event::Severity;
 use crate::id::Id;
 use crate::options::Config;
 use crate::origin::Origin;
 use crate::page_events::{self, ActionOutcome, RequestDone, Settled};
-use crate::propagation::Propagation;
+use crate::propagation::{AppHeaders, Propagation};
 use crate::retry::{request_key, split_key};
+use crate::traceparent;
 use crate::web::glue::{self, now};
 use crate::web::pipeline::{Pipeline, TIMER_AUTO_ACTION};
 use crate::web::plan::Decisions;
@@ -43,6 +45,8 @@ struct InFlight {
     key: String,
     started: Millis,
     attempt: u32,
+    /// The trace ID of a `traceparent` another tracer put on the request, if it won over ours.
+    trace: Option<Id>,
 }
 
 /// An action that has started and not ended, for its `action.end` event.
@@ -70,6 +74,10 @@ pub(crate) struct Shared {
     pub propagation: Propagation,
     pub allow: Allowlist,
     pub regexes: Vec<RegExp>,
+    /// Origins whose CORS preflight refused Threadline's headers: they get none any more.
+    pub refusals: Refusals,
+    /// The page's own origin (requests to it need no CORS preflight).
+    pub page: Option<Origin>,
     pub correlator: Correlator,
     pub session: SessionKeeper,
     pub current: Option<CurrentAction>,
@@ -112,7 +120,11 @@ impl Shared {
         let tab = correlator.mint().ok()?;
         let pipeline = Pipeline::new(&config, upload_fetch, tab);
         let allow = Allowlist {
-            page: if config.same_origin { page } else { None },
+            page: if config.same_origin {
+                page.clone()
+            } else {
+                None
+            },
             patterns: config.propagate_to,
         };
         Some(Shared {
@@ -120,6 +132,8 @@ impl Shared {
             session: SessionKeeper::open(config.session),
             allow,
             regexes,
+            refusals: Refusals::default(),
+            page,
             propagation: config.propagation,
             current: None,
             hooks: JsValue::UNDEFINED,
@@ -138,6 +152,9 @@ impl Shared {
         let Some(origin) = Origin::parse_url(href) else {
             return false;
         };
+        if self.refusals.is_refused(&origin) {
+            return false;
+        }
         if self.allow.allows(&origin) {
             return true;
         }
@@ -161,13 +178,16 @@ impl Shared {
     /// Tags a request that is about to start. If the app set the correlation header itself
     /// (`app_has` answers for a header name, any letter case), nothing is added and, when events
     /// are recorded, the request is only followed for its `http.request` event.
+    /// `app_traceparent` is the `traceparent` the app (or another tracer) set, if any.
     pub fn plan_request(
         &mut self,
         facts: &RequestFacts<'_>,
-        app_has: impl Fn(&str) -> bool,
+        app: &AppHeaders<'_>,
+        app_traceparent: Option<&str>,
     ) -> Option<Planned> {
         let now = now();
-        if app_has(&self.propagation.header) {
+        let trace = app_traceparent.and_then(traceparent::trace_id);
+        if app.has(&self.propagation.header) {
             self.pipeline.as_ref()?;
             let token = self.next_token();
             let request = InFlight {
@@ -176,6 +196,7 @@ impl Shared {
                 key: request_key(facts.method, facts.url),
                 started: now,
                 attempt: 0,
+                trace,
             };
             push_bounded(&mut self.in_flight, request, MAX_IN_FLIGHT);
             return Some(Planned {
@@ -190,7 +211,7 @@ impl Shared {
         } else {
             (None, None)
         };
-        let headers = self.propagation.headers(tag.id, span, session, app_has);
+        let headers = self.propagation.headers(tag.id, span, session, app);
         let token = self.next_token();
         if let Some(action) = self.live_actions.iter_mut().find(|a| a.id == tag.id) {
             action.requests = action.requests.saturating_add(1);
@@ -201,6 +222,7 @@ impl Shared {
             key: tag.key,
             started: now,
             attempt: tag.attempt,
+            trace: trace.filter(|t| *t != tag.id),
         };
         push_bounded(&mut self.in_flight, request, MAX_IN_FLIGHT);
         Some(Planned {
@@ -216,11 +238,24 @@ impl Shared {
         self.next_token
     }
 
-    /// A planned request settled; `echoed` is the correlation header of its response.
-    pub fn settle_request(&mut self, token: u32, settled: Settled, echoed: Option<&str>) {
-        let Some(request) = take_unordered(&mut self.in_flight, |r| r.token == token) else {
+    /// A planned request settled; `echoed` is the correlation header of its response,
+    /// `sent_traceparent` the `traceparent` it went out with, when code below Threadline
+    /// replaced Threadline's.
+    pub fn settle_request(
+        &mut self,
+        token: u32,
+        settled: Settled,
+        echoed: Option<&str>,
+        sent_traceparent: Option<&str>,
+    ) {
+        let Some(mut request) = take_unordered(&mut self.in_flight, |r| r.token == token) else {
             return;
         };
+        if let Some(trace) = sent_traceparent.and_then(traceparent::trace_id) {
+            if Some(trace) != request.id {
+                request.trace = Some(trace);
+            }
+        }
         let now = now();
         if let Some(id) = request.id {
             self.correlator
@@ -246,6 +281,7 @@ impl Shared {
             duration: now.saturating_sub(request.started),
             attempt: request.attempt,
             echoed,
+            trace: request.trace,
         };
         // A request the app tagged itself belongs to the ID its server echoed, if that is one of
         // ours; else to the current action or the session.
@@ -257,6 +293,36 @@ impl Shared {
             settled.severity(),
             |stamp, _| page_events::http_request(stamp, &done, keep_query),
         );
+    }
+
+    /// Whether tagged request `token`, which failed without a response, may be sent once more
+    /// without Threadline's headers, as a refused CORS preflight would need (see `cors`).
+    pub fn may_resend(&self, token: u32) -> bool {
+        let Some(request) = self.in_flight.iter().find(|r| r.token == token) else {
+            return false;
+        };
+        let (method, url) = split_key(&request.key);
+        let page = self.page.as_ref();
+        request.id.is_some()
+            && Origin::parse_url(url).is_some_and(|to| cors::may_resend(method, &to, page))
+    }
+
+    /// The server at `href`'s origin refused Threadline's headers (the request answered once
+    /// sent without them): its origin gets no headers from now on; the first time, a console
+    /// warning says which line the server needs and a `threadline.cors_refused` event is recorded.
+    pub fn cors_refused(&mut self, href: &str) {
+        let Some(origin) = Origin::parse_url(href) else {
+            return;
+        };
+        let name = origin.serialize();
+        if !self.refusals.refuse(origin) {
+            return;
+        }
+        let warning = cors::refusal_warning(&name, &self.propagation);
+        glue::warn(&warning);
+        self.emit(None, Severity::Warn, |stamp, _| {
+            page_events::cors_refused(stamp, &name, &warning)
+        });
     }
 
     /// Starts an action, which becomes current; counts as session activity. An automatic

@@ -14,12 +14,12 @@ pub(crate) struct XhrPatch {
 
 impl XhrPatch {
     /// Wraps the XMLHttpRequest prototype; `None` (after a warning) when that is impossible.
-    pub fn install(window: &JsValue, hooks: &JsValue) -> Option<XhrPatch> {
+    pub fn install(window: &JsValue, hooks: &JsValue, header: &str) -> Option<XhrPatch> {
         let proto = Reflect::get(window, &JsValue::from_str("XMLHttpRequest"))
             .and_then(|ctor| Reflect::get(&ctor, &JsValue::from_str("prototype")))
             .ok()
             .filter(JsValue::is_object)?;
-        let patch = glue::patch_xhr(&proto, hooks);
+        let patch = glue::patch_xhr(&proto, hooks, header);
         if patch.is_null() {
             glue::warn(
                 "XMLHttpRequest cannot be patched, so XHR requests will not carry the correlation header.",

@@ -24,15 +24,21 @@ const installWrapper = (name) => {
 describe("other libraries and repeated init", () => {
   test("wrappers installed before and after keep working; init twice patches once", async () => {
     const { page, context } = await esmPage();
-    const same = await page.evaluate(async (installWrapper) => {
+    const result = await page.evaluate(async (installWrapper) => {
       eval(`(${installWrapper})`)("Before");
-      const first = await Threadline.init({});
-      const second = await Threadline.init({ header: "X-Other" });
+      const first = await Threadline.init({ propagateTo: ["http://api.shop.test"] });
+      const second = await Threadline.init({ propagateTo: ["http://api.shop.test:80/"] });
+      const third = await Threadline.init();
+      const refused = await Threadline.init({ header: "X-Other" }).then(
+        () => "resolved",
+        (e) => e.message,
+      );
       eval(`(${installWrapper})`)("After");
       await fetch("/api/others/both");
-      return first === second;
+      return { same: first === second && first === third, refused };
     }, installWrapper.toString());
-    assert.ok(same, "a second init returns the same recorder");
+    assert.ok(result.same, "a second init with the same settings (or none) returns the same recorder");
+    assert.match(result.refused, /^Threadline init: Threadline is already running on this page with other options \(propagateTo, header\)/);
     const [r] = live.server.received("/api/others/both");
     assert.equal(r.headers["x-before"], "1");
     assert.equal(r.headers["x-after"], "1");
