@@ -13,7 +13,8 @@
 // when the app set the correlation header itself: add nothing, only report how it ends). The
 // requests of one action carry the same ID, so they cross no string out of wasm. `request` is
 // one string (one copy into wasm per request): href, method, the header names the app set as
-// ",name,name," in lower case, the ID the object carried before, the ID to force, the app's
+// ",name,name," in lower case (and `traceparent` and `baggage`, without values, beside a tracer
+// that appends its own whatever a request carries), the ID the object carried before, the ID to force, the app's
 // `traceparent` and `baggage` and `x` for an XHR, joined by newlines, which none of them can
 // contain; an empty field means "none".
 // `hooks.settle(token, status, how, echoed, traceparent)` reports how a planned request ended:
@@ -55,14 +56,27 @@ let correlationHeader = "x-correlation-id";
  */
 const carried = new Map();
 
-function hold(id) {
-  if (id) carried.set(id, (carried.get(id) || 0) + 1);
+/** Holds `id` for the request `prepared` (the latest request under an ID is the one remembered). */
+function hold(id, prepared) {
+  const entry = carried.get(id);
+  if (entry) {
+    entry.count++;
+    entry.prepared = prepared;
+  } else if (id) carried.set(id, { count: 1, prepared });
 }
 
 function release(id) {
-  const left = (carried.get(id) || 0) - 1;
-  if (left > 0) carried.set(id, left);
-  else carried.delete(id);
+  const entry = carried.get(id);
+  if (entry && --entry.count <= 0) carried.delete(id);
+}
+
+/**
+ * A request Threadline tagged came by again further down the chain with `traceparent` set: a
+ * tracer between the two wrappers put its own there, which is then the one sent.
+ */
+function seenBelow(id, traceparent) {
+  const entry = carried.get(id);
+  if (entry && entry.prepared && traceparent) entry.prepared.seenTraceparent = traceparent;
 }
 
 /**
@@ -84,6 +98,20 @@ function passThrough(input, init) {
 
 /** `fetch` from before Threadline patched it: probes that must not be tagged. */
 let untaggedFetch;
+
+/**
+ * `,traceparent,baggage,` when a tracer that appends its own `traceparent` and `baggage`
+ * whatever a request carries (Datadog RUM) is on the page, else `,`: Threadline then reports
+ * those headers as taken, so a request never carries two.
+ */
+function tracerNames() {
+  const dd = globalThis.DD_RUM;
+  try {
+    return dd && typeof dd.getInitConfiguration === "function" && dd.getInitConfiguration() ? ",traceparent,baggage," : ",";
+  } catch (_) {
+    return ",";
+  }
+}
 
 /** Whether `input` is a Request, or a polyfill's request object (a `url` string and headers). */
 function isRequestLike(input) {
@@ -189,11 +217,12 @@ function headerIn(headers, name) {
 }
 
 /**
- * Plans a fetch: returns `{ init, token, id, header, traceparent }` (`init` undefined when the
- * request is only observed: the app's own arguments go on), or undefined to leave the call
- * untouched. The new init holds every member of the caller's and its own headers (`init.headers`
- * replaces a Request's own). A non-empty init resets a Request's referrer and referrer policy,
- * so those are carried over unless `init` sets them. A Request passed as init is left alone.
+ * Plans a fetch: returns `{ input, init, token, id, header, traceparent, href }` (without an
+ * `id` the request is only observed: the app's own arguments go on), or undefined to leave the
+ * call untouched. The new init holds every member of the caller's and its own headers
+ * (`init.headers` replaces a Request's own); a Request input goes on as `new Request(input,
+ * init)`. A non-empty init resets a Request's referrer and referrer policy, so those are carried
+ * over unless `init` sets them. A Request passed as init is left alone.
  */
 function prepareFetch(input, init, hooks, forced) {
   try {
@@ -207,7 +236,7 @@ function prepareFetch(input, init, hooks, forced) {
     const fromInit = init != null && init.headers !== undefined;
     const source = fromInit ? init.headers : isRequest ? input.headers : undefined;
     let normalized;
-    let names = ",";
+    let names = tracerNames();
     let traceparent = "";
     let baggage = "";
     // Most calls carry no headers: then there is nothing to copy or to read names from.
@@ -215,7 +244,10 @@ function prepareFetch(input, init, hooks, forced) {
       normalized = new Headers(source);
       for (const [name] of normalized) names += `${name},`;
       const tag = normalized.get(correlationHeader);
-      if (tag && carried.has(tag)) return undefined;
+      if (tag && carried.has(tag)) {
+        seenBelow(tag, normalized.get("traceparent"));
+        return undefined;
+      }
       traceparent = normalized.get("traceparent") || "";
       baggage = normalized.get("baggage") || "";
     }
@@ -223,20 +255,31 @@ function prepareFetch(input, init, hooks, forced) {
     const decision = plan(hooks, href, method, names, previous, forced || "", traceparent, baggage, "");
     if (!decision) return undefined;
     const id = decision[1];
-    const prepared = { init: undefined, token: decision[0], id, header: decision[2], traceparent: undefined, href };
+    const prepared = { input, init: undefined, token: decision[0], id, header: decision[2], traceparent: undefined, href };
     if (!id) return prepared;
     const out = init == null ? {} : copyInit(init);
     out.headers = withHeaders(fromInit ? source : undefined, normalized, decision);
-    if (input instanceof Request) {
-      sent.set(input, id);
-      if (out.referrer === undefined) out.referrer = input.referrer;
-      if (out.referrerPolicy === undefined) out.referrerPolicy = input.referrerPolicy;
-    } else if (isRequest) {
-      sent.set(input, id);
+    let sentHeaders = out.headers;
+    try {
+      if (input instanceof Request) {
+        // A Request goes down as a new Request built the way fetch builds it, so that code below
+        // that adds to `request.headers` (as tracers do) is not overridden by an init.
+        if (out.referrer === undefined) out.referrer = input.referrer;
+        if (out.referrerPolicy === undefined) out.referrerPolicy = input.referrerPolicy;
+        prepared.input = new Request(input, out);
+        sentHeaders = prepared.input.headers;
+      } else {
+        prepared.init = out;
+      }
+    } catch (_) {
+      // fetch would refuse these arguments just the same: it does, with the app's own.
+      report(hooks, prepared.token, 0, 1);
+      return undefined;
     }
-    prepared.init = out;
-    if (setsName(decision, "traceparent")) prepared.traceparent = headerIn(out.headers, "traceparent");
-    hold(id);
+    if (isRequest) sent.set(input, id);
+    prepared.sentHeaders = sentHeaders;
+    if (setsName(decision, "traceparent")) prepared.traceparent = headerIn(sentHeaders, "traceparent");
+    hold(id, prepared);
     return prepared;
   } catch (_) {
     return undefined;
@@ -248,9 +291,12 @@ function prepareFetch(input, init, hooks, forced) {
  * the headers it was handed (read back once the call returned).
  */
 function replacedTraceparent(prepared) {
-  if (!prepared.traceparent || !prepared.init) return undefined;
-  const now = headerIn(prepared.init.headers, "traceparent");
-  return now && now !== prepared.traceparent ? now : undefined;
+  const ours = prepared.traceparent;
+  const seen = prepared.seenTraceparent !== ours ? prepared.seenTraceparent : undefined;
+  if (!ours) return seen;
+  // A wrapper below may have replaced the headers object in the init it was handed.
+  const now = headerIn(prepared.init ? prepared.init.headers : prepared.sentHeaders, "traceparent");
+  return now && now !== ours ? now : seen;
 }
 
 /**
@@ -261,8 +307,8 @@ function replacedTraceparent(prepared) {
  */
 function observe(promise, prepared, hooks, resend) {
   const { token, id, header, href } = prepared;
-  const traceparent = replacedTraceparent(prepared);
   const answered = (response, echo) => {
+    const traceparent = replacedTraceparent(prepared);
     let echoed;
     if (echo) {
       try {
@@ -289,7 +335,7 @@ function observe(promise, prepared, hooks, resend) {
         again = undefined;
       }
       if (!again) {
-        report(hooks, token, 0, aborted ? 2 : 1, undefined, traceparent);
+        report(hooks, token, 0, aborted ? 2 : 1, undefined, replacedTraceparent(prepared));
         throw error;
       }
       return Promise.resolve(again).then(
@@ -302,7 +348,7 @@ function observe(promise, prepared, hooks, resend) {
           return answered(response, false);
         },
         (second) => {
-          report(hooks, token, 0, 1, undefined, traceparent);
+          report(hooks, token, 0, 1, undefined, replacedTraceparent(prepared));
           throw second;
         },
       );
@@ -319,7 +365,7 @@ export function actionFetch(input, init, hooks, forced) {
   let promise;
   try {
     if (!prepared) return window.fetch(input, init);
-    promise = prepared.init ? window.fetch(input, prepared.init) : passThrough(input, init);
+    promise = prepared.id ? window.fetch(prepared.input, prepared.init) : passThrough(input, init);
   } catch (error) {
     if (prepared) {
       if (prepared.id) release(prepared.id);
@@ -348,7 +394,7 @@ export function patchFetch(target, hooks, header) {
     const self = this;
     let promise;
     try {
-      promise = prepared.init ? original.call(this, input, prepared.init) : original.apply(this, arguments);
+      promise = prepared.id ? original.call(this, prepared.input, prepared.init) : original.apply(this, arguments);
     } catch (_) {
       if (prepared.id) release(prepared.id);
       report(hooks, prepared.token, 0, 1);
@@ -415,7 +461,7 @@ export function patchXhr(proto, hooks, header) {
     } catch (_) {
       // No probe.
     }
-    report(hooks, token, answered ? xhr.status : 0, answered ? 0 : state.aborted ? 2 : 1, echoed);
+    report(hooks, token, answered ? xhr.status : 0, answered ? 0 : state.aborted ? 2 : 1, echoed, state.lateTraceparent);
     if (probe) probeRefusal(state.href, state.method, xhr.withCredentials);
   }
 
@@ -468,6 +514,7 @@ export function patchXhr(proto, hooks, header) {
           state.names = ",";
           state.values = {};
           state.ownTraceparent = false;
+          state.lateTraceparent = undefined;
         } catch (_) {
           // Untracked: the request goes out without a header.
         }
@@ -482,6 +529,8 @@ export function patchXhr(proto, hooks, header) {
             const lower = String(name).toLowerCase();
             // Sent by code below Threadline after Threadline's own: it would make two.
             if (lower === "traceparent" && state.ownTraceparent) return undefined;
+            // A tracer below Threadline set it during `send`: that one goes out.
+            if (lower === "traceparent" && state.token) state.lateTraceparent = String(value);
             state.names += `${lower},`;
             if (lower === "traceparent" || lower === "baggage" || lower === correlationHeader) {
               state.values[lower] = state.values[lower] ? `${state.values[lower]}, ${value}` : String(value);
@@ -498,10 +547,11 @@ export function patchXhr(proto, hooks, header) {
         try {
           const state = states.get(this);
           const tag = state && state.values && state.values[correlationHeader];
-          if (state && state.names && !state.token && !(tag && carried.has(tag))) {
+          if (tag && carried.has(tag)) seenBelow(tag, state.values.traceparent);
+          else if (state && state.names && !state.token) {
             const href = requestUrl(state.url);
             const values = state.values;
-            const decision = href && plan(hooks, href, state.method, state.names, sent.get(this) || "", "", values.traceparent || "", values.baggage || "", "x");
+            const decision = href && plan(hooks, href, state.method, state.names + tracerNames().slice(1), sent.get(this) || "", "", values.traceparent || "", values.baggage || "", "x");
             if (decision) {
               for (let i = 2; i + 1 < decision.length; i += 2) {
                 original.setRequestHeader.call(this, decision[i], decision[i + 1]);
@@ -513,7 +563,7 @@ export function patchXhr(proto, hooks, header) {
               state.ownTraceparent = setsName(decision, "traceparent");
               if (decision[1]) {
                 sent.set(this, decision[1]);
-                hold(decision[1]);
+                hold(decision[1], null);
               }
               if (!state.listening) {
                 state.listening = true;

@@ -30,25 +30,40 @@ fn members(value: &str) -> impl Iterator<Item = &str> {
         .filter(|m| !m.is_empty())
 }
 
-/// A member's key: the text before `=`, trimmed.
+/// A member's key and value: the text before `=` and after it up to any `;` properties, trimmed.
+fn key_value(member: &str) -> (&str, &str) {
+    let mut parts = split_byte(member, b'=');
+    let key = parts.next().unwrap_or("").trim_ascii();
+    let value = parts.next().unwrap_or("");
+    let value = split_byte(value, b';').next().unwrap_or("").trim_ascii();
+    (key, value)
+}
+
+/// A member's key.
 fn key(member: &str) -> &str {
-    let end = member
-        .bytes()
-        .position(|b| b == b'=')
-        .unwrap_or(member.len());
-    member.get(..end).unwrap_or(member).trim_ascii()
+    key_value(member).0
 }
 
 /// What to write to `baggage` so that it carries `session`: with [`HeaderWrite::Replace`], the
-/// whole new value (the app's members kept in order, an earlier `session.id` replaced); with
-/// [`HeaderWrite::Append`], the member to append, or `None` when the app's value already has a
-/// `session.id` (it cannot be taken out). `None` too when the result would pass the limits.
+/// whole new value (the app's members kept in order, an earlier Threadline `session.id`
+/// replaced); with [`HeaderWrite::Append`], the member to append. `None` when the app's value
+/// already has a `session.id` that cannot be replaced: with `Append` any, and with `Replace` one
+/// whose value is not a Threadline ID (another SDK's, such as Datadog RUM's: it is kept, and a
+/// request never carries two). `None` too when the result would pass the limits.
 pub fn with_session(app: Option<&str>, session: Id, write: HeaderWrite) -> Option<String> {
     let ours = concat(&[SESSION_KEY, "=", &session.to_hex()]);
     let Some(app) = app.filter(|a| members(a).next().is_some()) else {
         return Some(ours);
     };
-    let has_ours = members(app).any(|m| key(m) == SESSION_KEY);
+    let sessions = || {
+        members(app)
+            .map(key_value)
+            .filter(|(k, _)| *k == SESSION_KEY)
+    };
+    let has_ours = sessions().next().is_some();
+    if sessions().any(|(_, value)| Id::parse(value).is_none()) {
+        return None;
+    }
     let (mut out, kept) = match write {
         HeaderWrite::Append if has_ours => return None,
         HeaderWrite::Append => (String::new(), members(app).count()),
@@ -111,7 +126,7 @@ mod tests {
     #[test]
     fn only_our_own_member_is_replaced() {
         let out = with_session(
-            Some("session.id=ffffffffffffffffffffffffffffffff,session.idx=1, session.id = old"),
+            Some("session.id=ffffffffffffffffffffffffffffffff;p=1,session.idx=1"),
             session(),
             HeaderWrite::Replace,
         );
@@ -121,6 +136,24 @@ mod tests {
         );
         assert_eq!(
             with_session(Some("a=1,session.id=x"), session(), HeaderWrite::Append),
+            None
+        );
+    }
+
+    #[test]
+    fn another_sdks_session_member_is_kept_and_ours_not_added() {
+        let datadog = "session.id=84bf394e-5ea1-49ca-9698-4361e89a1970";
+        assert_eq!(
+            with_session(Some(datadog), session(), HeaderWrite::Replace),
+            None
+        );
+        assert_eq!(
+            with_session(Some(datadog), session(), HeaderWrite::Append),
+            None
+        );
+        let both = "session.id=ffffffffffffffffffffffffffffffff, session.id = old";
+        assert_eq!(
+            with_session(Some(both), session(), HeaderWrite::Replace),
             None
         );
     }

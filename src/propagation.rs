@@ -71,8 +71,11 @@ impl Propagation {
         let traceparent = span
             .filter(|_| trace)
             .map(|span| concat(&["00-", &hex, "-", &span.to_hex(), "-01"]));
+        // Named but without a value: a tracer that appends its own whatever a request carries
+        // takes it (see `js/patch.js`), and two would conflict.
+        let baggage_taken = app.baggage.is_none() && app.has("baggage");
         let baggage = session
-            .filter(|_| self.traceparent)
+            .filter(|_| self.traceparent && !baggage_taken)
             .and_then(|session| baggage::with_session(app.baggage, session, app.write));
         out.push((self.header.clone(), hex));
         if let Some(value) = traceparent {
