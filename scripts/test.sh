@@ -47,4 +47,9 @@ step "build"
 node scripts/build.mjs
 
 step "end-to-end tests in headless Chromium"
+# The real libraries of the coexistence matrix (tests/e2e/libs/package.json, pinned).
+libs=tests/e2e/libs
+if [ ! -f "$libs/node_modules/.package-lock.json" ] || [ "$libs/package-lock.json" -nt "$libs/node_modules/.package-lock.json" ]; then
+  (cd "$libs" && npm ci --no-audit --no-fund --ignore-scripts --prefer-offline)
+fi
 node --test --test-concurrency=1 tests/e2e/
