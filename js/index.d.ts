@@ -47,6 +47,11 @@ export interface Options {
    * default list: password, passwd, secret, token, authorization, cookie, apikey, api-key, api_key.
    */
   redactKeys?: string[];
+  /**
+   * An upload without an answer after this many milliseconds is aborted and retried like a
+   * network error (1000–120000). `flush()` and `shutdown()` settle within this plus 1 s. Default 10000.
+   */
+  uploadTimeoutMs?: number;
 }
 
 /** Event levels, as OTLP severities DEBUG (5), INFO (9), WARN (13), ERROR (17). */
