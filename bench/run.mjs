@@ -39,6 +39,10 @@ const CONTENDERS = [
   { name: "opentelemetry", label: "OpenTelemetry (sdk-trace-web, fetch + XHR, sdk-logs + OTLP)" },
   { name: "datadog", label: "@datadog/browser-rum + browser-logs" },
 ];
+// `BENCH_COMPARE=<dir>` adds Threadline as built in another checkout's `dist/` (e.g. the commit
+// before a change), interleaved with this one: a change's cost measured side by side.
+const COMPARE = process.env.BENCH_COMPARE || null;
+if (COMPARE) CONTENDERS.splice(3, 0, { name: "threadline-compare", label: `Threadline as built in ${COMPARE}`, bundle: "threadline", dist: COMPARE });
 // `BENCH_ONLY=threadline,opentelemetry` runs just those (plus the baseline), skips memory, prints the
 // medians and leaves BENCHMARKS.md alone: for comparing one change side by side.
 const ONLY = process.env.BENCH_ONLY ? ["baseline", ...process.env.BENCH_ONLY.split(",")] : null;
@@ -54,8 +58,9 @@ for (const c of CONTENDERS) {
     outfile,
   });
   // What a page downloads for the instrumentation (Threadline: its script-tag build and wasm).
+  const dist = c.dist || join(root, "dist");
   const files = c.name.startsWith("threadline")
-    ? [join(root, "dist", "threadline.js"), join(root, "dist", "threadline_bg.wasm")]
+    ? [join(dist, "threadline.js"), join(dist, "threadline_bg.wasm")]
     : c.name === "baseline" ? [] : [outfile];
   const bytes = files.map((f) => readFileSync(f));
   const sum = (f) => bytes.reduce((n, b) => n + f(b), 0);
@@ -88,7 +93,11 @@ const server = createServer(async (req, res) => {
     return res.writeHead(200, { "Content-Type": "application/json" }).end("{}");
   }
   if (url.pathname.startsWith("/page/")) return res.writeHead(200, { "Content-Type": "text/html" }).end(page(url.pathname.slice(6), url.searchParams.get("endpoint")));
-  const file = url.pathname.startsWith("/dist/") ? join(root, url.pathname) : url.pathname.startsWith("/out/") ? join(here, url.pathname) : null;
+  const file = url.pathname.startsWith("/dist/")
+    ? join(root, url.pathname)
+    : url.pathname.startsWith("/compare/") && COMPARE
+      ? join(COMPARE, url.pathname.slice(9))
+      : url.pathname.startsWith("/out/") ? join(here, url.pathname) : null;
   if (file && existsSync(file)) {
     const type = file.endsWith(".wasm") ? "application/wasm" : "text/javascript";
     return res.writeHead(200, { "Content-Type": type }).end(readFileSync(file));
@@ -114,8 +123,9 @@ const DOWN = `http://ingest.bench.test:${closed}/v1/logs`;
 function page(name, endpoint) {
   const config = { api: API, other: OTHER, endpoint: endpoint || ENDPOINT };
   // Threadline as its README installs it with a script tag.
-  const preload = name === "threadline" ? `<link rel="preload" href="/dist/threadline_bg.wasm" as="fetch" type="application/wasm" crossorigin>` : "";
-  const threadline = name.startsWith("threadline") ? `${preload}<script src="/dist/threadline.js"></script>` : "";
+  const from = name === "threadline-compare" ? "/compare" : "/dist";
+  const preload = name === "threadline" || name === "threadline-compare" ? `<link rel="preload" href="${from}/threadline_bg.wasm" as="fetch" type="application/wasm" crossorigin>` : "";
+  const threadline = name.startsWith("threadline") ? `${preload}<script src="${from}/threadline.js"></script>` : "";
   return `<!doctype html><html><head><meta charset="utf-8"><script>
 window.__t0 = performance.now();
 window.BENCH = ${JSON.stringify(config)};

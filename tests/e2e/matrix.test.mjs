@@ -125,6 +125,10 @@ async function sendAll({ row, polyfill }) {
   await xhr("xhr-text", json("xhr-text"), "application/json");
   sent["xhr-form"] = { type: "multipart", field: "value-" + row };
   await xhr("xhr-form", form());
+  sent["xhr-blob"] = { body: "xhr blob \u00e9", type: "application/octet-stream" };
+  await xhr("xhr-blob", new Blob(["xhr blob \u00e9"], { type: "application/octet-stream" }));
+  sent["xhr-params"] = { body: "c=3&d=more+words", type: "application/x-www-form-urlencoded;charset=UTF-8" };
+  await xhr("xhr-params", new URLSearchParams({ c: "3", d: "more words" }));
   sent["axios-xhr"] = { body: json("axios-xhr"), type: "application/json" };
   await axios.post(base + "axios-xhr", { kind: "axios-xhr", row }, { adapter: "xhr" });
   if (!polyfill) {
