@@ -164,7 +164,7 @@ async fn other_origins_and_non_http_urls_pass_through_untouched() {
         "untouched calls get the caller's own init"
     );
     assert!(
-        js("__calls[2][1] !== __init && __calls[2][1].headers.has('x-correlation-id')").is_truthy()
+        js("__calls[2][1] !== __init && /^[0-9a-f]{32}$/.test(__calls[2][1].headers['X-Correlation-ID'])").is_truthy()
     );
     assert!(js("Object.keys(__init.headers).join() === 'a'").is_truthy());
     shutdown(&recorder).await;
@@ -198,8 +198,14 @@ async fn xhr_gets_the_header_at_send_unless_the_app_set_it() {
 async fn the_session_lives_in_local_storage_and_init_twice_is_one_recorder() {
     js("localStorage.removeItem('threadline.session')");
     let recorder = create_recorder(js("({})")).unwrap();
-    let again = create_recorder(js("({ header: 'X-Other' })")).unwrap();
-    assert!(recorder == again, "a second init returns the same recorder");
+    let again = create_recorder(js("({ header: 'X-Correlation-ID' })")).unwrap();
+    assert!(
+        recorder == again,
+        "a second init with the same settings returns the same recorder"
+    );
+    let other = create_recorder(js("({ header: 'X-Other' })")).expect_err("other settings");
+    let message = get(&other, "message").as_string().unwrap_or_default();
+    assert!(message.contains("other options (header)"), "{message}");
     let session_id: js_sys::Function = get(&recorder, "sessionId").dyn_into().unwrap();
     let id = session_id.call0(&recorder).unwrap();
     assert!(is_id(&id));
