@@ -52,6 +52,16 @@ export interface Options {
    * network error (1000–120000). `flush()` and `shutdown()` settle within this plus 1 s. Default 10000.
    */
   uploadTimeoutMs?: number;
+  /**
+   * Which tagged requests tell the backend the session: `"same-origin"` (default; the page's own
+   * origin needs no CORS change), `"all"` (the default with `traceparent: true`; cross-origin
+   * servers must allow the header in CORS) or `false`.
+   */
+  sendSession?: "same-origin" | "all" | false;
+  /** Send the session as this plain header (such as `"X-Session-ID"`) instead of in `baggage`. */
+  sessionHeader?: string;
+  /** Also put the `setUser` ID in `baggage` (`user.id`). Default `false`. */
+  userInBaggage?: boolean;
 }
 
 /** Event levels, as OTLP severities DEBUG (5), INFO (9), WARN (13), ERROR (17). */
@@ -99,6 +109,18 @@ export interface Recorder {
    * (about 2 KB) is fetched on first use; resolves to a function that closes the dialog.
    */
   showErrorDialog(options?: { title?: string; message?: string; debugId?: string }): Promise<() => void>;
+  /**
+   * Sets the app's opaque or hashed user ID (never an e-mail address or a name), carried as
+   * `user.id` on every event and, with `userInBaggage`, in `baggage`; `null` clears it. A value
+   * that is not an opaque ID is refused with a console warning.
+   */
+  setUser(id: string | null): void;
+  /**
+   * Follows a WebSocket: JSON object messages it sends carry `session_id` (inside an action also
+   * `correlation_id`) and are recorded as `ws.send`; messages it receives that carry a
+   * `correlation_id` are recorded as `ws.message`. Returns the same socket.
+   */
+  socket<T extends WebSocket>(ws: T): T;
   /**
    * Flushes, then stops patching: restores `fetch` and `XMLHttpRequest` where Threadline is still
    * the outermost wrapper, else leaves a pass-through. Once the flush settles, nothing more is

@@ -503,3 +503,58 @@ export function pagePath() {
     return "";
   }
 }
+
+// --- WebSockets: one connection carries many actions, so the IDs travel in each message.
+
+/** Where a JSON object's opening brace is in `text` (after leading whitespace), or -1. */
+function objectStart(text) {
+  const at = text.search(/\S/);
+  return at >= 0 && text.charCodeAt(at) === 123 ? at : -1;
+}
+
+/**
+ * Wraps `ws.send` on the socket itself and listens to its messages. A JSON object message gets
+ * the IDs the recorder answers (`hooks.socketSent`) written in after its opening brace, the rest
+ * of the text left exactly as the app wrote it (numbers are never re-serialised); fields the
+ * message already has are kept. Other messages go as they are. Messages received that carry a
+ * `correlation_id` are reported (`hooks.socketReceived`).
+ */
+export function watchSocket(ws, hooks) {
+  if (!ws || typeof ws.send !== "function" || typeof ws.addEventListener !== "function") return;
+  const send = ws.send;
+  ws.send = function (data) {
+    let out = data;
+    try {
+      const size = typeof data === "string" ? data.length : data && (data.byteLength ?? data.size ?? 0);
+      const ids = hooks.socketSent(String(ws.url), Number(size) || 0);
+      const at = ids && typeof data === "string" ? objectStart(data) : -1;
+      if (at >= 0) {
+        const message = JSON.parse(data);
+        if (message && typeof message === "object" && !Array.isArray(message)) {
+          const [correlation, session] = ids.split("\n");
+          const fields = [];
+          if (correlation && !Object.hasOwn(message, "correlation_id")) fields.push(`"correlation_id":"${correlation}"`);
+          if (session && !Object.hasOwn(message, "session_id")) fields.push(`"session_id":"${session}"`);
+          if (fields.length) {
+            const empty = Object.keys(message).length === 0;
+            out = `${data.slice(0, at + 1)}${fields.join(",")}${empty ? "" : ","}${data.slice(at + 1)}`;
+          }
+        }
+      }
+    } catch (_) {
+      out = data;
+    }
+    return send.call(this, out);
+  };
+  ws.addEventListener("message", (event) => {
+    try {
+      const data = event.data;
+      if (typeof data !== "string" || objectStart(data) < 0 || !data.includes('"correlation_id"')) return;
+      const message = JSON.parse(data);
+      const correlation = message && message.correlation_id;
+      if (typeof correlation === "string") hooks.socketReceived(String(ws.url), correlation, data.length);
+    } catch (_) {
+      // Not JSON: not reported.
+    }
+  });
+}

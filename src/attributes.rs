@@ -115,6 +115,7 @@ mod tests {
             correlation_id: Id::from_bytes([2; 16]).unwrap(),
             session_id: None,
             page_path: String::new(),
+            user_id: None,
         };
         let mut w = RecordWriter::new(&stamp, "log", Severity::Info, "m");
         write(input, redactor, &mut w);

@@ -9,6 +9,21 @@ use crate::text::{concat, split_byte};
 
 /// The key of Threadline's own member.
 pub const SESSION_KEY: &str = "session.id";
+/// The key of the app's user ID (`setUser`), when it travels in baggage.
+pub const USER_KEY: &str = "user.id";
+/// Longest user ID `setUser` takes.
+pub const MAX_USER_ID: usize = 128;
+
+/// Whether `id` may be an app's user ID: 1 to 128 printable ASCII characters a baggage value may
+/// hold as they are (no space, `"`, `,`, `;` or `\`), and no `@`: an e-mail address is personal
+/// data, never an opaque ID.
+pub fn is_user_id(id: &str) -> bool {
+    (1..=MAX_USER_ID).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| (0x21..=0x7e).contains(&b) && !b"\",;\\@".contains(&b))
+}
+
 /// Most list-members a baggage header may carry (W3C Baggage, "Limits").
 pub const MAX_MEMBERS: usize = 64;
 /// Most bytes a baggage header may carry.
@@ -50,8 +65,21 @@ fn key(member: &str) -> &str {
 /// already has a `session.id` that cannot be replaced: with `Append` any, and with `Replace` one
 /// whose value is not a Threadline ID (another SDK's, such as Datadog RUM's: it is kept, and a
 /// request never carries two). `None` too when the result would pass the limits.
-pub fn with_session(app: Option<&str>, session: Id, write: HeaderWrite) -> Option<String> {
-    let ours = concat(&[SESSION_KEY, "=", &session.to_hex()]);
+///
+/// `user`, the app's opaque user ID (see [`is_user_id`]), adds a `user.id` member beside it.
+pub fn with_session(
+    app: Option<&str>,
+    session: Id,
+    user: Option<&str>,
+    write: HeaderWrite,
+) -> Option<String> {
+    let mut ours = concat(&[SESSION_KEY, "=", &session.to_hex()]);
+    if let Some(user) = user.filter(|u| is_user_id(u)) {
+        ours.push(',');
+        ours.push_str(USER_KEY);
+        ours.push('=');
+        ours.push_str(user);
+    }
     let Some(app) = app.filter(|a| members(a).next().is_some()) else {
         return Some(ours);
     };
@@ -70,7 +98,9 @@ pub fn with_session(app: Option<&str>, session: Id, write: HeaderWrite) -> Optio
         HeaderWrite::Replace => {
             let mut out = String::with_capacity(app.len() + ours.len() + 1);
             let mut kept = 0;
-            for member in members(app).filter(|m| key(m) != SESSION_KEY) {
+            let replaced =
+                |m: &&str| key(m) == SESSION_KEY || (user.is_some() && key(m) == USER_KEY);
+            for member in members(app).filter(|m| !replaced(m)) {
                 out.push_str(member);
                 out.push(',');
                 kept += 1;
@@ -98,9 +128,12 @@ mod tests {
     #[test]
     fn without_app_baggage_it_is_our_member_alone() {
         for write in [HeaderWrite::Replace, HeaderWrite::Append] {
-            assert_eq!(with_session(None, session(), write).as_deref(), Some(OURS));
             assert_eq!(
-                with_session(Some(" , "), session(), write).as_deref(),
+                with_session(None, session(), None, write).as_deref(),
+                Some(OURS)
+            );
+            assert_eq!(
+                with_session(Some(" , "), session(), None, write).as_deref(),
                 Some(OURS)
             );
         }
@@ -111,6 +144,7 @@ mod tests {
         let out = with_session(
             Some("user.tier=gold, sentry-trace_id=abc;p=1"),
             session(),
+            None,
             HeaderWrite::Replace,
         );
         assert_eq!(
@@ -119,7 +153,7 @@ mod tests {
                 "user.tier=gold,sentry-trace_id=abc;p=1,session.id=0af7651916cd43dd8448eb211c80319c"
             )
         );
-        let appended = with_session(Some("user.tier=gold"), session(), HeaderWrite::Append);
+        let appended = with_session(Some("user.tier=gold"), session(), None, HeaderWrite::Append);
         assert_eq!(appended.as_deref(), Some(OURS));
     }
 
@@ -128,6 +162,7 @@ mod tests {
         let out = with_session(
             Some("session.id=ffffffffffffffffffffffffffffffff;p=1,session.idx=1"),
             session(),
+            None,
             HeaderWrite::Replace,
         );
         assert_eq!(
@@ -135,7 +170,12 @@ mod tests {
             Some("session.idx=1,session.id=0af7651916cd43dd8448eb211c80319c")
         );
         assert_eq!(
-            with_session(Some("a=1,session.id=x"), session(), HeaderWrite::Append),
+            with_session(
+                Some("a=1,session.id=x"),
+                session(),
+                None,
+                HeaderWrite::Append
+            ),
             None
         );
     }
@@ -144,45 +184,92 @@ mod tests {
     fn another_sdks_session_member_is_kept_and_ours_not_added() {
         let datadog = "session.id=84bf394e-5ea1-49ca-9698-4361e89a1970";
         assert_eq!(
-            with_session(Some(datadog), session(), HeaderWrite::Replace),
+            with_session(Some(datadog), session(), None, HeaderWrite::Replace),
             None
         );
         assert_eq!(
-            with_session(Some(datadog), session(), HeaderWrite::Append),
+            with_session(Some(datadog), session(), None, HeaderWrite::Append),
             None
         );
         let both = "session.id=ffffffffffffffffffffffffffffffff, session.id = old";
         assert_eq!(
-            with_session(Some(both), session(), HeaderWrite::Replace),
+            with_session(Some(both), session(), None, HeaderWrite::Replace),
             None
         );
+    }
+
+    #[test]
+    fn an_opaque_user_id_travels_beside_the_session() {
+        let out = with_session(
+            Some("a=1,user.id=old"),
+            session(),
+            Some("u_8f3a"),
+            HeaderWrite::Replace,
+        );
+        assert_eq!(
+            out.as_deref(),
+            Some("a=1,session.id=0af7651916cd43dd8448eb211c80319c,user.id=u_8f3a")
+        );
+        let refused = with_session(
+            None,
+            session(),
+            Some("ann@example.com"),
+            HeaderWrite::Replace,
+        );
+        assert_eq!(
+            refused.as_deref(),
+            Some(OURS),
+            "an e-mail address is never sent"
+        );
+    }
+
+    #[test]
+    fn user_ids_are_opaque_tokens() {
+        for good in ["u1", "8f3a9c", "a-b_c.d:e/f+g=", &"x".repeat(128)] {
+            assert!(is_user_id(good), "{good}");
+        }
+        for bad in [
+            "",
+            "a b",
+            "a,b",
+            "a;b",
+            "a\\b",
+            "\"q\"",
+            "ann@example.com",
+            "é",
+            &"x".repeat(129),
+        ] {
+            assert!(!is_user_id(bad), "{bad:?}");
+        }
     }
 
     #[test]
     fn nothing_is_added_past_the_limits() {
         let many: Vec<String> = (0..64).map(|i| format!("k{i}=v")).collect();
         assert_eq!(
-            with_session(Some(&many.join(",")), session(), HeaderWrite::Replace),
+            with_session(Some(&many.join(",")), session(), None, HeaderWrite::Replace),
             None
         );
         assert_eq!(
-            with_session(Some(&many.join(",")), session(), HeaderWrite::Append),
+            with_session(Some(&many.join(",")), session(), None, HeaderWrite::Append),
             None
         );
         let fits: Vec<String> = (0..63).map(|i| format!("k{i}=v")).collect();
-        assert!(with_session(Some(&fits.join(",")), session(), HeaderWrite::Replace).is_some());
+        assert!(
+            with_session(Some(&fits.join(",")), session(), None, HeaderWrite::Replace).is_some()
+        );
         let long = format!("big={}", "x".repeat(MAX_BYTES - 40));
         assert_eq!(
-            with_session(Some(&long), session(), HeaderWrite::Replace),
+            with_session(Some(&long), session(), None, HeaderWrite::Replace),
             None
         );
         assert_eq!(
-            with_session(Some(&long), session(), HeaderWrite::Append),
+            with_session(Some(&long), session(), None, HeaderWrite::Append),
             None
         );
         let near = format!("big={}", "x".repeat(MAX_BYTES - 4 - 1 - OURS.len()));
         assert_eq!(
-            with_session(Some(&near), session(), HeaderWrite::Replace).map(|v| v.len()),
+            with_session(Some(&near), session(), None, HeaderWrite::Replace).map(|v| v.len()),
             Some(MAX_BYTES)
         );
     }

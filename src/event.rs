@@ -111,6 +111,8 @@ pub struct Stamp {
     pub session_id: Option<Id>,
     /// The page's path (`url.path`); empty if unknown.
     pub page_path: String,
+    /// The app's opaque user ID (`setUser`), as `user.id`.
+    pub user_id: Option<String>,
 }
 
 #[cfg(test)]

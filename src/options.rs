@@ -126,6 +126,12 @@ impl Config {
         line("keepQueryString", flag(self.keep_query));
         line("redactKeys", &words);
         line("uploadTimeoutMs", &number(self.upload_timeout));
+        line("sendSession", self.propagation.session_to.name());
+        line(
+            "sessionHeader",
+            self.propagation.session_header.as_deref().unwrap_or(""),
+        );
+        line("userInBaggage", flag(self.propagation.user_in_baggage));
         out
     }
 }
@@ -182,10 +188,13 @@ pub const KNOWN_OPTIONS: &[&str] = &[
     "keepQueryString",
     "redactKeys",
     "uploadTimeoutMs",
+    "sendSession",
+    "sessionHeader",
+    "userInBaggage",
 ];
 
 /// [`KNOWN_OPTIONS`] as one list for messages.
-const KNOWN_OPTIONS_TEXT: &str = "endpoint, service, propagateTo, header, traceparent, sameOrigin, autoActions, retryWindowSeconds, sessionIdleMinutes, sessionMaxHours, minLevel, maxBatchEvents, maxBatchBytes, flushIntervalMs, maxQueueBytes, maxStorageBytes, captureErrors, captureConsole, keepQueryString, redactKeys, uploadTimeoutMs";
+const KNOWN_OPTIONS_TEXT: &str = "endpoint, service, propagateTo, header, traceparent, sameOrigin, autoActions, retryWindowSeconds, sessionIdleMinutes, sessionMaxHours, minLevel, maxBatchEvents, maxBatchBytes, flushIntervalMs, maxQueueBytes, maxStorageBytes, captureErrors, captureConsole, keepQueryString, redactKeys, uploadTimeoutMs, sendSession, sessionHeader, userInBaggage";
 
 /// A bad option: which one, and what was expected instead. Its text is what a developer reads
 /// in the console, e.g. `propagateTo[0]: expected an origin such as …, got "api.example.com"`.
@@ -386,6 +395,9 @@ pub const UPLOAD_TIMEOUT: NumberRule = NumberRule {
     min: 1_000,
     max: 120_000,
 };
+
+/// What `sendSession` expects.
+pub const SEND_SESSION_EXPECTED: &str = "\"same-origin\", \"all\" or false";
 
 /// What `minLevel` expects.
 pub const LEVEL_EXPECTED: &str = "\"debug\", \"info\", \"warn\" or \"error\"";

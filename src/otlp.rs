@@ -91,6 +91,9 @@ impl RecordWriter {
         if !stamp.page_path.is_empty() {
             writer.str("url.path", &stamp.page_path);
         }
+        if let Some(user) = &stamp.user_id {
+            writer.str("user.id", user);
+        }
         writer
     }
 
@@ -243,6 +246,7 @@ mod tests {
             correlation_id: id(2),
             session_id: Some(id(3)),
             page_path: "/checkout".into(),
+            user_id: None,
         }
     }
 
@@ -395,5 +399,18 @@ mod tests {
         };
         assert!(body.ends_with(TRUNCATED_MARK));
         assert!(body.len() <= MAX_MESSAGE_BYTES + TRUNCATED_MARK.len());
+    }
+
+    #[test]
+    fn the_apps_user_id_is_on_the_record() {
+        let mut with_user = stamp();
+        with_user.user_id = Some("u_8f3a".into());
+        let record =
+            decode_record(&RecordWriter::new(&with_user, "log", Severity::Info, "m").finish());
+        let user = record.attributes.iter().find(|a| a.key == "user.id");
+        assert!(user.is_some(), "{record:?}");
+        let plain =
+            decode_record(&RecordWriter::new(&stamp(), "log", Severity::Info, "m").finish());
+        assert!(plain.attributes.iter().all(|a| a.key != "user.id"));
     }
 }

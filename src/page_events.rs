@@ -224,6 +224,32 @@ pub fn http_request(stamp: &Stamp, request: &RequestDone<'_>, keep_query: bool) 
     w.finish()
 }
 
+/// A message an app sent (`ws.send`) or received (`ws.message`) on a socket it handed to
+/// `tl.socket`. `url` is the socket's (its query cut unless `keep_query`); `foreign` is a
+/// correlation ID the message carried that is not a Threadline ID.
+pub fn ws_message(
+    stamp: &Stamp,
+    sent: bool,
+    url: &str,
+    bytes: u64,
+    foreign: Option<&str>,
+    keep_query: bool,
+) -> String {
+    let url = cut_at(url, if keep_query { b"#" } else { b"?#" });
+    let (name, verb) = if sent {
+        ("ws.send", "ws send ")
+    } else {
+        ("ws.message", "ws message ")
+    };
+    let mut w = RecordWriter::new(stamp, name, Severity::Info, &concat(&[verb, url]));
+    w.str("url.full", url);
+    w.int("ws.message.bytes", int(bytes));
+    if let Some(id) = foreign.and_then(echoed_id) {
+        w.str("ws.message.correlation_id", id);
+    }
+    w.finish()
+}
+
 /// A server's CORS preflight refused Threadline's headers; its origin gets none from now on.
 pub fn cors_refused(stamp: &Stamp, origin: &str, advice: &str) -> String {
     let mut w = RecordWriter::new(stamp, "threadline.cors_refused", Severity::Warn, advice);
@@ -294,6 +320,7 @@ mod tests {
             correlation_id: Id::from_bytes([2; 16]).unwrap(),
             session_id: None,
             page_path: "/checkout".into(),
+            user_id: None,
         }
     }
 
@@ -513,5 +540,34 @@ mod tests {
         assert_eq!(body(&e), "Threadline dropped 9 events");
         assert_eq!(attr(&e, "dropped.queue_full"), Some(Value::IntValue(7)));
         assert_eq!(attr(&e, "dropped.storage_full"), Some(Value::IntValue(2)));
+    }
+
+    #[test]
+    fn socket_messages_name_their_direction_and_socket() {
+        let sent = decoded(&ws_message(
+            &stamp(),
+            true,
+            "wss://shop.test/orders?token=x",
+            42,
+            None,
+            false,
+        ));
+        assert_eq!(attr(&sent, "event.name"), Some(s("ws.send")));
+        assert_eq!(attr(&sent, "url.full"), Some(s("wss://shop.test/orders")));
+        assert_eq!(attr(&sent, "ws.message.bytes"), Some(Value::IntValue(42)));
+        let got = decoded(&ws_message(
+            &stamp(),
+            false,
+            "wss://shop.test/orders",
+            7,
+            Some("order-4711-abcdef123456"),
+            false,
+        ));
+        assert_eq!(attr(&got, "event.name"), Some(s("ws.message")));
+        assert_eq!(
+            attr(&got, "ws.message.correlation_id"),
+            Some(s("order-4711-abcdef123456"))
+        );
+        assert_eq!(body(&got), "ws message wss://shop.test/orders");
     }
 }

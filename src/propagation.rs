@@ -15,8 +15,37 @@ use crate::text::concat;
 pub struct Propagation {
     /// The correlation header's name, as the app configured it.
     pub header: String,
-    /// Whether to add `traceparent` and `baggage` as well.
+    /// Whether to add `traceparent` as well.
     pub traceparent: bool,
+    /// Which tagged requests also tell the backend the session.
+    pub session_to: SessionTo,
+    /// A plain header that carries the session instead of `baggage` (for backends without a
+    /// baggage parser), such as `X-Session-ID`.
+    pub session_header: Option<String>,
+    /// Whether the app's user ID (`setUser`) travels in `baggage` beside the session.
+    pub user_in_baggage: bool,
+}
+
+/// Which tagged requests carry the session (`sendSession`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionTo {
+    /// Requests to the page's own origin: `baggage` there needs no CORS change.
+    SameOrigin,
+    /// Every tagged request (cross-origin servers must allow the header in CORS).
+    All,
+    /// None.
+    Nowhere,
+}
+
+impl SessionTo {
+    /// The `sendSession` option's value: `"same-origin"`, `"all"` or `false`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SessionTo::SameOrigin => "same-origin",
+            SessionTo::All => "all",
+            SessionTo::Nowhere => "false",
+        }
+    }
 }
 
 /// Default name of the correlation header.
@@ -27,6 +56,9 @@ impl Default for Propagation {
         Propagation {
             header: DEFAULT_HEADER.to_owned(),
             traceparent: false,
+            session_to: SessionTo::SameOrigin,
+            session_header: None,
+            user_in_baggage: false,
         }
     }
 }
@@ -40,6 +72,8 @@ pub struct AppHeaders<'a> {
     pub baggage: Option<&'a str>,
     /// Whether Threadline's values replace or are appended (fetch or XHR).
     pub write: HeaderWrite,
+    /// Whether the request goes to the page's own origin.
+    pub same_origin: bool,
 }
 
 impl AppHeaders<'_> {
@@ -50,16 +84,18 @@ impl AppHeaders<'_> {
 }
 
 impl Propagation {
-    /// The `(name, value)` pairs to write; `span` and `session` are needed only with
-    /// `traceparent`. A header the app set is left alone, but for `baggage`, a list Threadline
-    /// adds its member to (see [`baggage::with_session`]): its pair then holds the whole new
-    /// value ([`HeaderWrite::Replace`]) or the member to append. If the app set the correlation
+    /// The `(name, value)` pairs to write; `span` is needed only with `traceparent`, `session`
+    /// (and the app's `user` ID) where [`Propagation::session_to`] sends it. A header the app
+    /// set is left alone, but for `baggage`, a list Threadline adds its members to (see
+    /// [`baggage::with_session`]): its pair then holds the whole new value
+    /// ([`HeaderWrite::Replace`]) or the members to append. If the app set the correlation
     /// header itself it is managing correlation, so nothing is added at all.
     pub fn headers(
         &self,
         id: Id,
         span: Option<SpanId>,
         session: Option<Id>,
+        user: Option<&str>,
         app: &AppHeaders<'_>,
     ) -> Vec<(String, String)> {
         if app.has(&self.header) {
@@ -71,20 +107,37 @@ impl Propagation {
         let traceparent = span
             .filter(|_| trace)
             .map(|span| concat(&["00-", &hex, "-", &span.to_hex(), "-01"]));
-        // Named but without a value: a tracer that appends its own whatever a request carries
-        // takes it (see `js/patch.js`), and two would conflict.
-        let baggage_taken = app.baggage.is_none() && app.has("baggage");
-        let baggage = session
-            .filter(|_| self.traceparent && !baggage_taken)
-            .and_then(|session| baggage::with_session(app.baggage, session, app.write));
         out.push((self.header.clone(), hex));
         if let Some(value) = traceparent {
             out.push(("traceparent".to_owned(), value));
         }
-        if let Some(value) = baggage {
-            out.push(("baggage".to_owned(), value));
+        let session = session.filter(|_| self.sends_session(app.same_origin));
+        match (&self.session_header, session) {
+            (Some(name), Some(session)) if !app.has(name) => {
+                out.push((name.clone(), session.to_hex()));
+            }
+            (None, Some(session)) => {
+                // Named but without a value: a tracer that appends its own whatever a request
+                // carries takes it (see `js/patch.js`), and two would conflict.
+                let taken = app.baggage.is_none() && app.has("baggage");
+                let user = user.filter(|_| self.user_in_baggage);
+                let value = baggage::with_session(app.baggage, session, user, app.write);
+                if let Some(value) = value.filter(|_| !taken) {
+                    out.push(("baggage".to_owned(), value));
+                }
+            }
+            _ => {}
         }
         out
+    }
+
+    /// Whether a request (to the page's own origin or not) carries the session.
+    pub fn sends_session(&self, same_origin: bool) -> bool {
+        match self.session_to {
+            SessionTo::All => true,
+            SessionTo::SameOrigin => same_origin,
+            SessionTo::Nowhere => false,
+        }
     }
 }
 
@@ -157,12 +210,27 @@ mod tests {
             names,
             baggage: None,
             write: HeaderWrite::Replace,
+            same_origin: false,
         }
     }
+    fn same_origin(names: &str) -> AppHeaders<'_> {
+        AppHeaders {
+            same_origin: true,
+            ..app(names)
+        }
+    }
+    fn traced() -> Propagation {
+        Propagation {
+            traceparent: true,
+            session_to: SessionTo::All,
+            ..Propagation::default()
+        }
+    }
+    const SESSION: &str = "session.id=0af7651916cd43dd8448eb211c80319c";
 
     #[test]
-    fn default_is_the_correlation_header_only() {
-        let out = Propagation::default().headers(id(), span(), session(), &app(","));
+    fn cross_origin_gets_the_correlation_header_only_by_default() {
+        let out = Propagation::default().headers(id(), span(), session(), None, &app(","));
         assert_eq!(
             out,
             vec![(
@@ -173,12 +241,43 @@ mod tests {
     }
 
     #[test]
+    fn the_pages_own_origin_learns_the_session_in_baggage_by_default() {
+        let out = Propagation::default().headers(id(), span(), session(), None, &same_origin(","));
+        assert_eq!(names(&out), ["X-Correlation-ID", "baggage"]);
+        assert_eq!(out[1].1, SESSION);
+        let nowhere = Propagation {
+            session_to: SessionTo::Nowhere,
+            ..Propagation::default()
+        };
+        let out = nowhere.headers(id(), span(), session(), None, &same_origin(","));
+        assert_eq!(names(&out), ["X-Correlation-ID"]);
+    }
+
+    #[test]
+    fn a_plain_session_header_replaces_baggage_when_asked() {
+        let p = Propagation {
+            session_header: Some("X-Session-ID".into()),
+            session_to: SessionTo::All,
+            ..Propagation::default()
+        };
+        let out = p.headers(id(), span(), session(), Some("u1"), &app(","));
+        assert_eq!(names(&out), ["X-Correlation-ID", "X-Session-ID"]);
+        assert_eq!(out[1].1, "0af7651916cd43dd8448eb211c80319c");
+        let out = p.headers(id(), span(), session(), None, &app(",x-session-id,"));
+        assert_eq!(
+            names(&out),
+            ["X-Correlation-ID"],
+            "the app's own value stays"
+        );
+    }
+
+    #[test]
     fn traceparent_carries_the_same_id_and_baggage_the_session() {
         let p = Propagation {
             header: "X-Request-ID".into(),
-            traceparent: true,
+            ..traced()
         };
-        let out = p.headers(id(), span(), session(), &app(","));
+        let out = p.headers(id(), span(), session(), None, &app(","));
         assert_eq!(
             out,
             vec![
@@ -190,52 +289,62 @@ mod tests {
                     "traceparent".into(),
                     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()
                 ),
-                (
-                    "baggage".into(),
-                    "session.id=0af7651916cd43dd8448eb211c80319c".into()
-                ),
+                ("baggage".into(), SESSION.into()),
             ]
         );
     }
 
     #[test]
+    fn the_user_id_goes_in_baggage_only_when_enabled() {
+        let mut p = traced();
+        let out = p.headers(id(), span(), session(), Some("u_8f3a"), &app(","));
+        assert_eq!(out[2].1, SESSION, "off by default");
+        p.user_in_baggage = true;
+        let out = p.headers(id(), span(), session(), Some("u_8f3a"), &app(","));
+        assert_eq!(out[2].1, [SESSION, ",user.id=u_8f3a"].concat());
+    }
+
+    #[test]
     fn app_set_headers_are_left_alone() {
-        let p = Propagation {
-            header: "X-Correlation-ID".into(),
-            traceparent: true,
-        };
+        let p = traced();
         assert!(
-            p.headers(id(), span(), session(), &app(",accept,x-correlation-id,"))
-                .is_empty()
+            p.headers(
+                id(),
+                span(),
+                session(),
+                None,
+                &app(",accept,x-correlation-id,")
+            )
+            .is_empty()
         );
-        let out = p.headers(id(), span(), session(), &app(",traceparent,"));
+        let out = p.headers(id(), span(), session(), None, &app(",traceparent,"));
         assert_eq!(names(&out), ["X-Correlation-ID", "baggage"]);
+        let taken = p.headers(id(), span(), session(), None, &app(",traceparent,baggage,"));
+        assert_eq!(
+            names(&taken),
+            ["X-Correlation-ID"],
+            "a tracer that appends its own takes both"
+        );
     }
 
     #[test]
     fn the_apps_baggage_is_merged_never_dropped() {
-        let p = Propagation {
-            header: "X-Correlation-ID".into(),
-            traceparent: true,
-        };
+        let p = traced();
         let fetch = AppHeaders {
             baggage: Some("user.tier=gold"),
             ..app(",baggage,")
         };
-        let out = p.headers(id(), span(), session(), &fetch);
+        let out = p.headers(id(), span(), session(), None, &fetch);
         assert_eq!(names(&out), ["X-Correlation-ID", "traceparent", "baggage"]);
-        assert_eq!(
-            out[2].1,
-            "user.tier=gold,session.id=0af7651916cd43dd8448eb211c80319c"
-        );
+        assert_eq!(out[2].1, ["user.tier=gold,", SESSION].concat());
         let xhr = AppHeaders {
             write: HeaderWrite::Append,
             ..fetch
         };
-        let out = p.headers(id(), span(), session(), &xhr);
-        assert_eq!(out[2].1, "session.id=0af7651916cd43dd8448eb211c80319c");
-        let without_trace = Propagation::default().headers(id(), span(), session(), &fetch);
-        assert_eq!(names(&without_trace), ["X-Correlation-ID"]);
+        let out = p.headers(id(), span(), session(), None, &xhr);
+        assert_eq!(out[2].1, SESSION);
+        let cross = Propagation::default().headers(id(), span(), session(), None, &fetch);
+        assert_eq!(names(&cross), ["X-Correlation-ID"]);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::actions::ActionKind;
+use crate::baggage::is_user_id;
 use crate::event::Severity;
 use crate::id::Id;
 use crate::options::{already_running, differences};
@@ -194,6 +195,34 @@ impl Recorder {
     /// Records a log event. An unknown level is recorded as `info`, after a console warning.
     pub fn log(&self, level: JsValue, message: JsValue, attributes: JsValue) {
         self.record("log", &level, &message, &attributes, None);
+    }
+
+    /// Sets the app's opaque or hashed user ID, carried as `user.id` on every event (and in
+    /// `baggage` with `userInBaggage`); `null` clears it. Anything that is not an opaque ID (an
+    /// e-mail address, spaces, quotes, commas, over 128 characters) is refused with a warning.
+    #[wasm_bindgen(js_name = setUser)]
+    pub fn set_user(&self, id: JsValue) {
+        let user = if id.is_null() || id.is_undefined() {
+            None
+        } else if let Some(user) = id.as_string().filter(|u| is_user_id(u)) {
+            Some(user)
+        } else {
+            glue::warn(
+                "setUser(id): expected an opaque user ID (1 to 128 printable ASCII characters without spaces, quotes, commas, semicolons, backslashes or @: hash personal data first); the user ID is unchanged.",
+            );
+            return;
+        };
+        if let Ok(mut shared) = self.handle.try_borrow_mut() {
+            shared.user = user;
+        }
+    }
+
+    /// Follows a WebSocket: each JSON object message sent carries `session_id` (and inside an
+    /// action `correlation_id`) and is recorded as `ws.send`; messages received that carry a
+    /// `correlation_id` are recorded as `ws.message` under it. Returns the socket.
+    pub fn socket(&self, ws: JsValue) -> JsValue {
+        glue::watch_socket(&ws, &self.hooks);
+        ws
     }
 
     /// Records an event of Threadline's own UI (the error dialog): `name` is `ui.…`, and the

@@ -115,6 +115,10 @@ extern "C" {
     pub fn outbox_write(key: &str, value: &str) -> bool;
     /// `[promise, resolve]`.
     pub fn deferred() -> js_sys::Array;
+    /// Wraps `ws.send` (on the socket itself) and listens to its messages, reporting both to
+    /// the hooks (`socketSent`, `socketReceived`).
+    #[wasm_bindgen(js_name = watchSocket)]
+    pub fn watch_socket(ws: &JsValue, hooks: &JsValue);
     /// `location.pathname`.
     #[wasm_bindgen(js_name = pagePath)]
     pub fn page_path() -> String;

@@ -11,10 +11,19 @@ use core::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 use crate::event::Severity;
+use crate::id::Id;
 use crate::page_events::{self, Settled, Uncaught};
 use crate::web::pipeline::{TIMER_AUTO_ACTION, TIMER_FLUSH_DEADLINE};
 use crate::web::shared::{Handle, Shared, schedule_auto_end};
 use crate::web::{auto_actions, plan};
+
+/// A byte count from JavaScript as an integer (negative or NaN counts as 0).
+fn whole(bytes: f64) -> u64 {
+    // A message's length, far below 2^53.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let n = bytes.max(0.0) as u64;
+    n
+}
 
 /// Holds the recorder state weakly: the glue outliving the recorder does nothing.
 #[wasm_bindgen]
@@ -167,6 +176,44 @@ impl Hooks {
         if let Some(handle) = self.handle() {
             schedule_auto_end(&handle);
         }
+    }
+
+    /// A message of `bytes` is about to be sent on the socket at `url`: records `ws.send` and
+    /// answers the IDs a JSON object message carries, `correlation\nsession` (the correlation
+    /// empty outside an action; the whole answer empty when there is nothing to add).
+    #[wasm_bindgen(js_name = socketSent)]
+    pub fn socket_sent(&self, url: String, bytes: f64) -> String {
+        let mut ids = String::new();
+        self.with(|shared| {
+            let action = shared.correlator.current_action().map(|(id, _)| id);
+            let session = shared.session_id();
+            if let Some(session) = session {
+                if let Some(action) = action {
+                    action.push_hex(&mut ids);
+                }
+                ids.push('\n');
+                session.push_hex(&mut ids);
+            }
+            let keep_query = shared.keeps_query();
+            shared.emit(action, Severity::Info, |stamp, _| {
+                page_events::ws_message(stamp, true, &url, whole(bytes), None, keep_query)
+            });
+        });
+        ids
+    }
+
+    /// A message of `bytes` arrived on the socket at `url` carrying `correlation`: recorded as
+    /// `ws.message` under it when it is a Threadline ID, else beside it.
+    #[wasm_bindgen(js_name = socketReceived)]
+    pub fn socket_received(&self, url: String, correlation: String, bytes: f64) {
+        self.with(|shared| {
+            let ours = Id::parse(&correlation);
+            let foreign = ours.is_none().then_some(correlation.as_str());
+            let keep_query = shared.keeps_query();
+            shared.emit(ours, Severity::Info, |stamp, _| {
+                page_events::ws_message(stamp, false, &url, whole(bytes), foreign, keep_query)
+            });
+        });
     }
 
     /// Another tab wrote storage: re-read the session next time it is needed.

@@ -12,11 +12,11 @@ use crate::allowlist::OriginPattern;
 use crate::event::Severity;
 use crate::options::{
     Config, FLUSH_INTERVAL, LEVEL_EXPECTED, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_QUEUE_BYTES,
-    MAX_STORAGE_BYTES, NumberRule, OptionError, RETRY_WINDOW, SESSION_IDLE, SESSION_MAX,
-    UPLOAD_TIMEOUT, check_option_name,
+    MAX_STORAGE_BYTES, NumberRule, OptionError, RETRY_WINDOW, SEND_SESSION_EXPECTED, SESSION_IDLE,
+    SESSION_MAX, UPLOAD_TIMEOUT, check_option_name,
 };
 use crate::origin::Origin;
-use crate::propagation::is_settable_header_name;
+use crate::propagation::{SessionTo, is_settable_header_name};
 use crate::redact::Redactor;
 use crate::text::{concat, decimal};
 use crate::web::glue::{describe, is_options_object, stateless_regexp};
@@ -61,6 +61,7 @@ pub(crate) fn read_options(options: &JsValue, page_url: &str) -> Result<WebOptio
         ));
     }
     let config = &mut out.config;
+    let mut session_to = None;
     for key in Object::keys(options.unchecked_ref::<Object>()).iter() {
         let name = key.as_string().unwrap_or_default();
         let value = Reflect::get(options, &key).unwrap_or(JsValue::UNDEFINED);
@@ -109,9 +110,46 @@ pub(crate) fn read_options(options: &JsValue, page_url: &str) -> Result<WebOptio
             "keepQueryString" => config.keep_query = read_bool(&value, "keepQueryString")?,
             "redactKeys" => config.redactor = read_redact_keys(&value)?,
             "uploadTimeoutMs" => config.upload_timeout = read_number(&value, &UPLOAD_TIMEOUT)?,
+            "sendSession" => {
+                session_to = Some(match (value.as_string().as_deref(), value.as_bool()) {
+                    (Some("same-origin"), _) => SessionTo::SameOrigin,
+                    (Some("all"), _) => SessionTo::All,
+                    (_, Some(false)) => SessionTo::Nowhere,
+                    _ => return Err(bad("sendSession", SEND_SESSION_EXPECTED, &value)),
+                })
+            }
+            "sessionHeader" => {
+                const EXPECTED: &str = "a header name a page may set, such as \"X-Session-ID\"";
+                let name = read_text(&value, "sessionHeader", EXPECTED)?;
+                if !is_settable_header_name(&name) || name.eq_ignore_ascii_case("baggage") {
+                    return Err(bad("sessionHeader", EXPECTED, &value));
+                }
+                config.propagation.session_header = Some(name);
+            }
+            "userInBaggage" => {
+                config.propagation.user_in_baggage = read_bool(&value, "userInBaggage")?
+            }
             "propagateTo" => read_propagate_to(&value, config, &mut out.regexes)?,
             _ => return Err(OptionError::unknown(&name)),
         }
+    }
+    // With `traceparent: true` the session has always gone wherever the trace goes.
+    let propagation = &mut config.propagation;
+    propagation.session_to = session_to.unwrap_or(if propagation.traceparent {
+        SessionTo::All
+    } else {
+        SessionTo::SameOrigin
+    });
+    if propagation
+        .session_header
+        .as_ref()
+        .is_some_and(|h| h.eq_ignore_ascii_case(&propagation.header))
+    {
+        return Err(OptionError::expected(
+            "sessionHeader",
+            "a header name other than the correlation header's",
+            &describe(&JsValue::from_str(propagation.header.as_str())),
+        ));
     }
     Ok(out)
 }

@@ -245,6 +245,7 @@ impl Shared {
             correlation_id,
             session_id,
             page_path: glue::page_path(),
+            user_id: self.user.clone(),
         })
     }
 

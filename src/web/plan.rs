@@ -25,7 +25,8 @@ fn plan_token(handle: &Handle, request: &str) -> Option<f64> {
     let (href, method, app_names) = (fields.next()?, fields.next()?, fields.next()?);
     let (previous, forced) = (fields.next()?, fields.next()?);
     let (traceparent, baggage, kind) = (fields.next()?, fields.next()?, fields.next()?);
-    let app = AppHeaders {
+    let mut app = AppHeaders {
+        same_origin: false,
         names: app_names,
         baggage: (!baggage.is_empty()).then_some(baggage),
         write: if kind == "x" {
@@ -35,9 +36,7 @@ fn plan_token(handle: &Handle, request: &str) -> Option<f64> {
         },
     };
     let mut shared = handle.try_borrow_mut().ok()?;
-    if !shared.allows(href) {
-        return None;
-    }
+    app.same_origin = shared.allows(href)?;
     let facts = RequestFacts {
         method,
         url: href,

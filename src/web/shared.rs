@@ -78,6 +78,8 @@ pub(crate) struct Shared {
     pub refusals: Refusals,
     /// The page's own origin (requests to it need no CORS preflight).
     pub page: Option<Origin>,
+    /// The app's opaque user ID (`setUser`), on every event as `user.id`.
+    pub user: Option<String>,
     pub correlator: Correlator,
     pub session: SessionKeeper,
     pub current: Option<CurrentAction>,
@@ -134,6 +136,7 @@ impl Shared {
             regexes,
             refusals: Refusals::default(),
             page,
+            user: None,
             propagation: config.propagation,
             current: None,
             hooks: JsValue::UNDEFINED,
@@ -147,22 +150,25 @@ impl Shared {
         })
     }
 
-    /// Whether a request to the absolute URL `href` may carry the correlation header.
-    pub fn allows(&self, href: &str) -> bool {
-        let Some(origin) = Origin::parse_url(href) else {
-            return false;
-        };
+    /// Whether a request to the absolute URL `href` may carry the correlation header: if so,
+    /// whether it goes to the page's own origin.
+    pub fn allows(&self, href: &str) -> Option<bool> {
+        let origin = Origin::parse_url(href)?;
         if self.refusals.is_refused(&origin) {
-            return false;
+            return None;
         }
+        let same_origin = self.page.as_ref() == Some(&origin);
         if self.allow.allows(&origin) {
-            return true;
+            return Some(same_origin);
         }
         if self.regexes.is_empty() {
-            return false;
+            return None;
         }
         let text = origin.serialize();
-        self.regexes.iter().any(|re| re.test(&text))
+        self.regexes
+            .iter()
+            .any(|re| re.test(&text))
+            .then_some(same_origin)
     }
 
     /// The session ID, rotating it if it expired; reading it never extends it.
@@ -173,6 +179,11 @@ impl Shared {
             ..
         } = self;
         session.id(now(), || correlator.mint().ok())
+    }
+
+    /// Whether event URLs keep their query string (`keepQueryString`).
+    pub fn keeps_query(&self) -> bool {
+        self.pipeline.as_ref().is_some_and(|p| p.keep_query)
     }
 
     /// Tags a request that is about to start. If the app set the correlation header itself
@@ -206,12 +217,18 @@ impl Shared {
             });
         }
         let tag = self.correlator.tag(facts, now).ok()?;
-        let (span, session) = if self.propagation.traceparent {
-            (self.correlator.span().ok(), self.session_id())
+        let span = if self.propagation.traceparent {
+            self.correlator.span().ok()
         } else {
-            (None, None)
+            None
         };
-        let headers = self.propagation.headers(tag.id, span, session, app);
+        let session = if self.propagation.sends_session(app.same_origin) {
+            self.session_id()
+        } else {
+            None
+        };
+        let user = self.user.as_deref();
+        let headers = self.propagation.headers(tag.id, span, session, user, app);
         let token = self.next_token();
         if let Some(action) = self.live_actions.iter_mut().find(|a| a.id == tag.id) {
             action.requests = action.requests.saturating_add(1);
@@ -272,7 +289,7 @@ impl Shared {
             });
             self.debug_ids.request_failed(echoed, action_id);
         }
-        let keep_query = self.pipeline.as_ref().is_some_and(|p| p.keep_query);
+        let keep_query = self.keeps_query();
         let (method, url) = split_key(&request.key);
         let done = RequestDone {
             method,
