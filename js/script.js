@@ -4,14 +4,14 @@
 import { init, setDialogLoader, setWasmUrl } from "./loader.js";
 
 const script = typeof document !== "undefined" ? document.currentScript : null;
-const base = (script && script.src) || location.href;
-setWasmUrl(new URL("threadline_bg.wasm", base));
+const base = () => (script && script.src) || document.baseURI;
+setWasmUrl(() => [new URL("threadline_bg.wasm", base())]);
 setDialogLoader(
   () =>
     new Promise((resolve, reject) => {
       if (window.ThreadlineDialog) return resolve(window.ThreadlineDialog);
       const tag = document.createElement("script");
-      tag.src = new URL("threadline-dialog.js", base).href;
+      tag.src = new URL("threadline-dialog.js", base()).href;
       tag.onload = () => (window.ThreadlineDialog ? resolve(window.ThreadlineDialog) : reject(new Error("Threadline: dialog script did not load")));
       tag.onerror = () => reject(new Error(`Threadline could not load ${tag.src}`));
       document.head.append(tag);
