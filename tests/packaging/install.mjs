@@ -1,0 +1,63 @@
+// Prepares a fixture app for the packaging matrix: its pinned packages installed once into a cache
+// directory outside the repo (keyed by its lock file), the package's `npm pack` tarball unpacked
+// into its node_modules when the tarball changed, and the fixture's sources copied in fresh.
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+export const repo = new URL("../..", import.meta.url).pathname;
+const here = join(repo, "tests", "packaging");
+const cacheRoot = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "threadline", "packaging");
+/** What a fixture's build leaves behind; removed before every run so each build is real. */
+const OUTPUTS = ["dist", ".next", ".next-webpack", ".next-turbopack", "node_modules/.vite"];
+
+const sha = (bytes) => createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+
+/** Packs the built package (`npm run build` first) and returns the tarball's path. */
+export async function packTarball() {
+  const out = mkdtempSync(join(tmpdir(), "threadline-pack-"));
+  const { stdout } = await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", out], { cwd: repo });
+  return join(out, JSON.parse(stdout)[0].filename);
+}
+
+/** Removes what `packTarball` wrote. */
+export function removeTarball(tarball) {
+  rmSync(dirname(tarball), { recursive: true, force: true });
+}
+
+/**
+ * Returns the directory where `fixture` is ready to build: `npm ci --prefer-offline` once per
+ * lock file, the tarball unpacked where npm puts a dependency-free package, the sources copied.
+ */
+export async function prepareFixture(fixture, tarball, log) {
+  const source = join(here, "fixtures", fixture);
+  const lock = readFileSync(join(source, "package-lock.json"));
+  const work = join(cacheRoot, `${fixture}-${sha(lock)}`);
+  if (!existsSync(join(work, "node_modules", ".package-lock.json"))) {
+    log(`installing ${fixture}'s packages into ${work}`);
+    mkdirSync(work, { recursive: true });
+    cpSync(join(source, "package.json"), join(work, "package.json"));
+    cpSync(join(source, "package-lock.json"), join(work, "package-lock.json"));
+    await run("npm", ["ci", "--prefer-offline", "--no-audit", "--no-fund"], { cwd: work, timeout: 600_000 });
+  }
+  const packed = readFileSync(tarball);
+  const installed = join(work, "node_modules", "threadline");
+  const stamp = join(work, "node_modules", ".threadline-tarball");
+  if (!existsSync(stamp) || readFileSync(stamp, "utf8") !== sha(packed)) {
+    rmSync(installed, { recursive: true, force: true });
+    mkdirSync(installed, { recursive: true });
+    await run("tar", ["-xzf", tarball, "-C", installed, "--strip-components=1"]);
+    writeFileSync(stamp, sha(packed));
+  }
+  for (const output of OUTPUTS) rmSync(join(work, output), { recursive: true, force: true });
+  cpSync(source, work, { recursive: true, filter: (path) => !path.endsWith("package-lock.json") });
+  mkdirSync(join(work, "src"), { recursive: true });
+  for (const file of ["start.js", "main.js"]) cpSync(join(here, "app", file), join(work, "src", file));
+  // Vite's page: the fixtures that load a bundle bring their own.
+  if (!existsSync(join(source, "index.html"))) cpSync(join(here, "app", "index.html"), join(work, "index.html"));
+  return work;
+}
