@@ -18,7 +18,7 @@ export async function compileWasm(source, retry) {
     const url = resolve(source);
     return compileResponse(await download(url), url.href, retry);
   }
-  if (typeof Response !== "undefined" && source instanceof Response) return compileResponse(source, source.url || "the `wasm` option's Response");
+  if (source instanceof Response) return compileResponse(source, source.url || "the `wasm` option's Response");
   if (source !== null && typeof source === "object" && typeof source.then === "function") return compileWasm(await source);
   throw new Error(`Threadline init: wasm: expected a URL, a Response, an ArrayBuffer or typed array, or a WebAssembly.Module, got ${describe(source)}`);
 }
@@ -46,7 +46,7 @@ async function compileResponse(response, label, retry) {
     throw new Error(`Threadline could not load ${label}: HTTP ${response.status}; ${FIX}`);
   }
   const type = (response.headers.get("content-type") || "").split(";")[0].trim().toLowerCase();
-  if (type === "application/wasm" && typeof WebAssembly.compileStreaming === "function") {
+  if (type === "application/wasm") {
     return WebAssembly.compileStreaming(response).catch((error) => {
       throw compileError(error, label);
     });

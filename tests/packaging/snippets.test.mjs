@@ -45,7 +45,7 @@ function snippets(readme) {
   return found;
 }
 
-test("every README snippet type-checks under tsc --strict against the packed types", { timeout: 120_000 }, async () => {
+test("every README snippet type-checks under tsc --strict against the packed types, as a bundler and as Node resolve them", { timeout: 120_000 }, async () => {
   const found = snippets(readFileSync(join(repo, "README.md"), "utf8"));
   assert.ok(found.length >= 7, `README snippets found: ${found.length}`);
   assert.ok(found.some((s) => s.lang === "html"), "an inline script of the script-tag snippet");
@@ -63,19 +63,23 @@ test("every README snippet type-checks under tsc --strict against the packed typ
       writeFileSync(join(project, name), `${snippet.code}\nexport {};\n`);
       return name;
     });
-    writeFileSync(join(project, "tsconfig.json"), JSON.stringify({
-      compilerOptions: {
-        strict: true, noEmit: true, target: "es2022", module: "esnext", moduleResolution: "bundler",
-        lib: ["es2022", "dom"], types: ["node"], typeRoots: [join(repo, "node_modules", "@types")],
-      },
-      files: ["ambient.d.ts", ...files],
-    }));
+    // An ESM project, as both a bundler's and Node's resolution see it.
+    writeFileSync(join(project, "package.json"), JSON.stringify({ type: "module" }));
     const tsc = join(repo, "node_modules", "typescript", "bin", "tsc");
-    const result = await run(process.execPath, [tsc, "-p", project], { cwd: project }).then(
-      () => "",
-      (error) => `${error.stdout}${error.stderr}`,
-    );
-    assert.equal(result, "", "tsc --strict reports no error");
+    for (const [module, moduleResolution] of [["esnext", "bundler"], ["node16", "node16"]]) {
+      writeFileSync(join(project, "tsconfig.json"), JSON.stringify({
+        compilerOptions: {
+          strict: true, noEmit: true, target: "es2022", module, moduleResolution,
+          lib: ["es2022", "dom"], types: ["node"], typeRoots: [join(repo, "node_modules", "@types")],
+        },
+        files: ["ambient.d.ts", ...files],
+      }));
+      const result = await run(process.execPath, [tsc, "-p", project], { cwd: project }).then(
+        () => "",
+        (error) => `${error.stdout}${error.stderr}`,
+      );
+      assert.equal(result, "", `tsc --strict (moduleResolution ${moduleResolution}) reports no error`);
+    }
   } finally {
     rmSync(project, { recursive: true, force: true });
   }
