@@ -3,9 +3,9 @@
 // into its node_modules when the tarball changed, and the fixture's sources copied in fresh.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -29,14 +29,41 @@ export function removeTarball(tarball) {
   rmSync(dirname(tarball), { recursive: true, force: true });
 }
 
+/** A lock older than this was left by a run that died; one fixture's test takes far less. */
+const STALE_LOCK_MS = 20 * 60_000;
+const LOCK_WAIT_MS = 15 * 60_000;
+
 /**
- * Returns the directory where `fixture` is ready to build: `npm ci --prefer-offline` once per
- * lock file, the tarball unpacked where npm puts a dependency-free package, the sources copied.
+ * Runs `use(dir)` with `fixture` ready to build in `dir`, holding the directory alone (two test
+ * runs on one machine share the cache): `npm ci --prefer-offline` once per lock file, the tarball
+ * unpacked where npm puts a dependency-free package, earlier build output removed, sources copied.
  */
-export async function prepareFixture(fixture, tarball, log) {
+export async function withFixture(fixture, tarball, log, use) {
   const source = join(here, "fixtures", fixture);
-  const lock = readFileSync(join(source, "package-lock.json"));
-  const work = join(cacheRoot, `${fixture}-${sha(lock)}`);
+  const work = join(cacheRoot, `${fixture}-${sha(readFileSync(join(source, "package-lock.json")))}`);
+  const lock = `${work}.lock`;
+  mkdirSync(cacheRoot, { recursive: true });
+  for (const deadline = Date.now() + LOCK_WAIT_MS; ;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if (error.code !== "EEXIST") throw error;
+      if (Date.now() - statSync(lock, { throwIfNoEntry: false })?.mtimeMs > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`${lock} is still held by another test run`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+  try {
+    await prepare(source, work, tarball, log);
+    return await use(work);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+async function prepare(source, work, tarball, log) {
+  const fixture = basename(source);
   if (!existsSync(join(work, "node_modules", ".package-lock.json"))) {
     log(`installing ${fixture}'s packages into ${work}`);
     mkdirSync(work, { recursive: true });
@@ -59,5 +86,4 @@ export async function prepareFixture(fixture, tarball, log) {
   for (const file of ["start.js", "main.js"]) cpSync(join(here, "app", file), join(work, "src", file));
   // Vite's page: the fixtures that load a bundle bring their own.
   if (!existsSync(join(source, "index.html"))) cpSync(join(here, "app", "index.html"), join(work, "index.html"));
-  return work;
 }

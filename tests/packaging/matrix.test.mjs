@@ -12,7 +12,7 @@ import { extname, join, normalize } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { launchBrowser } from "../e2e/harness.mjs";
-import { packTarball, prepareFixture, removeTarball, repo } from "./install.mjs";
+import { packTarball, removeTarball, repo, withFixture } from "./install.mjs";
 
 const ID = /^[0-9a-f]{32}$/;
 const run = promisify(execFile);
@@ -22,7 +22,6 @@ const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/ja
 let tarball;
 let browser;
 let api;
-const prepared = new Map();
 
 /** The API the apps call: records each request's headers; CORS lets the page send the header. */
 function startApi() {
@@ -81,41 +80,32 @@ async function startCommand(cwd, command, args, env = {}) {
   let output = "";
   child.stdout.on("data", (chunk) => (output += chunk));
   child.stderr.on("data", (chunk) => (output += chunk));
+  const stop = () => new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", resolve);
+    process.kill(-child.pid, "SIGTERM");
+  });
   const url = `http://127.0.0.1:${port}/`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
+  for (const deadline = Date.now() + 60_000; ;) {
     if (child.exitCode !== null) throw new Error(`${command} exited: ${output}`);
-    if (Date.now() > deadline) throw new Error(`${command} did not answer on ${url}: ${output}`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${command} did not answer on ${url}: ${output}`);
+    }
     try {
       await fetch(url, { signal: AbortSignal.timeout(60_000) });
-      break;
+      return { url, stop };
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
-  return {
-    url,
-    stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once("exit", resolve);
-      process.kill(-child.pid, "SIGTERM");
-    }),
-  };
 }
 
-/** Runs one of a fixture's npm scripts, failing with its output. */
-async function npmRun(cwd, script, env = {}) {
+/** Runs a fixture's build step (`npm run …` or one of its binaries), failing with its output. */
+async function build(cwd, [command, ...args], env = {}) {
+  const file = command === "npm" ? "npm" : join(cwd, "node_modules", ".bin", command);
   try {
-    await run("npm", ["run", script], { cwd, timeout: 300_000, env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...env } });
-  } catch (error) {
-    throw new Error(`npm run ${script} failed: ${error.stdout}${error.stderr}`);
-  }
-}
-
-/** Runs a fixture's bundler binary, failing with its output. */
-async function bin(cwd, command, args, env = {}) {
-  try {
-    await run(join(cwd, "node_modules", ".bin", command), args, { cwd, timeout: 300_000, env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...env } });
+    await run(file, args, { cwd, timeout: 300_000, env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...env } });
   } catch (error) {
     throw new Error(`${command} ${args.join(" ")} failed: ${error.stdout}${error.stderr}`);
   }
@@ -174,31 +164,31 @@ after(async () => {
   if (tarball) removeTarball(tarball);
 });
 
-/** The fixture's directory, prepared once per run. */
-function fixture(name) {
-  if (!prepared.has(name)) prepared.set(name, prepareFixture(name, tarball, log));
-  return prepared.get(name);
-}
+/** Runs `use(dir)` in the fixture's prepared directory. */
+const fixture = (name, use) => withFixture(name, tarball, log, use);
 
 const viteServer = (mode) => (port) => [...(mode ? [mode] : []), "--host", "127.0.0.1", "--port", String(port), "--strictPort"];
 
 for (const vite of ["vite5", "vite6", "vite8"]) {
   test(`${vite}: dev server, no config`, { timeout: 600_000 }, async () => {
-    const cwd = await fixture(vite);
-    await served(`${vite}-dev`, await startCommand(cwd, "vite", viteServer()));
+    await fixture(vite, async (cwd) => {
+      await served(`${vite}-dev`, await startCommand(cwd, "vite", viteServer()));
+    });
   });
 
   test(`${vite}: build, then preview`, { timeout: 600_000 }, async () => {
-    const cwd = await fixture(vite);
-    await bin(cwd, "vite", ["build"]);
-    await served(`${vite}-build`, await startCommand(cwd, "vite", viteServer("preview")));
+    await fixture(vite, async (cwd) => {
+      await build(cwd, ["vite", "build"]);
+      await served(`${vite}-build`, await startCommand(cwd, "vite", viteServer("preview")));
+    });
   });
 }
 
 test("webpack 5: production build, no config for Threadline", { timeout: 600_000 }, async () => {
-  const cwd = await fixture("webpack5");
-  await npmRun(cwd, "build");
-  await served("webpack5", await serveStatic(join(cwd, "dist")));
+  await fixture("webpack5", async (cwd) => {
+    await build(cwd, ["npm", "run", "build"]);
+    await served("webpack5", await serveStatic(join(cwd, "dist")));
+  });
 });
 
 /** The README's line for bundlers that do not emit the wasm; the fixtures' build scripts use it. */
@@ -214,37 +204,41 @@ test("the README gives Rollup and esbuild the one line the fixtures use", () => 
 });
 
 test("Rollup with node-resolve and the README's line", { timeout: 600_000 }, async () => {
-  const cwd = await fixture("rollup");
-  await npmRun(cwd, "build");
-  await served("rollup", await serveStatic(join(cwd, "dist")));
+  await fixture("rollup", async (cwd) => {
+    await build(cwd, ["npm", "run", "build"]);
+    await served("rollup", await serveStatic(join(cwd, "dist")));
+  });
 });
 
 for (const format of ["esm", "iife"]) {
   test(`esbuild --bundle --format=${format} and the README's line`, { timeout: 600_000 }, async () => {
-    const cwd = await fixture("esbuild");
-    await npmRun(cwd, `build:${format}`);
-    await served(`esbuild-${format}`, await serveStatic(join(cwd, "dist", format)));
+    await fixture("esbuild", async (cwd) => {
+      await build(cwd, ["npm", "run", `build:${format}`]);
+      await served(`esbuild-${format}`, await serveStatic(join(cwd, "dist", format)));
+    });
   });
 }
 
 for (const bundler of ["webpack", "turbopack"]) {
   test(`Next.js 16 App Router with ${bundler}: next build (prerender), next start, init rejects during SSR`, { timeout: 900_000 }, async () => {
-    const cwd = await fixture("next16");
-    const env = { NEXT_DIST_DIR: `.next-${bundler}` };
-    await bin(cwd, "next", ["build", `--${bundler}`], env);
-    const server = await startCommand(cwd, "next", (port) => ["start", "-H", "127.0.0.1", "-p", String(port)], env);
-    try {
-      const ssr = await (await fetch(`${server.url}ssr`)).text();
-      assert.match(ssr, /<p id="ssr-init">Threadline needs a browser page: init was called where there is no window or document/);
-    } catch (error) {
-      await server.stop();
-      throw error;
-    }
-    await served(`next-${bundler}`, server);
+    await fixture("next16", async (cwd) => {
+      const env = { NEXT_DIST_DIR: `.next-${bundler}` };
+      await build(cwd, ["next", "build", `--${bundler}`], env);
+      const server = await startCommand(cwd, "next", (port) => ["start", "-H", "127.0.0.1", "-p", String(port)], env);
+      try {
+        const ssr = await (await fetch(`${server.url}ssr`)).text();
+        assert.match(ssr, /<p id="ssr-init">Threadline needs a browser page: init was called where there is no window or document/);
+      } catch (error) {
+        await server.stop();
+        throw error;
+      }
+      await served(`next-${bundler}`, server);
+    });
   });
 }
 
 test("Next.js 16 App Router: next dev (Turbopack)", { timeout: 900_000 }, async () => {
-  const cwd = await fixture("next16");
-  await served("next-dev", await startCommand(cwd, "next", (port) => ["dev", "-H", "127.0.0.1", "-p", String(port)]));
+  await fixture("next16", async (cwd) => {
+    await served("next-dev", await startCommand(cwd, "next", (port) => ["dev", "-H", "127.0.0.1", "-p", String(port)]));
+  });
 });
