@@ -237,8 +237,11 @@ for (const bundler of ["webpack", "turbopack"]) {
   });
 }
 
-test("Next.js 16 App Router: next dev (Turbopack)", { timeout: 900_000 }, async () => {
-  await fixture("next16", async (cwd) => {
-    await served("next-dev", await startCommand(cwd, "next", (port) => ["dev", "-H", "127.0.0.1", "-p", String(port)]));
+for (const bundler of ["webpack", "turbopack"]) {
+  test(`Next.js 16 App Router: next dev with ${bundler}`, { timeout: 900_000 }, async () => {
+    await fixture("next16", async (cwd) => {
+      const dev = (port) => ["dev", `--${bundler}`, "-H", "127.0.0.1", "-p", String(port)];
+      await served(`next-dev-${bundler}`, await startCommand(cwd, "next", dev, { NEXT_DIST_DIR: `.next-${bundler}` }));
+    });
   });
-});
+}
