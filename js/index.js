@@ -1,11 +1,11 @@
 // ESM entry: `import { init } from "threadline"`. The wasm file and the dialog chunk sit beside
 // this module, where bundlers put them when they see `new URL("…", import.meta.url)`.
-import { init, setDialogLoader, setWasmUrl } from "./loader.js";
+import { init, setDialogLoader, setWasmLocator } from "./loader.js";
 
 /** The script this module was bundled into, when that is a classic script (an IIFE bundle). */
 const script = typeof document !== "undefined" ? document.currentScript : null;
 
-setWasmUrl(() => {
+setWasmLocator(() => {
   let url;
   try {
     url = new URL("./threadline_bg.wasm", import.meta.url);

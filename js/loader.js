@@ -21,13 +21,16 @@ const inBrowser = () => typeof window !== "undefined" && typeof document !== "un
 
 /**
  * Sets where `threadline_bg.wasm` is fetched from (`locate` returns its URL and, optionally, a
- * second URL to try when the first does not answer wasm). In a page, fetching and
- * compiling start once the importing scripts have run, unless `init` was called with a `wasm`
- * option by then, so that `init` only has to instantiate it.
+ * second URL to try when the first does not answer wasm). In a page, fetching and compiling
+ * start once the importing scripts have run, unless `init` was called with a `wasm` option by
+ * then, so that `init` only has to instantiate it.
  */
-export function setWasmUrl(locate) {
+export function setWasmLocator(locate) {
   defaultWasm = locate;
-  if (inBrowser()) queueMicrotask(() => (loading ? undefined : startDefault()));
+  if (!inBrowser()) return;
+  queueMicrotask(() => {
+    if (!loading) startDefault();
+  });
 }
 
 function startDefault() {

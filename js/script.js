@@ -1,11 +1,11 @@
 // Script-tag entry: `<script src=".../threadline.js">` defines `window.Threadline`. The wasm file,
 // and the dialog's script (`threadline-dialog.js`, defining `window.ThreadlineDialog`) when first
 // needed, are fetched from beside the script.
-import { init, setDialogLoader, setWasmUrl } from "./loader.js";
+import { init, setDialogLoader, setWasmLocator } from "./loader.js";
 
 const script = typeof document !== "undefined" ? document.currentScript : null;
 const base = () => (script && script.src) || document.baseURI;
-setWasmUrl(() => [new URL("threadline_bg.wasm", base())]);
+setWasmLocator(() => [new URL("threadline_bg.wasm", base())]);
 setDialogLoader(
   () =>
     new Promise((resolve, reject) => {
