@@ -62,6 +62,13 @@ export interface Options {
   sessionHeader?: string;
   /** Also put the `setUser` ID in `baggage` (`user.id`). Default `false`. */
   userInBaggage?: boolean;
+  /**
+   * Where `threadline_bg.wasm` comes from, for pages that host it elsewhere than beside the
+   * module: a URL (relative to the page), a `Response` (or a promise of one), its bytes, or a
+   * compiled `WebAssembly.Module`. Default: the file beside the module or script. Read by the
+   * loader, never by the recorder; it counts on the first `init` only.
+   */
+  wasm?: string | URL | Response | PromiseLike<Response> | ArrayBuffer | ArrayBufferView | WebAssembly.Module;
 }
 
 /** Event levels, as OTLP severities DEBUG (5), INFO (9), WARN (13), ERROR (17). */
@@ -132,6 +139,8 @@ export interface Recorder {
 
 /**
  * Starts Threadline and resolves to the page's recorder; a second call resolves to the same one.
- * Rejects with an Error naming the option when options are invalid.
+ * Rejects with an Error naming the option when options are invalid, naming the fix when the wasm
+ * cannot be loaded (its URL and status, or `'wasm-unsafe-eval'` for a page's CSP), and saying it
+ * needs a browser page when called outside one (server-side rendering, Node).
  */
 export function init(options?: Options): Promise<Recorder>;

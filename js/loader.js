@@ -1,39 +1,45 @@
 // Loads the WebAssembly module once and creates the page's recorder. Shared by the ESM entry
 // (`index.js`) and the script-tag entry (`script.js`), which differ only in where the wasm is and
-// how the error dialog's code is fetched when first needed.
+// how the error dialog's code is fetched when first needed. Importing it touches nothing outside
+// this module: the wasm is fetched only in a browser page.
 
 import load, { createRecorder, Recorder } from "../build/pkg/threadline.js";
+import { compileWasm } from "./wasm.js";
 
-let wasmUrl;
-/** The compiled module, once `setWasmUrl` or `init` started fetching it. */
+/**
+ * Where the entry says the wasm is, as `[url, retryUrl?]`: a function, called only in a page, so
+ * that a bundler's odd `import.meta` cannot throw at load.
+ */
+let defaultWasm = () => [];
+/** The compiled module of the default wasm, once it started compiling. */
 let compiling;
 let loading;
 let latest = null;
 let loadDialog = () => Promise.reject(new Error("Threadline: no dialog loader"));
 
-/**
- * Sets where `threadline_bg.wasm` is fetched from. In a page, fetching and compiling it start at
- * once, while the page's own scripts load, so that `init` only has to instantiate it.
- */
-export function setWasmUrl(url) {
-  wasmUrl = url;
-  if (typeof document !== "undefined") compiling = compile(url);
-}
+const inBrowser = () => typeof window !== "undefined" && typeof document !== "undefined";
 
 /**
- * Fetches and compiles the wasm, streaming (compiled as its bytes arrive). When that fails, e.g.
- * because the server does not say `application/wasm`, a second, buffered try follows.
+ * Sets where `threadline_bg.wasm` is fetched from (`locate` returns its URL and, optionally, a
+ * second URL to try when the first does not answer wasm). In a page, fetching and compiling
+ * start once the importing scripts have run, unless `init` was called with a `wasm` option by
+ * then, so that `init` only has to instantiate it.
  */
-function compile(url) {
-  const buffered = () =>
-    fetch(url).then((response) => {
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      return response.arrayBuffer().then((bytes) => WebAssembly.compile(bytes));
-    });
-  const module = WebAssembly.compileStreaming(fetch(url)).catch(buffered);
-  // A failure is reported by `init`, not as an unhandled rejection while the page loads.
-  module.catch(() => {});
-  return module;
+export function setWasmLocator(locate) {
+  defaultWasm = locate;
+  if (!inBrowser()) return;
+  queueMicrotask(() => {
+    if (!loading) startDefault();
+  });
+}
+
+function startDefault() {
+  if (!compiling) {
+    compiling = (async () => compileWasm(...defaultWasm()))();
+    // A failure is reported by `init`, not as an unhandled rejection while the page loads.
+    compiling.catch(() => {});
+  }
+  return compiling;
 }
 
 /** Sets how the dialog module (`dialog.js`) is loaded: a dynamic import, or a script beside this one. */
@@ -70,20 +76,36 @@ function defineDebugIdElement() {
 }
 
 /**
+ * Splits the loader's own `wasm` option from those the recorder reads (which refuses unknown
+ * names). Anything but a plain object is passed on as it is, for the recorder to refuse.
+ */
+function splitOptions(options) {
+  if (options === null || typeof options !== "object" || !("wasm" in options)) return [undefined, options];
+  const { wasm, ...rest } = options;
+  return [wasm, rest];
+}
+
+/**
  * Starts Threadline: validates `options`, patches fetch and XMLHttpRequest, and resolves to the
  * page's recorder. Calling it again resolves to the same recorder. Rejects with an Error naming
- * the bad option when options are invalid.
+ * the bad option when options are invalid, and with one saying so outside a browser page.
  * @param {import("./index").Options} [options]
  * @returns {Promise<import("./index").Recorder>}
  */
 export async function init(options) {
-  loading ??= (compiling ??= compile(wasmUrl)).then((module) => load({ module_or_path: module })).catch((error) => {
-    // The next `init` tries again from the start.
-    compiling = loading = undefined;
-    throw new Error(`Threadline could not load ${wasmUrl}: ${error && error.message}`);
-  });
+  if (!inBrowser()) {
+    throw new Error("Threadline needs a browser page: init was called where there is no window or document (server-side rendering, a worker or Node); call it from code that runs in the page");
+  }
+  const [wasm, recorderOptions] = splitOptions(options);
+  loading ??= (wasm === undefined ? startDefault() : compileWasm(wasm))
+    .then((module) => load({ module_or_path: module }))
+    .catch((error) => {
+      // The next `init` tries again from the start.
+      compiling = loading = undefined;
+      throw error;
+    });
   await loading;
-  latest = createRecorder(options);
+  latest = createRecorder(recorderOptions);
   defineDebugIdElement();
   return latest;
 }

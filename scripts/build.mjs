@@ -60,7 +60,7 @@ await esbuild.build({
   globalName: "Threadline",
   outfile: join(dist, "threadline.js"),
 });
-copyFileSync(join(root, "js", "index.d.ts"), join(dist, "index.d.ts"));
+for (const types of ["index.d.ts", "script.d.ts"]) copyFileSync(join(root, "js", types), join(dist, types));
 
 const sizes = (file) => {
   const bytes = readFileSync(join(dist, file));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: every check and test, on a fresh machine too (scripts/setup.sh installs what is
 # missing). Lints, native tests of the core, wasm-bindgen tests of the web shell in headless
-# Chromium, then end-to-end tests of the built package in Chromium against loopback servers.
+# Chromium, then end-to-end tests of the built package in Chromium against loopback servers, then
+# the packed package built by real bundlers and loaded in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,3 +54,7 @@ if [ ! -f "$libs/node_modules/.package-lock.json" ] || [ "$libs/package-lock.jso
   (cd "$libs" && npm ci --no-audit --no-fund --ignore-scripts --prefer-offline)
 fi
 node --test --test-concurrency=1 tests/e2e/
+
+step "packaging: the packed tarball built by Vite, webpack, Rollup, esbuild and Next.js; README snippets under tsc --strict"
+# Each fixture's packages are installed once into ${XDG_CACHE_HOME:-~/.cache}/threadline/packaging/.
+node --test --test-concurrency=1 tests/packaging/
