@@ -2,7 +2,7 @@
 // real teams use, with no configuration for Threadline (or the README's one line where the
 // bundler cannot emit the wasm itself). Each app is served on loopback and loaded in headless
 // Chromium; its fetch must reach a loopback API server carrying the correlation header, `init`
-// must resolve, and the page must log no error.
+// must resolve, the error dialog (a chunk of its own) must open, and the page must log no error.
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { createServer } from "node:http";
@@ -129,9 +129,10 @@ async function assertAppWorks(row, url) {
     await page.goto(target.href, { timeout: 120_000 });
     await page.waitForFunction(() => window.threadlineResult, null, { timeout: 120_000 });
     const result = await page.evaluate(() => window.threadlineResult.then((r) => r, (e) => ({ error: e.message })));
-    assert.equal(result.error, undefined, `init rejected: ${result.error}`);
+    assert.equal(result.error, undefined, `the app failed (init, its fetch or the dialog): ${result.error}`);
     assert.match(result.sessionId, ID);
     assert.equal(result.status, 200);
+    assert.equal(result.dialogTitle, "Packaging check", "the error dialog's chunk loaded");
     const received = api.received(path);
     assert.equal(received.length, 1, `one request at ${path}`);
     assert.match(received[0].headers["x-correlation-id"], ID);
@@ -143,10 +144,10 @@ async function assertAppWorks(row, url) {
   }
 }
 
-/** Serves with `serve(dir)` and checks the app; stops the server whatever happens. */
-async function served(row, server, path = "") {
+/** Checks the app that `server` serves, then stops the server whatever happened. */
+async function served(row, server) {
   try {
-    await assertAppWorks(row, server.url + path);
+    await assertAppWorks(row, server.url);
   } finally {
     await server.stop();
   }
