@@ -20,6 +20,13 @@ cargo clippy --target wasm32-unknown-unknown --all-targets --no-default-features
 step "native tests: the recorder's core, the collector over real HTTP and SQLite"
 cargo test --workspace
 
+step "threadline/node against real Express, Fastify, pino and winston"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/threadline"
+if [ ! -f node/test/node_modules/.package-lock.json ] || [ node/test/package-lock.json -nt node/test/node_modules/.package-lock.json ]; then
+  npm ci --prefix node/test --no-audit --no-fund --cache "$cache/npm"
+fi
+node --test --test-concurrency=1 node/test/*.test.mjs
+
 step "web shell tests in headless Chromium (wasm-bindgen-test)"
 # If the runner ever stalls before its page has run a test, the attempt is cut off, what it left
 # behind (its chromedriver and Chromium) is killed, and it is tried again. A run in which a test
