@@ -69,7 +69,7 @@ export async function eventually(check) {
  * `GET /reject` (an async handler that rejects), `GET /forward?to=URL` (fetchWithIds with its
  * own `baggage: user.tier=gold`), `GET /job` (enqueues a job the worker logs as "job ran").
  * @param {string} name
- * @param {(downstream: string) => Promise<{ base: string, lines: () => any[], close: () => Promise<void> }>} start
+ * @param {() => Promise<{ base: string, lines: () => any[], close: () => Promise<void> }>} start
  */
 export function edgePolicyScenarios(name, start) {
   describe(`${name}: the edge policy`, () => {
@@ -77,7 +77,7 @@ export function edgePolicyScenarios(name, start) {
     let downstream;
     before(async () => {
       downstream = await startDownstream();
-      app = await start(downstream.url);
+      app = await start();
     });
     after(async () => {
       await app.close();

@@ -1,5 +1,6 @@
 """The same shop routes in FastAPI (logging with ``CorrelationFilter``) and in Flask
-(structlog with ``add_correlation_ids``), each logging into a list the tests read back.
+(structlog with ``add_correlation_ids``), each handing its parsed log lines to ``emit`` (the
+tests keep them in a list; ``serve.py`` prints them).
 
 Routes: ``GET /ok`` logs twice and answers both IDs; ``GET /status/<n>`` answers n;
 ``GET /throw`` raises; ``GET /forward?to=URL`` calls URL with httpx and its own
@@ -47,23 +48,26 @@ def _answer() -> dict[str, Optional[str]]:
     return {"correlation_id": ids.correlation_id, "session_id": ids.session_id}
 
 
-class _ListHandler(logging.Handler):
-    def __init__(self, lines: list[Line]) -> None:
+Emit = Callable[[Line], None]
+
+
+class _LineHandler(logging.Handler):
+    def __init__(self, emit: Emit) -> None:
         super().__init__()
-        self.lines = lines
+        self.emit_line = emit
         self.addFilter(CorrelationFilter())
         self.setFormatter(logging.Formatter("%(correlation_id)s %(session_id)s %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
         cid, sid, message = self.format(record).split(" ", 2)
-        self.lines.append(Line(None if cid == "-" else cid, None if sid == "-" else sid, message))
+        self.emit_line(Line(None if cid == "-" else cid, None if sid == "-" else sid, message))
 
 
-def fastapi_app(lines: list[Line]) -> tuple[Any, Worker]:
+def fastapi_app(emit: Emit) -> tuple[Any, Worker]:
     log = logging.getLogger("shop.fastapi")
     log.setLevel(logging.INFO)
     log.propagate = False
-    log.handlers = [_ListHandler(lines)]
+    log.handlers = [_LineHandler(emit)]
     worker = Worker(lambda job: log.info("job ran"))
     app = FastAPI()
     app.add_middleware(CorrelationMiddleware)
@@ -98,21 +102,21 @@ def fastapi_app(lines: list[Line]) -> tuple[Any, Worker]:
 
 
 class _Sink:
-    def __init__(self, lines: list[Line]) -> None:
-        self.lines = lines
+    def __init__(self, emit: Emit) -> None:
+        self.emit = emit
 
     def write(self, text: str) -> None:
         for raw in filter(None, text.split("\n")):
             event = json.loads(raw)
-            self.lines.append(Line(event.get("correlation_id"), event.get("session.id"), event["event"]))
+            self.emit(Line(event.get("correlation_id"), event.get("session.id"), event["event"]))
 
     def flush(self) -> None:
         pass
 
 
-def flask_app(lines: list[Line]) -> tuple[Any, Worker]:
+def flask_app(emit: Emit) -> tuple[Any, Worker]:
     log = structlog.wrap_logger(
-        structlog.WriteLogger(_Sink(lines)),  # type: ignore[arg-type]
+        structlog.WriteLogger(_Sink(emit)),  # type: ignore[arg-type]
         processors=[add_correlation_ids, structlog.processors.JSONRenderer()],
     )
     worker = Worker(lambda job: log.info("job ran"))
@@ -150,4 +154,4 @@ def flask_app(lines: list[Line]) -> tuple[Any, Worker]:
     return app, worker
 
 
-APPS: dict[str, Callable[[list[Line]], tuple[Any, Worker]]] = {"fastapi": fastapi_app, "flask": flask_app}
+APPS: dict[str, Callable[[Emit], tuple[Any, Worker]]] = {"fastapi": fastapi_app, "flask": flask_app}

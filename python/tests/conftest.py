@@ -34,7 +34,7 @@ def downstream() -> Iterator[Downstream]:
 def served(request: pytest.FixtureRequest) -> Iterator[Served]:
     name: str = request.param
     lines: list[Line] = []
-    app, worker = APPS[name](lines)
+    app, worker = APPS[name](lines.append)
     serve = serve_asgi if name == "fastapi" else serve_wsgi
     server = serve(app)
     base = next(server)

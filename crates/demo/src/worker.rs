@@ -29,11 +29,13 @@ pub struct Database {
 
 impl Database {
     /// Connects to `DATABASE_URL` when it is set; `DEMO_SQL_SLEEP_MS` (default 100) is how long
-    /// each job's query takes. `Ok(None)` without `DATABASE_URL`: jobs then skip the query.
+    /// each job's query takes. `Ok(None)` without `DATABASE_URL` (or with it empty): jobs then
+    /// skip the query.
     pub async fn from_env() -> Result<Option<Database>, String> {
-        let Ok(url) = std::env::var("DATABASE_URL") else {
+        let url = std::env::var("DATABASE_URL").unwrap_or_default();
+        if url.is_empty() {
             return Ok(None);
-        };
+        }
         let sleep_ms: u32 = match std::env::var("DEMO_SQL_SLEEP_MS") {
             Ok(text) => text
                 .parse()
