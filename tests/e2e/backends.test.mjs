@@ -97,7 +97,8 @@ async function startProxy(backends) {
     const backend = backends[first];
     if (backend) {
       const target = new URL(backend.base);
-      const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: `/${rest.join("/")}`, headers: { ...req.headers, host: target.host } }, (answer) => {
+      // A connection per request: a server may close one after an unhandled error.
+      const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: `/${rest.join("/")}`, headers: { ...req.headers, host: target.host }, agent: false }, (answer) => {
         res.writeHead(answer.statusCode, answer.headers);
         answer.pipe(res);
       });
