@@ -48,8 +48,22 @@ pub fn session_from_headers(headers: &HeaderMap) -> Option<SessionId> {
         .and_then(|text| SessionId::parse(&text).ok())
 }
 
+impl CorrelationId {
+    /// Sets the header `name` on an outgoing call's headers, replacing any value there.
+    pub fn apply(&self, headers: &mut HeaderMap, name: &HeaderName) {
+        if let Ok(value) = HeaderValue::from_str(self.as_str()) {
+            headers.insert(name.clone(), value);
+        }
+    }
+
+    /// `(X-Correlation-ID, id)` for clients that take header pairs (reqwest's `.header(k, v)`).
+    pub fn header(&self) -> (&'static str, &str) {
+        (DEFAULT_HEADER, self.as_str())
+    }
+}
+
 impl RequestIds {
-    /// Both IDs with the default correlation header.
+    /// Both IDs, as given.
     pub fn new(correlation_id: CorrelationId, session_id: Option<SessionId>) -> Self {
         RequestIds {
             correlation_id,

@@ -43,19 +43,3 @@ pub use ids::{
 };
 pub use job::JobEnvelope;
 pub use layer::{Correlation, CorrelationLayer, EchoFuture};
-
-use http::header::{HeaderMap, HeaderName, HeaderValue};
-
-impl CorrelationId {
-    /// Sets the header `name` on an outgoing call's headers, replacing any value there.
-    pub fn apply(&self, headers: &mut HeaderMap, name: &HeaderName) {
-        if let Ok(value) = HeaderValue::from_str(self.as_str()) {
-            headers.insert(name.clone(), value);
-        }
-    }
-
-    /// `(X-Correlation-ID, id)` for clients that take header pairs (reqwest's `.header(k, v)`).
-    pub fn header(&self) -> (&'static str, &str) {
-        (DEFAULT_HEADER, self.as_str())
-    }
-}
