@@ -14,7 +14,7 @@ export async function fastifyCorrelation(fastify, options) {
   const header = (options?.header ?? CORRELATION_HEADER).toLowerCase();
   fastify.decorateRequest("correlationId", "");
   fastify.decorateRequest("sessionId", undefined);
-  fastify.addHook("onRequest", (request, reply, done) => {
+  fastify.addHook("onRequest", (/** @type {any} */ request, /** @type {any} */ reply, /** @type {() => void} */ done) => {
     const ids = idsFromHeaders(request.headers, header);
     request.correlationId = ids.correlationId;
     request.sessionId = ids.sessionId;
@@ -22,7 +22,7 @@ export async function fastifyCorrelation(fastify, options) {
     storage.run(ids, done);
   });
   // Error replies may be built afresh; the echo is put back on whatever is sent.
-  fastify.addHook("onSend", (request, reply, payload, done) => {
+  fastify.addHook("onSend", (/** @type {any} */ request, /** @type {any} */ reply, /** @type {unknown} */ payload, /** @type {(err: null, p: unknown) => void} */ done) => {
     if (request.correlationId) reply.header(header, request.correlationId);
     done(null, payload);
   });
