@@ -7,6 +7,7 @@
 // both to a downstream service and carry both into a job.
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer, request as httpRequest } from "node:http";
 import { createInterface } from "node:readline";
@@ -49,9 +50,11 @@ function spawnWithLines(command, args, options, onLine, ready) {
 
 /** A FastAPI or Flask test app (python/tests/serve.py) in the virtual environment `npm test` makes. */
 async function startPythonApp(name) {
+  const python = join(root, "python", ".venv", "bin", "python");
+  if (!existsSync(python)) throw new Error(`${python} is missing: scripts/test.sh creates it (npm test)`);
   const lines = [];
   const { child, line } = await spawnWithLines(
-    join(root, "python", ".venv", "bin", "python"), ["-m", "tests.serve", name], { cwd: join(root, "python") },
+    python, ["-m", "tests.serve", name], { cwd: join(root, "python") },
     (text) => lines.push(JSON.parse(text)), (text) => text.startsWith('{"listening"'),
   );
   return {
