@@ -20,7 +20,7 @@ cargo clippy --target wasm32-unknown-unknown --all-targets --no-default-features
 step "native tests: the recorder's core, the collector over real HTTP and SQLite"
 cargo test --workspace
 
-step "threadline/node: its types (tsc), then against real Express, Fastify, pino and winston"
+step "threadline/node: its types (tsc), then against real Express, Fastify, pino, winston and OpenTelemetry"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/threadline"
 if [ ! -f node/test/node_modules/.package-lock.json ] || [ node/test/package-lock.json -nt node/test/node_modules/.package-lock.json ]; then
   npm ci --prefix node/test --no-audit --no-fund --cache "$cache/npm"
