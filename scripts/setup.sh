@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Threadline needs, skipping whatever is already there:
 # the wasm32 Rust target, the wasm-bindgen CLI of the version Cargo.toml pins, Debian's Chromium
-# and chromedriver, a C compiler (the collector embeds SQLite), and the npm packages. Safe to run
+# and chromedriver, a C compiler (the collector embeds SQLite), Python's venv and PostgreSQL 15
+# (for the backend packages' tests), and the npm packages. Safe to run
 # again and again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,9 @@ fi
 packages=()
 [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || packages+=(chromium chromium-driver)
 command -v cc >/dev/null || packages+=(gcc libc6-dev)
+# The backend packages' tests: a Python virtual environment and a private PostgreSQL 15.
+python3 -c "import ensurepip, venv" 2>/dev/null || packages+=(python3 python3-venv)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || packages+=(postgresql)
 if [ "${#packages[@]}" -gt 0 ]; then
   say "installing Debian packages: ${packages[*]}"
   sudo_cmd=""

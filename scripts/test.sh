@@ -21,6 +21,25 @@ cargo clippy --target wasm32-unknown-unknown --all-targets --no-default-features
 step "native tests: the recorder's core, the collector over real HTTP and SQLite"
 cargo test --workspace
 
+step "threadline/node: its types (tsc), then against real Express, Fastify, pino, winston and OpenTelemetry"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/threadline"
+if [ ! -f node/test/node_modules/.package-lock.json ] || [ node/test/package-lock.json -nt node/test/node_modules/.package-lock.json ]; then
+  npm ci --prefix node/test --no-audit --no-fund --cache "$cache/npm"
+fi
+node/test/node_modules/.bin/tsc -p node/tsconfig.json
+node --test --test-concurrency=1 node/test/*.test.mjs
+
+step "threadline_correlation (python/) against real FastAPI under uvicorn and Flask under werkzeug"
+venv=python/.venv
+want="$(cat python/requirements-test.txt python/pyproject.toml | sha256sum)"
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.installed" 2>/dev/null)" != "$want" ]; then
+  python3 -m venv --clear "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check --cache-dir "$cache/pip" \
+    -r python/requirements-test.txt -e python
+  echo "$want" >"$venv/.installed"
+fi
+(cd python && .venv/bin/mypy && .venv/bin/python -m pytest -q -p no:cacheprovider)
+
 step "web shell tests in headless Chromium (wasm-bindgen-test)"
 # If the runner ever stalls before its page has run a test, the attempt is cut off, what it left
 # behind (its chromedriver and Chromium) is killed, and it is tried again. A run in which a test

@@ -9,35 +9,14 @@
     clippy::panic
 )]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod support;
 
 use axum::Router;
 use axum::extract::Extension;
 use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::routing::get;
+use support::{capturing_subscriber, serve};
 use threadline_correlation::{CorrelationId, CorrelationLayer};
-
-/// Log output captured by the test's subscriber.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    base
-}
 
 fn app() -> Router {
     Router::new()
@@ -140,12 +119,7 @@ async fn outgoing_calls_carry_it_and_the_header_name_is_configurable() {
 
 #[tokio::test]
 async fn every_log_line_of_the_request_carries_the_id() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
+    let (captured, subscriber) = capturing_subscriber();
     let _guard = tracing::subscriber::set_default(subscriber);
     let request = axum::http::Request::get("/ok")
         .header("x-correlation-id", VALID)
@@ -153,7 +127,7 @@ async fn every_log_line_of_the_request_carries_the_id() {
         .unwrap();
     let response = tower::ServiceExt::oneshot(app(), request).await.unwrap();
     assert_eq!(response.headers()["x-correlation-id"], VALID);
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     let line = text
         .lines()
         .find(|l| l.contains("handling"))

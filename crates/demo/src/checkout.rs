@@ -1,5 +1,6 @@
 //! The shop's API: `POST /api/checkout` charges the card through the payments service
-//! (forwarding the correlation ID), then enqueues a job for the worker carrying the same ID.
+//! (forwarding the correlation ID and the session), then enqueues a job for the worker carrying
+//! both.
 //! Errors answer `{"error":{"code","message","correlation_id"}}`.
 
 use std::time::Duration;
@@ -9,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use threadline_correlation::{CorrelationId, JobEnvelope};
+use threadline_correlation::{CorrelationId, JobEnvelope, RequestIds};
 use tokio::sync::mpsc;
 
 use crate::worker::Job;
@@ -46,9 +47,10 @@ fn error(status: StatusCode, code: &str, message: &str, id: &CorrelationId) -> R
 /// `POST /api/checkout`.
 pub async fn checkout(
     State(app): State<Checkout>,
-    Extension(id): Extension<CorrelationId>,
+    Extension(ids): Extension<RequestIds>,
     body: axum::body::Bytes,
 ) -> Response {
+    let id = &ids.correlation_id;
     let order: Order = serde_json::from_slice(&body).unwrap_or_default();
     let mode = if order.payments.is_empty() {
         "ok"
@@ -60,16 +62,13 @@ pub async fn checkout(
         payments.mode = mode,
         "checkout started"
     );
-    let (name, result) = match app
+    let charge = app
         .client
         .post(format!("{}/pay", app.payments))
-        .header(id.header().0, id.as_str())
         .header("Content-Type", "application/json")
         .body(json!({ "mode": mode, "total": order.total }).to_string())
-        .timeout(PAYMENTS_TIMEOUT)
-        .send()
-        .await
-    {
+        .timeout(PAYMENTS_TIMEOUT);
+    let (name, result) = match ids.forward(charge).send().await {
         Ok(r) if r.status().is_success() => {
             tracing::info!("payment accepted");
             ("send-receipt", Ok(()))
@@ -86,7 +85,7 @@ pub async fn checkout(
                     StatusCode::BAD_GATEWAY,
                     "payments_failed",
                     "The payment service is unavailable. Your card was not charged.",
-                    &id,
+                    id,
                 )),
             )
         }
@@ -103,13 +102,13 @@ pub async fn checkout(
                     StatusCode::GATEWAY_TIMEOUT,
                     "payments_timeout",
                     "The payment service did not answer in time. Your card was not charged.",
-                    &id,
+                    id,
                 )),
             )
         }
     };
-    let envelope = JobEnvelope::new(
-        id.clone(),
+    let envelope = JobEnvelope::for_request(
+        &ids,
         Job {
             name: name.to_owned(),
         },

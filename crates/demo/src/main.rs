@@ -3,6 +3,7 @@
 //!
 //! Options: `--port` (default 8080), `--payments-port` (8082), `--collector` (the collector's
 //! base URL, default http://127.0.0.1:4318), `--root` (the repository, for `www/` and `dist/`).
+//! With `DATABASE_URL` set, the worker runs one PostgreSQL query per job, tagged with the IDs.
 
 mod checkout;
 mod payments;
@@ -92,7 +93,11 @@ async fn run(settings: Settings) -> Result<(), String> {
     ));
 
     let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(worker::run(queue));
+    let db = worker::Database::from_env().await?;
+    if db.is_some() {
+        println!("threadline-demo: the worker tags its SQL; DATABASE_URL is set");
+    }
+    tokio::spawn(worker::run(queue, db));
 
     let payments = Router::new()
         .route("/pay", post(payments::pay))
