@@ -1,8 +1,9 @@
 // The support flow that `npm start` runs, end to end on real parts: the demo shop, checkout,
 // payments and the worker (Rust, axum), the collector with its SQLite file, headless Chromium.
 // Payments fail; the user clicks Pay, sees the dialog, copies the debug ID; support pastes it
-// into the collector's search and sees the whole story in time order. Screenshots of the dialog
-// and the timeline are saved in test-results/.
+// into the collector's search, logs in once with the read token `npm start` printed, and sees the
+// whole story in time order. Screenshots of the dialog and the timeline are saved in
+// test-results/.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync } from "node:fs";
@@ -27,6 +28,7 @@ let demo;
 let browser;
 let shopUrl;
 let collectorUrl;
+let readToken;
 before(async () => {
   mkdirSync(artifacts, { recursive: true });
   const [shop, payments, collector] = [await freePort(), await freePort(), await freePort()];
@@ -46,7 +48,10 @@ before(async () => {
   await new Promise((resolve, reject) => {
     demo.stdout.on("data", (chunk) => {
       out += chunk;
-      if (out.includes("Ctrl-C stops everything")) resolve();
+      if (out.includes("Ctrl-C stops everything")) {
+        readToken = /Read token: ([0-9a-f]{32})/.exec(out)?.[1];
+        resolve();
+      }
     });
     demo.on("exit", (code) => reject(new Error(`npm start's script exited (${code}): ${out}`)));
   });
@@ -102,7 +107,17 @@ describe("from the error dialog to the whole story", () => {
     const search = await context.newPage();
     await search.goto(`${collectorUrl}/`);
     await search.fill("#id", copied);
-    await search.click("button[type=submit]");
+    await search.click("#search button[type=submit]");
+    // The reading door is closed until the read token is given once.
+    await search.locator("#login").waitFor();
+    assert.equal(await search.locator("#timeline tbody tr").count(), 0);
+    assert.match(readToken, /^[0-9a-f]{32}$/, "npm start printed the read token");
+    await search.fill("#token", "not-the-token");
+    await search.click("#login button[type=submit]");
+    await search.getByText("That is not the read token.").waitFor();
+    await search.fill("#token", readToken);
+    await search.click("#login button[type=submit]");
+    await search.locator("#login").waitFor({ state: "hidden" });
     const wanted = [
       ["shop-web", /checkout_submit started/],
       ["shop-web", /^POST http:\/\/127\.0\.0\.1:\d+\/api\/checkout 502$/],
@@ -124,7 +139,7 @@ describe("from the error dialog to the whole story", () => {
       );
       if (wanted.every(([s, m]) => rows.some((r) => r.service === s && m.test(r.message)))) break;
       await search.waitForTimeout(250);
-      await search.click("button[type=submit]");
+      await search.click("#search button[type=submit]");
     }
     for (const [service, message] of wanted) {
       assert.ok(rows.some((r) => r.service === service && message.test(r.message)), `${service}: ${message} in ${JSON.stringify(rows, null, 1)}`);
@@ -138,10 +153,13 @@ describe("from the error dialog to the whole story", () => {
     const times = rows.map((r) => r.time);
     assert.deepEqual([...times].sort(), times, "oldest first");
     assert.ok(rows.some((r) => r.side === "browser") && rows.some((r) => r.side === "backend"));
-    const records = await search.evaluate(async (id) => (await fetch(`/api/search?id=${id}`)).json(), copied);
+    const { records } = await search.evaluate(async (id) => (await fetch(`/api/search?id=${id}`)).json(), copied);
     assert.ok(records.every((r) => r.correlation_id === copied || r.trace_id === copied || r.session_id === copied));
-    assert.ok(records.filter((r) => r.scope !== "threadline").every((r) => r.correlation_id === copied));
-    const names = records.map((r) => r.attributes["event.name"]);
+    assert.ok(records.filter((r) => r.provenance === "backend").every((r) => r.correlation_id === copied));
+    assert.ok(records.filter((r) => r.service === "shop-web").every((r) => r.provenance === "browser"));
+    assert.ok(records.filter((r) => ["checkout", "payments", "worker"].includes(r.service)).every((r) => r.provenance === "backend"),
+      "the demo backend sends with the write token");
+    const names = records.map((r) => r.attributes["event.name"]?.stringValue);
     assert.ok(names.includes("ui.error_dialog.open") && names.includes("ui.debug_id.copy"), `${names}`);
     await search.screenshot({ path: join(artifacts, "timeline.png"), fullPage: true });
     // A row opens to all its attributes, with a link from its correlation ID to its session.

@@ -1,7 +1,8 @@
 //! Ships every log line to the collector as OTLP/HTTP JSON logs: a `tracing` layer turns each
 //! event into a log record carrying the fields of its spans (the request's `correlation_id`
 //! among them), and a task posts them in batches. `service.name` is the module the line comes
-//! from (`checkout`, `payments`, `worker`).
+//! from (`checkout`, `payments`, `worker`). Posts carry the collector's write token from
+//! `THREADLINE_WRITE_TOKEN` (`Authorization: Bearer`), so the lines are shown as backend lines.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -159,9 +160,14 @@ where
 }
 
 /// Posts lines to `endpoint` (the collector's `/v1/logs`) every 250 ms, one request per
-/// service; a failed post is retried with the next batch, at most 10,000 lines are kept.
+/// service, with the write token from `THREADLINE_WRITE_TOKEN` if set; a failed post is retried
+/// with the next batch, at most 10,000 lines are kept.
 pub async fn run_sender(mut lines: mpsc::UnboundedReceiver<Line>, endpoint: String) {
     let client = reqwest::Client::new();
+    let write_token = std::env::var("THREADLINE_WRITE_TOKEN")
+        .ok()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
     let mut pending: Vec<Line> = Vec::new();
     loop {
         tokio::time::sleep(FLUSH_EVERY).await;
@@ -187,14 +193,15 @@ pub async fn run_sender(mut lines: mpsc::UnboundedReceiver<Line>, endpoint: Stri
                 "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": service } }] },
                 "scopeLogs": [{ "scope": { "name": "threadline-demo" }, "logRecords": records }]
             }]});
-            let sent = client
+            let mut request = client
                 .post(&endpoint)
                 .header("Content-Type", "application/json")
                 .body(body.to_string())
-                .timeout(Duration::from_secs(5))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
+                .timeout(Duration::from_secs(5));
+            if let Some(token) = &write_token {
+                request = request.bearer_auth(token);
+            }
+            let sent = request.send().await.is_ok_and(|r| r.status().is_success());
             all_sent &= sent;
         }
         if all_sent {
