@@ -62,6 +62,42 @@ after(async () => {
   demo?.kill("SIGINT");
 });
 
+/**
+ * Opens the collector's page on the story of `id` in `context`, logging in with the read token
+ * if the page asks, and waits until the answer holds spans from every service in `services`.
+ */
+async function openStory(context, id, services) {
+  const search = await context.newPage();
+  await search.goto(`${collectorUrl}/?id=${id}`);
+  await search.locator("#login:not([hidden]), #timeline:not([hidden])").first().waitFor();
+  if (await search.locator("#login").isVisible()) {
+    await search.fill("#token", readToken);
+    await search.click("#login button[type=submit]");
+    await search.locator("#login").waitFor({ state: "hidden" });
+  }
+  for (let i = 0; i < 80; i++) {
+    const { spans } = await search.evaluate(async (id) => (await fetch(`/api/search?id=${id}`)).json(), id);
+    if (services.every((s) => spans.some((span) => span.service === s))) break;
+    await search.waitForTimeout(250);
+  }
+  await search.click("#search button[type=submit]");
+  await search.waitForFunction((n) => document.querySelectorAll("#waterfall .lane .item.span").length >= n, services.length);
+  return search;
+}
+
+/** The waterfall as the user sees it: per lane, its service, sender and bars with their widths. */
+function lanes(search) {
+  return search.$$eval("#waterfall .lane", (all) => all.map((lane) => ({
+    service: lane.dataset.service,
+    sender: lane.classList.contains("backend") ? "backend" : "browser",
+    spans: [...lane.querySelectorAll(".item.span")].map((b) => ({
+      width: b.getBoundingClientRect().width, error: b.classList.contains("error"), label: b.getAttribute("aria-label"),
+    })),
+    marks: lane.querySelectorAll(".item.mark").length,
+    track: lane.querySelector(".track").getBoundingClientRect().width,
+  })));
+}
+
 async function shopPage() {
   const context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"] });
   const page = await context.newPage();
@@ -177,6 +213,40 @@ describe("from the error dialog to the whole story", () => {
     const sessionRows = await search.$$eval("#timeline tbody tr.row", (trs) => trs.map((tr) => tr.children[4].textContent));
     assert.ok(sessionRows.some((m) => /checkout_submit started/.test(m)), "the session's timeline holds the page's side of the story");
     assert.deepEqual(errors, []);
+
+    // The story as a picture: one lane per service, the requests as bars, errors in red.
+    const story = await openStory(context, copied, ["checkout", "payments", "worker"]);
+    const drawn = await lanes(story);
+    assert.deepEqual(drawn.map((l) => l.service), ["shop-web", "checkout", "payments", "worker"], "lanes in order of first activity");
+    assert.deepEqual(drawn.map((l) => l.sender), ["browser", "backend", "backend", "backend"]);
+    const lane = (service) => drawn.find((l) => l.service === service);
+    assert.ok(lane("payments").spans.some((b) => b.error && /request/.test(b.label)), "payments' failed request is a red bar");
+    assert.ok(lane("checkout").spans.some((b) => b.error), "checkout's request is red too");
+    assert.ok(lane("worker").spans.length >= 1 && lane("worker").spans.every((b) => !b.error), "the worker's job is a plain bar");
+    assert.ok(lane("payments").marks >= 2, "payments' log lines are marks on its lane");
+    await story.locator("#waterfall").screenshot({ path: join(artifacts, "waterfall-502.png") });
+    await context.close();
+  });
+
+  test("the timeout story shows the slow payments request as a long bar on the shared axis", async () => {
+    const { context, page } = await shopPage();
+    await page.check("input[name=payments][value='timeout']");
+    await page.click("#pay");
+    await page.getByRole("alertdialog").waitFor({ timeout: 10_000 });
+    const id = await page.evaluate(() => tl.debugId());
+    await page.evaluate(() => tl.flush());
+    const story = await openStory(context, id, ["checkout", "payments"]);
+    const drawn = await lanes(story);
+    const bar = (service) => drawn.find((l) => l.service === service).spans.reduce((a, b) => (b.width > a.width ? b : a));
+    const duration = (b) => Number(/\((\d+) ms\)/.exec(b.label)[1]);
+    const checkout = bar("checkout");
+    const payments = bar("payments");
+    assert.ok(checkout.error, "checkout gave up: red");
+    // Checkout stops waiting after 1.5 s and drops the call; payments' request ends with it.
+    assert.ok(duration(checkout) >= 1400 && duration(payments) >= 1400, `${checkout.label} / ${payments.label}`);
+    assert.ok(payments.width > drawn[0].track * 0.6, `the slow payments request (${payments.width}px) spans most of the axis (${drawn[0].track}px)`);
+    assert.ok(Math.abs(payments.width - checkout.width) < checkout.width * 0.2, "checkout's wait and payments' request line up");
+    await story.locator("#waterfall").screenshot({ path: join(artifacts, "waterfall-timeout.png") });
     await context.close();
   });
 

@@ -132,9 +132,10 @@ function renderRecords(records) {
 }
 
 const isErrorRecord = (r) => r.level === "ERROR" || r.level === "FATAL"
-  || Number(typed(r.attributes?.["http.response.status_code"])[0]) >= 500;
+  || Number(typed(r.attributes?.["http.response.status_code"])[0]) >= 500
+  || /error/.test(typed(r.attributes?.outcome)[0]);
 
-/** The waterfall: one lane per service and sender, bars for spans and timed requests. */
+/** The waterfall: one lane per service and sender, bars for spans, timed requests and actions. */
 function renderWaterfall(records, spans) {
   const section = $("waterfall");
   const lanesBox = section.querySelector(".lanes");
@@ -147,9 +148,12 @@ function renderWaterfall(records, spans) {
   for (const r of records) {
     const at = msOf(r.time_unix_nano);
     const duration = Number(typed(r.attributes?.duration_ms)[0]);
-    const isRequest = typed(r.attributes?.["event.name"])[0] === "http.request" && duration > 0;
-    items.push({ lane: [r.service, r.provenance], from: at, to: isRequest ? at + duration : at,
-      label: isRequest ? `${r.message} (${duration.toFixed(0)} ms)` : r.message, error: isErrorRecord(r), kind: isRequest ? "request" : "log" });
+    const event = typed(r.attributes?.["event.name"])[0];
+    // A request is stamped when it started, an action when it ended.
+    const kind = duration > 0 && event === "http.request" ? "request" : duration > 0 && event === "action.end" ? "action" : "log";
+    const from = kind === "action" ? at - duration : at;
+    items.push({ lane: [r.service, r.provenance], from, to: kind === "log" ? at : from + duration,
+      label: kind === "log" ? r.message : `${r.message} (${duration.toFixed(0)} ms)`, error: isErrorRecord(r), kind });
   }
   section.hidden = items.length === 0;
   if (!items.length) return;
@@ -159,7 +163,7 @@ function renderWaterfall(records, spans) {
   section.querySelector(".from").textContent = "0 ms";
   section.querySelector(".to").textContent = `${span.toFixed(0)} ms`;
   const lanes = new Map();
-  for (const item of items) {
+  for (const item of [...items].sort((a, b) => a.from - b.from)) {
     const key = item.lane.join("\u0000");
     if (!lanes.has(key)) {
       const [service, provenance] = item.lane;
@@ -170,16 +174,26 @@ function renderWaterfall(records, spans) {
       name.title = `${service}, sent by a ${provenance}`;
       const track = el("div", undefined, "track");
       lane.append(name, track);
-      lanes.set(key, { lane, track, first: item.from });
+      lanes.set(key, { lane, track, first: item.from, rowEnds: [] });
     }
-    const { track } = lanes.get(key);
+    const entry = lanes.get(key);
     const node = el("div", undefined, `item ${item.kind === "log" ? "mark" : "bar"} ${item.kind}${item.error ? " error" : ""}`);
     node.style.left = `${((item.from - start) / span) * 100}%`;
-    if (item.kind !== "log") node.style.width = `${((item.to - item.from) / span) * 100}%`;
+    if (item.kind !== "log") {
+      // Bars that overlap in time go on rows of their own, so none hides another.
+      let row = entry.rowEnds.findIndex((end) => end <= item.from);
+      if (row < 0) row = entry.rowEnds.push(item.to) - 1;
+      entry.rowEnds[row] = item.to;
+      node.style.width = `${((item.to - item.from) / span) * 100}%`;
+      node.style.top = `${0.25 + row * 1.5}rem`;
+    }
     node.title = item.label;
     node.setAttribute("role", "img");
     node.setAttribute("aria-label", item.label);
-    track.append(node);
+    entry.track.append(node);
+  }
+  for (const { track, rowEnds } of lanes.values()) {
+    track.style.height = `${Math.max(1, rowEnds.length) * 1.5 + 0.5}rem`;
   }
   lanesBox.append(...[...lanes.values()].sort((a, b) => a.first - b.first).map((l) => l.lane));
 }
