@@ -20,6 +20,9 @@ cargo clippy --target wasm32-unknown-unknown --all-targets --no-default-features
 step "native tests: the recorder's core, the collector over real HTTP and SQLite"
 cargo test --workspace
 
+step "the collector with the real OpenTelemetry SDKs (Node and Python)"
+bash tests/otel-sdks.sh
+
 step "web shell tests in headless Chromium (wasm-bindgen-test)"
 # If the runner ever stalls before its page has run a test, the attempt is cut off, what it left
 # behind (its chromedriver and Chromium) is killed, and it is tried again. A run in which a test
