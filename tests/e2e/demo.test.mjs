@@ -2,8 +2,10 @@
 // payments and the worker (Rust, axum), the collector with its SQLite file, headless Chromium.
 // Payments fail; the user clicks Pay, sees the dialog, copies the debug ID; support pastes it
 // into the collector's search, logs in once with the read token `npm start` printed, and sees the
-// whole story in time order. Screenshots of the dialog and the timeline are saved in
-// test-results/.
+// whole story in time order and as lanes per service. The collector's page is also checked for
+// its security headers, its closed reading door, markup in records shown as text, and the
+// related errors of a session. Screenshots of the dialog, the timeline and the waterfalls are
+// saved in test-results/.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync } from "node:fs";
@@ -313,6 +315,117 @@ describe("from the error dialog to the whole story", () => {
     assert.equal(await page.evaluate(() => String(document.getSelection())), "0af7651916cd43dd8448eb211c80319c");
     await dialog.getByRole("button", { name: "Close" }).click();
     await dialog.waitFor({ state: "detached" });
+    await context.close();
+  });
+});
+
+/** Posts OTLP JSON logs to the demo's collector without a credential, as a browser (or a forger) would. */
+async function postLogs(service, records) {
+  const response = await fetch(`${collectorUrl}/v1/logs`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ resourceLogs: [{
+      resource: { attributes: [{ key: "service.name", value: { stringValue: service } }] },
+      scopeLogs: [{ scope: { name: service, version: "1" }, logRecords: records }],
+    }] }),
+  });
+  assert.equal(response.status, 200);
+}
+
+const randomId = () => [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+const nanosAgo = (ms) => `${BigInt(Date.now() - ms) * 1000000n}`;
+
+describe("the collector's page", () => {
+  test("sends its security headers and shows nothing before the read token is given", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const scripts = [];
+    page.on("response", (r) => { if (r.url().endsWith("/page.js")) scripts.push(r.headers()); });
+    const response = await page.goto(`${collectorUrl}/?id=${randomId()}`);
+    for (const headers of [response.headers(), ...scripts]) {
+      assert.match(headers["content-security-policy"], /script-src 'self'/);
+      assert.doesNotMatch(headers["content-security-policy"], /unsafe-inline/);
+      assert.match(headers["content-security-policy"], /frame-ancestors 'none'/);
+      assert.equal(headers["x-content-type-options"], "nosniff");
+      assert.equal(headers["x-frame-options"], "DENY");
+      assert.equal(headers["referrer-policy"], "no-referrer");
+    }
+    assert.equal(scripts.length, 1, "the page's script is a file of its own");
+    await page.locator("#login").waitFor();
+    assert.equal(await page.locator("#timeline").isHidden(), true);
+    const status = await page.evaluate(async () => (await fetch("/api/search?id=x")).status);
+    assert.equal(status, 401);
+    await context.close();
+  });
+
+  test("markup in every field of a record is shown as text and never runs", async () => {
+    const payload = (where) => `<img src=x onerror="window.__xss='${where}'"><script>window.__xss='${where}'</script>`;
+    const traceId = randomId();
+    await postLogs(payload("service"), [{
+      timeUnixNano: nanosAgo(1000),
+      severityNumber: 17,
+      severityText: payload("severity"),
+      eventName: payload("event"),
+      traceId,
+      body: { kvlistValue: { values: [{ key: payload("body key"), value: { stringValue: payload("body value") } }] } },
+      attributes: [
+        { key: "correlation_id", value: { stringValue: traceId } },
+        { key: "session.id", value: { stringValue: payload("session") } },
+        { key: payload("attribute key"), value: { stringValue: payload("attribute value") } },
+        { key: "url.full", value: { stringValue: "javascript:window.__xss='link'" } },
+      ],
+    }, {
+      timeUnixNano: nanosAgo(900), severityNumber: 9, traceId,
+      body: { stringValue: payload("message") },
+      attributes: [{ key: "correlation_id", value: { stringValue: traceId } }],
+    }]);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const violations = [];
+    page.on("console", (m) => { if (/Content Security Policy/.test(m.text())) violations.push(m.text()); });
+    await page.goto(`${collectorUrl}/?id=${traceId}`);
+    await page.fill("#token", readToken);
+    await page.click("#login button[type=submit]");
+    await page.locator("#timeline tbody tr.row").nth(1).waitFor();
+    for (const row of await page.locator("#timeline tbody tr.row").all()) await row.click();
+    await page.locator("#waterfall .lane").first().waitFor();
+    const text = await page.locator("body").textContent();
+    for (const where of ["service", "severity", "body key", "body value", "attribute key", "attribute value", "message", "session"]) {
+      assert.ok(text.includes(payload(where)), `${where} is shown as its text`);
+    }
+    assert.equal(await page.evaluate(() => window.__xss), undefined, "no payload ran");
+    assert.equal(await page.locator("body img, #timeline script, #waterfall script").count(), 0, "no element came from a record");
+    assert.equal(await page.locator("a[href^='javascript:']").count(), 0);
+    await page.screenshot({ path: join(artifacts, "collector-xss.png"), fullPage: true });
+    assert.deepEqual(violations, [], "nothing even tried to run");
+    await context.close();
+  });
+
+  test("a correlation ID's story links to the other errors of its session", async () => {
+    const session = randomId();
+    const [story, other, calm] = [randomId(), randomId(), randomId()];
+    const record = (correlation, ms, severity, message) => ({
+      timeUnixNano: nanosAgo(ms), severityNumber: severity, body: { stringValue: message },
+      attributes: [{ key: "correlation_id", value: { stringValue: correlation } }, { key: "session.id", value: { stringValue: session } }],
+    });
+    await postLogs("shop-web", [
+      record(other, 60_000, 17, "an earlier checkout failed"),
+      record(calm, 50_000, 9, "browsing"),
+      record(story, 1_000, 17, "this checkout failed"),
+    ]);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${collectorUrl}/?id=${story}`);
+    await page.fill("#token", readToken);
+    await page.click("#login button[type=submit]");
+    const related = page.locator("#related");
+    await related.waitFor();
+    assert.match(await related.textContent(), /an earlier checkout failed/);
+    assert.doesNotMatch(await related.textContent(), /browsing/);
+    await related.getByRole("link", { name: other }).click();
+    await page.waitForFunction((id) => document.getElementById("status").textContent.includes(id), other);
+    assert.equal(new URL(page.url()).searchParams.get("id"), other);
+    assert.match(await page.locator("#timeline").textContent(), /an earlier checkout failed/);
     await context.close();
   });
 });
