@@ -184,11 +184,11 @@ async fn metrics_are_answered_as_otlp_asks_and_not_kept() {
 #[tokio::test]
 async fn a_correlation_id_lists_the_other_errors_of_its_session_within_six_hours() {
     let c = collector().await;
-    let record = |correlation: &str, level: (i32, &str), message: &str, offset_ns: u64| {
+    let record = |correlation: &str, level: (i32, &str), message: &str, offset_ns: i64| {
         json!({"resourceLogs": [{
             "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "web"}}]},
             "scopeLogs": [{"logRecords": [{
-                "timeUnixNano": (base() + offset_ns).to_string(), "severityNumber": level.0, "severityText": level.1,
+                "timeUnixNano": (base() as i64 + offset_ns).to_string(), "severityNumber": level.0, "severityText": level.1,
                 "body": {"stringValue": message},
                 "attributes": [
                     {"key": "correlation_id", "value": {"stringValue": correlation}},
@@ -203,9 +203,21 @@ async fn a_correlation_id_lists_the_other_errors_of_its_session_within_six_hours
         .await;
     c.post_browser(&record("calm", (9, "INFO"), "nothing wrong", 500))
         .await;
+    let seven_hours = 7 * 3600 * 1_000_000_000;
+    c.post_browser(&record(
+        "long ago",
+        (17, "ERROR"),
+        "seven hours before",
+        -seven_hours,
+    ))
+    .await;
     let found = c.answer("story", None).await;
     let related = found["related_errors"].as_array().unwrap();
-    assert_eq!(related.len(), 1, "{related:?}");
+    assert_eq!(
+        related.len(),
+        1,
+        "not the calm one, not the one 7 h away: {related:?}"
+    );
     assert_eq!(related[0]["correlation_id"], "earlier");
     assert_eq!(related[0]["message"], "an earlier failure");
     assert!(
