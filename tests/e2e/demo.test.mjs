@@ -401,6 +401,64 @@ describe("the collector's page", () => {
     await context.close();
   });
 
+  test("the attribute view shows every field with its type: int64 exact, bytes, NaN, kvlist", async () => {
+    const traceId = randomId();
+    await postLogs("checkout", [{
+      timeUnixNano: nanosAgo(1000), observedTimeUnixNano: nanosAgo(999), severityNumber: 18, severityText: "Error2",
+      eventName: "payment.declined", traceId, spanId: "00f067aa0ba902b7", flags: 1,
+      body: { kvlistValue: { values: [{ key: "reason", value: { stringValue: "card" } }] } },
+      attributes: [
+        { key: "big", value: { intValue: "9007199254740993" } },
+        { key: "nan", value: { doubleValue: "NaN" } },
+        { key: "raw", value: { bytesValue: "3q2+7w==" } },
+      ],
+    }]);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${collectorUrl}/?id=${traceId}`);
+    await page.fill("#token", readToken);
+    await page.click("#login button[type=submit]");
+    await page.locator("#timeline tbody tr.row").first().click();
+    const details = page.locator("#timeline tbody tr.details").first();
+    const pairs = await details.locator("dl.typed").evaluateAll((lists) => lists.flatMap((dl) =>
+      [...dl.querySelectorAll("dt")].map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+    const value = (key) => pairs.find(([k]) => k === key)?.[1];
+    assert.equal(value("big"), "9007199254740993int", "int64 exact, typed");
+    assert.equal(value("nan"), "NaNdouble");
+    assert.equal(value("raw"), "3q2+7w==bytes, base64");
+    assert.equal(value("body"), "{reason: card}kvlist");
+    assert.equal(value("span id"), "00f067aa0ba902b7");
+    assert.equal(value("flags"), "1");
+    assert.equal(value("severity"), "18 Error2");
+    assert.equal(value("event name"), "payment.declined");
+    assert.equal(value("scope"), "checkout 1");
+    assert.equal(value("sent by"), "browser");
+    assert.equal(value("service.name"), "checkoutstring", "resource attributes shown apart");
+    await context.close();
+  });
+
+  test("a story larger than one page says so and loads the rest on request", async () => {
+    const traceId = randomId();
+    for (const chunk of [0, 1]) {
+      const records = Array.from({ length: chunk ? 5 : 2000 }, (_, i) => ({
+        timeUnixNano: nanosAgo(10_000 - chunk * 5000 - i), body: { stringValue: `line ${chunk}-${i}` }, traceId,
+      }));
+      await postLogs("shop-web", records);
+    }
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${collectorUrl}/?id=${traceId}`);
+    await page.fill("#token", readToken);
+    await page.click("#login button[type=submit]");
+    await page.locator("#more").waitFor();
+    assert.match(await page.locator("#status").textContent(), /2000 records .*More rows follow/);
+    await page.click("#more");
+    await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("2005 records"));
+    assert.equal(await page.locator("#timeline tbody tr.row").count(), 2005);
+    assert.equal(await page.locator("#more").isHidden(), true);
+    await context.close();
+  });
+
   test("a correlation ID's story links to the other errors of its session", async () => {
     const session = randomId();
     const [story, other, calm] = [randomId(), randomId(), randomId()];
