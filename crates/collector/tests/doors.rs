@@ -353,3 +353,73 @@ async fn every_answer_carries_the_security_headers() {
         "no inline script"
     );
 }
+
+#[tokio::test]
+async fn logins_are_rate_limited_and_a_trusted_proxy_names_the_client_and_the_scheme() {
+    let one_a_second = threadline_collector::limits::Rate {
+        per_second: 1,
+        burst: 2,
+    };
+    let c = collector_with(|s| s.client_rate = one_a_second).await;
+    let login = |token: &'static str, forwarded: Option<(&'static str, &'static str)>| {
+        let mut r = c
+            .client
+            .post(format!("{}/api/login", c.base))
+            .form(&[("token", token)]);
+        if let Some((ip, proto)) = forwarded {
+            r = r
+                .header("X-Forwarded-For", format!("203.0.113.9, {ip}"))
+                .header("X-Forwarded-Proto", proto);
+        }
+        r.send()
+    };
+    assert_eq!(login("guess-1", None).await.unwrap().status(), 401);
+    assert_eq!(login("guess-2", None).await.unwrap().status(), 401);
+    let limited = login(READ, None).await.unwrap();
+    assert_eq!(limited.status(), 429, "guessing is slowed down");
+    assert!(limited.headers().contains_key("retry-after"));
+    // Untrusted, the forwarded address is ignored: still the same (limited) client.
+    let ignored = login(READ, Some(("198.51.100.1", "https"))).await.unwrap();
+    assert_eq!(ignored.status(), 429);
+
+    let c = collector_with(|s| {
+        s.client_rate = one_a_second;
+        s.trust_proxy = true;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for ip in [
+        "198.51.100.1",
+        "198.51.100.1",
+        "198.51.100.1",
+        "198.51.100.2",
+    ] {
+        let r = c
+            .client
+            .post(format!("{}/v1/logs", c.base))
+            .header("X-Forwarded-For", format!("203.0.113.9, {ip}"))
+            .header("Content-Type", "application/json")
+            .body(body("web", "threadline", &[(None, 1, "m", TRACE)]).to_string())
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429, 200], "the last hop is the client");
+    let secure = c
+        .client
+        .post(format!("{}/api/login", c.base))
+        .header("X-Forwarded-For", "198.51.100.3")
+        .header("X-Forwarded-Proto", "https")
+        .form(&[("token", READ)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(secure.status(), 204);
+    assert!(
+        secure.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .ends_with("; Secure")
+    );
+}
