@@ -137,7 +137,11 @@ impl Clock {
 }
 
 /// Undoes `encoding`, refusing anything larger than `limit` once decompressed.
-pub fn decompress(body: &[u8], encoding: Encoding, limit: usize) -> Result<Vec<u8>, Refusal> {
+pub fn decompress(
+    body: &[u8],
+    encoding: Encoding,
+    limit: usize,
+) -> Result<std::borrow::Cow<'_, [u8]>, Refusal> {
     fn read_all(reader: impl Read, limit: usize) -> Result<Vec<u8>, Refusal> {
         let mut out = Vec::new();
         let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
@@ -152,8 +156,8 @@ pub fn decompress(body: &[u8], encoding: Encoding, limit: usize) -> Result<Vec<u
         }
         Ok(out)
     }
-    match encoding {
-        Encoding::Identity => Ok(body.to_vec()),
+    let plain = match encoding {
+        Encoding::Identity => return Ok(std::borrow::Cow::Borrowed(body)),
         Encoding::Gzip => read_all(flate2::read::GzDecoder::new(body), limit),
         Encoding::Deflate if body.first().is_some_and(|b| b & 0x0f == 8) => {
             match read_all(flate2::read::ZlibDecoder::new(body), limit) {
@@ -162,7 +166,8 @@ pub fn decompress(body: &[u8], encoding: Encoding, limit: usize) -> Result<Vec<u
             }
         }
         Encoding::Deflate => read_all(flate2::read::DeflateDecoder::new(body), limit),
-    }
+    };
+    plain.map(std::borrow::Cow::Owned)
 }
 
 /// Decodes a logs body (already decompressed) as `format`.

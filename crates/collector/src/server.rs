@@ -273,10 +273,9 @@ async fn read_body(state: &AppState, body: Body, format: Format) -> Result<ReadB
         )
     };
     let mut body = body;
-    let mut out = ReadBody {
-        bytes: Vec::new(),
-        _budget: Vec::new(),
-    };
+    let mut chunks = Vec::new();
+    let mut length = 0;
+    let mut budget = Vec::new();
     let reading = async {
         while let Some(frame) = body.frame().await {
             let frame = frame
@@ -284,7 +283,8 @@ async fn read_body(state: &AppState, body: Body, format: Format) -> Result<ReadB
             let Ok(data) = frame.into_data() else {
                 continue;
             };
-            if out.bytes.len() + data.len() > limit {
+            length += data.len();
+            if length > limit {
                 return Err(too_large());
             }
             let size = u32::try_from(data.len()).unwrap_or(u32::MAX);
@@ -293,13 +293,23 @@ async fn read_body(state: &AppState, body: Body, format: Format) -> Result<ReadB
                 .clone()
                 .try_acquire_many_owned(size)
                 .map_err(|_| busy())?;
-            out._budget.push(permit);
-            out.bytes.extend_from_slice(&data);
+            budget.push(permit);
+            chunks.push(data);
         }
         Ok(())
     };
     match tokio::time::timeout(state.body_timeout, reading).await {
-        Ok(Ok(())) => Ok(out),
+        Ok(Ok(())) => {
+            // Joined once, at its length: no growing buffer holds twice the bytes.
+            let mut bytes = Vec::with_capacity(length);
+            for chunk in chunks {
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(ReadBody {
+                bytes,
+                _budget: budget,
+            })
+        }
         Ok(Err(response)) => Err(response),
         Err(_) => Err(refuse(
             StatusCode::REQUEST_TIMEOUT,
@@ -493,7 +503,6 @@ async fn ingest(
             Ok(plain) => plain,
             Err(r) => return Ok(Err(r)),
         };
-        drop(body);
         let stored = |written: Result<Written, String>, rejected| written.map(|_| Ok(rejected));
         match signal {
             Signal::Logs => match ingest::decode_logs(&plain, format)
