@@ -484,6 +484,13 @@ describe("the collector's page", () => {
     await page.waitForFunction((id) => document.getElementById("status").textContent.includes(id), other);
     assert.equal(new URL(page.url()).searchParams.get("id"), other);
     assert.match(await page.locator("#timeline").textContent(), /an earlier checkout failed/);
+    // Logging out clears the story and closes the door again.
+    await page.click("#logout");
+    await page.getByText("Logged out.").waitFor();
+    assert.equal(await page.locator("#timeline").isHidden(), true);
+    assert.equal(await page.evaluate(async () => (await fetch("/api/search?id=x")).status), 401);
+    await page.click("#search button[type=submit]");
+    await page.locator("#login").waitFor();
     await context.close();
   });
 });

@@ -253,6 +253,7 @@ async function search(id) {
       showLogin();
       return;
     }
+    $("logout").hidden = false;
     story = { id, records: answer.records, spans: answer.spans, folded: answer.folded, next: answer.next };
     renderRelated(answer.related_errors);
     render();
@@ -293,6 +294,13 @@ login.addEventListener("submit", async (e) => {
   }
 });
 form.addEventListener("submit", (e) => { e.preventDefault(); search(input.value); });
+$("logout").addEventListener("click", async () => {
+  await fetch("/api/logout", { method: "POST" });
+  $("logout").hidden = true;
+  story = null;
+  for (const id of ["timeline", "waterfall", "related", "more"]) $(id).hidden = true;
+  statusLine.textContent = "Logged out.";
+});
 more.addEventListener("click", loadMore);
 const initial = new URLSearchParams(location.search).get("id");
 if (initial) search(initial);
