@@ -57,6 +57,7 @@ async function search(id) {
 async function send(variant, LogExporter, TraceExporter) {
   const traceId = random(16);
   const parentSpanId = random(8);
+  const [linkedTraceId, linkedSpanId] = [random(16), random(8)];
   const resource = resourceFromAttributes({ "service.name": `node-${variant}`, "host.cores": 8 });
   const parent = trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId: parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: true });
   const logs = new LoggerProvider({ resource, processors: [new SimpleLogRecordProcessor({ exporter: new LogExporter({ url: `${base}/v1/logs`, headers, compression: variant === "proto" ? "gzip" : "none" }) })] });
@@ -91,11 +92,13 @@ async function send(variant, LogExporter, TraceExporter) {
     kind: SpanKind.SERVER,
     startTime: [nowSeconds, 1000],
     attributes: { "http.route": "/api/pay", attempt: 2 },
+    links: [{ context: { traceId: linkedTraceId, spanId: linkedSpanId, traceFlags: TraceFlags.SAMPLED }, attributes: { "link.kind": "retry-of" } }],
   }, parent);
+  span.addEvent("exception", { "exception.message": "deadline exceeded" }, [nowSeconds + 1, 5]);
   span.setStatus({ code: SpanStatusCode.ERROR, message: "card processor unavailable" });
   span.end([nowSeconds + 3, 1000]);
   await spans.shutdown();
-  return { traceId, parentSpanId, spanId: span.spanContext().spanId };
+  return { traceId, parentSpanId, spanId: span.spanContext().spanId, linkedTraceId, linkedSpanId };
 }
 
 for (const [variant, LogExporter, TraceExporter] of [["json", JsonLogExporter, JsonTraceExporter], ["proto", ProtoLogExporter, ProtoTraceExporter]]) {
@@ -154,6 +157,8 @@ for (const [variant, LogExporter, TraceExporter] of [["json", JsonLogExporter, J
     assert.equal(s.status_message, "card processor unavailable");
     assert.deepEqual(s.attributes["http.route"], { stringValue: "/api/pay" });
     assert.deepEqual(s.attributes.attempt, { intValue: "2" });
+    assert.deepEqual(s.events, [{ time_unix_nano: `${nowSeconds + 1}000000005`, name: "exception", attributes: { "exception.message": { stringValue: "deadline exceeded" } } }]);
+    assert.deepEqual(s.links, [{ trace_id: sent.linkedTraceId, span_id: sent.linkedSpanId, attributes: { "link.kind": { stringValue: "retry-of" } } }]);
   });
 }
 

@@ -31,7 +31,7 @@ from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 ROOT = Path(__file__).resolve().parents[2]
 READ = "python-roundtrip-read-token-0123"
@@ -86,9 +86,12 @@ class RoundTrip(unittest.TestCase):
     def tearDownClass(cls) -> None:
         cls.collector.stop()
 
-    def send(self, compression: Compression) -> tuple[str, str, str]:
+    def send(self, compression: Compression) -> tuple[str, str, str, str, str]:
         trace_id = secrets.randbits(128) | 1
         parent_span_id = secrets.randbits(64) | 1
+        linked_trace_id, linked_span_id = secrets.randbits(128) | 1, secrets.randbits(64) | 1
+        linked = SpanContext(trace_id=linked_trace_id, span_id=linked_span_id, is_remote=True,
+                             trace_flags=TraceFlags(1))
         parent = trace.set_span_in_context(NonRecordingSpan(SpanContext(
             trace_id=trace_id, span_id=parent_span_id, is_remote=True, trace_flags=TraceFlags(1))))
         resource = Resource.create({"service.name": f"py-{compression.value}", "host.cores": 8})
@@ -122,14 +125,17 @@ class RoundTrip(unittest.TestCase):
             endpoint=f"{self.collector.base}/v1/traces", headers=headers, compression=compression)))
         span = spans.get_tracer("py-tracer", "4.5.6").start_span(
             "charge card", context=parent, kind=SpanKind.SERVER, start_time=NOW_NS,
-            attributes={"http.route": "/api/pay", "attempt": 2})
+            attributes={"http.route": "/api/pay", "attempt": 2},
+            links=[Link(linked, {"link.kind": "retry-of"})])
+        span.add_event("exception", {"exception.message": "deadline exceeded"}, timestamp=NOW_NS + 5)
         span.set_status(Status(StatusCode.ERROR, "card processor unavailable"))
         span.end(end_time=NOW_NS + 3_000_000_000)
         spans.shutdown()
-        return f"{trace_id:032x}", f"{parent_span_id:016x}", f"{span.get_span_context().span_id:016x}"
+        return (f"{trace_id:032x}", f"{parent_span_id:016x}", f"{span.get_span_context().span_id:016x}",
+                f"{linked_trace_id:032x}", f"{linked_span_id:016x}")
 
     def check(self, compression: Compression) -> None:
-        trace_id, parent_span_id, span_id = self.send(compression)
+        trace_id, parent_span_id, span_id, linked_trace_id, linked_span_id = self.send(compression)
         answer = self.collector.search(trace_id)
         self.assertEqual(len(answer["records"]), 1, answer)
         r = answer["records"][0]
@@ -172,6 +178,10 @@ class RoundTrip(unittest.TestCase):
         self.assertEqual((s["status_code"], s["status_message"]), (2, "card processor unavailable"))
         self.assertEqual(s["attributes"]["http.route"], {"stringValue": "/api/pay"})
         self.assertEqual(s["attributes"]["attempt"], {"intValue": "2"})
+        self.assertEqual(s["events"], [{"time_unix_nano": str(NOW_NS + 5), "name": "exception",
+                                        "attributes": {"exception.message": {"stringValue": "deadline exceeded"}}}])
+        self.assertEqual(s["links"], [{"trace_id": linked_trace_id, "span_id": linked_span_id,
+                                       "attributes": {"link.kind": {"stringValue": "retry-of"}}}])
 
     def test_gzip_round_trip_keeps_every_field(self) -> None:
         self.check(Compression.Gzip)

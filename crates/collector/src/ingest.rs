@@ -437,6 +437,9 @@ fn span_row(
         status_code: span.status.code,
         status_message: span.status.message.clone(),
         flags: span.flags,
+        trace_state: span.trace_state.clone(),
+        events: serde_json::to_value(&span.events).unwrap_or_default(),
+        links: serde_json::to_value(&span.links).unwrap_or_default(),
         resource: resource.attributes.clone(),
         attributes: span.attributes.clone(),
         folded: 0,
@@ -470,6 +473,20 @@ pub fn span_rows(
         for scope_spans in &resource_spans.scope_spans {
             for span in &scope_spans.spans {
                 check_attributes(&span.attributes, "a span", limits)?;
+                if span.events.len() > limits.max_attributes
+                    || span.links.len() > limits.max_attributes
+                {
+                    return Err(Refusal::TooLarge(format!(
+                        "a span has more than {} events or links",
+                        limits.max_attributes
+                    )));
+                }
+                for event in &span.events {
+                    check_attributes(&event.attributes, "a span event", limits)?;
+                }
+                for link in &span.links {
+                    check_attributes(&link.attributes, "a span link", limits)?;
+                }
                 if span.trace_id.len() != 16 || span.span_id.len() != 8 {
                     out.rejected += 1;
                     continue;

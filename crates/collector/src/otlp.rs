@@ -209,6 +209,55 @@ pub struct Span {
     /// W3C trace flags.
     #[serde(deserialize_with = "or_default")]
     pub flags: u32,
+    /// W3C `tracestate`.
+    #[serde(deserialize_with = "or_default")]
+    pub trace_state: String,
+    /// Its events (an exception among them).
+    #[serde(deserialize_with = "or_default")]
+    pub events: Vec<SpanEvent>,
+    /// Its links to other spans.
+    #[serde(deserialize_with = "or_default")]
+    pub links: Vec<SpanLink>,
+}
+
+/// An event in a span (read in OTLP's camelCase, written in the search answer's snake_case).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
+#[serde(rename_all(deserialize = "camelCase"), default)]
+pub struct SpanEvent {
+    /// When, ns since the epoch (a decimal string when written).
+    #[serde(deserialize_with = "u64_text", serialize_with = "crate::rows::decimal")]
+    pub time_unix_nano: u64,
+    /// Its name.
+    #[serde(deserialize_with = "or_default")]
+    pub name: String,
+    /// Its attributes.
+    #[serde(
+        deserialize_with = "or_default",
+        serialize_with = "crate::value::as_map"
+    )]
+    pub attributes: Vec<KeyValue>,
+}
+
+/// A link from a span to another (read in OTLP's camelCase, written in snake_case).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
+#[serde(rename_all(deserialize = "camelCase"), default)]
+pub struct SpanLink {
+    /// The other span's trace ID (hex when written).
+    #[serde(deserialize_with = "hex_id", serialize_with = "hex_text")]
+    pub trace_id: Vec<u8>,
+    /// The other span's ID (hex when written).
+    #[serde(deserialize_with = "hex_id", serialize_with = "hex_text")]
+    pub span_id: Vec<u8>,
+    /// Its attributes.
+    #[serde(
+        deserialize_with = "or_default",
+        serialize_with = "crate::value::as_map"
+    )]
+    pub attributes: Vec<KeyValue>,
+}
+
+fn hex_text<S: serde::Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&crate::ingest::hex(bytes))
 }
 
 /// A span's status: code 0 unset, 1 ok, 2 error.
@@ -312,6 +361,25 @@ impl From<&ExportTraceServiceRequest> for TracesRequest {
                                         })
                                         .unwrap_or_default(),
                                     flags: s.flags,
+                                    trace_state: s.trace_state.clone(),
+                                    events: s
+                                        .events
+                                        .iter()
+                                        .map(|e| SpanEvent {
+                                            time_unix_nano: e.time_unix_nano,
+                                            name: e.name.clone(),
+                                            attributes: attributes_from(&e.attributes),
+                                        })
+                                        .collect(),
+                                    links: s
+                                        .links
+                                        .iter()
+                                        .map(|l| SpanLink {
+                                            trace_id: l.trace_id.clone(),
+                                            span_id: l.span_id.clone(),
+                                            attributes: attributes_from(&l.attributes),
+                                        })
+                                        .collect(),
                                 })
                                 .collect(),
                         })

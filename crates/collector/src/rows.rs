@@ -142,6 +142,12 @@ pub struct SpanRow {
     pub status_message: String,
     /// W3C trace flags.
     pub flags: u32,
+    /// W3C `tracestate`.
+    pub trace_state: String,
+    /// Its events: `[{"time_unix_nano", "name", "attributes"}]`.
+    pub events: serde_json::Value,
+    /// Its links: `[{"trace_id", "span_id", "attributes"}]`.
+    pub links: serde_json::Value,
     /// `correlation_id` attribute, else the trace ID.
     pub correlation_id: Option<String>,
     /// `session.id` attribute.

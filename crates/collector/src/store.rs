@@ -68,6 +68,9 @@ CREATE TABLE IF NOT EXISTS spans (
     session_id     TEXT,
     resource       TEXT NOT NULL,
     attributes     TEXT NOT NULL,
+    trace_state    TEXT NOT NULL,
+    events         TEXT NOT NULL,
+    links          TEXT NOT NULL,
     UNIQUE (provenance, content_hash)
 );
 CREATE INDEX IF NOT EXISTS spans_correlation ON spans (correlation_id, provenance, start_ns);
@@ -166,6 +169,8 @@ fn span_of(r: &Row<'_>) -> rusqlite::Result<SpanRow> {
     let provenance: String = r.get("provenance")?;
     let resource: String = r.get("resource")?;
     let attributes: String = r.get("attributes")?;
+    let events: String = r.get("events")?;
+    let links: String = r.get("links")?;
     Ok(SpanRow {
         provenance: Provenance::parse(&provenance),
         start_ns: r.get("start_ns")?,
@@ -182,6 +187,9 @@ fn span_of(r: &Row<'_>) -> rusqlite::Result<SpanRow> {
         status_code: r.get("status_code")?,
         status_message: r.get("status_message")?,
         flags: r.get("flags")?,
+        trace_state: r.get("trace_state")?,
+        events: from_json(&events),
+        links: from_json(&links),
         correlation_id: r.get("correlation_id")?,
         session_id: r.get("session_id")?,
         resource: from_json(&resource),
@@ -275,9 +283,9 @@ impl Store {
                 .prepare_cached(
                     "INSERT INTO spans (provenance, content_hash, start_ns, end_ns, time_replaced, service, scope,
                         scope_version, name, kind, trace_id, span_id, parent_span_id, status_code, status_message,
-                        flags, correlation_id, session_id, resource, attributes)
+                        flags, correlation_id, session_id, resource, attributes, trace_state, events, links)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                        ?19, ?20)
+                        ?19, ?20, ?21, ?22, ?23)
                      ON CONFLICT (provenance, content_hash) DO UPDATE SET folded = folded + 1
                      RETURNING folded",
                 )
@@ -306,6 +314,9 @@ impl Store {
                             row.session_id,
                             json_text(&row.resource),
                             json_text(&row.attributes),
+                            row.trace_state,
+                            row.events.to_string(),
+                            row.links.to_string(),
                         ],
                         |r| r.get(0),
                     )

@@ -31,7 +31,12 @@ fn spans(service: &str, list: &[SpanSpec<'_>]) -> Value {
                 "endTimeUnixNano": (base() + end).to_string(),
                 "status": {"code": status, "message": if *status == 2 { "timeout" } else { "" }},
                 "flags": 257,
-                "attributes": [{"key": "http.route", "value": {"stringValue": "/api/pay"}}]
+                "traceState": "vendor=1",
+                "attributes": [{"key": "http.route", "value": {"stringValue": "/api/pay"}}],
+                "events": [{"timeUnixNano": (base() + start + 5).to_string(), "name": "exception",
+                    "attributes": [{"key": "exception.message", "value": {"stringValue": "deadline exceeded"}}]}],
+                "links": [{"traceId": "1af7651916cd43dd8448eb211c80319c", "spanId": "22f067aa0ba902b7",
+                    "attributes": [{"key": "link.kind", "value": {"stringValue": "retry-of"}}]}]
             });
             if let Some(parent) = parent {
                 span["parentSpanId"] = json!(parent);
@@ -144,6 +149,25 @@ async fn spans_in_json_and_protobuf_come_back_with_the_log_lines() {
     assert_eq!(
         first["end_time_unix_nano"],
         (base() + 3_200_000_000).to_string()
+    );
+    assert_eq!(first["trace_state"], "vendor=1");
+    assert_eq!(
+        first["events"],
+        json!([{"time_unix_nano": (base() + 5).to_string(), "name": "exception",
+            "attributes": {"exception.message": {"stringValue": "deadline exceeded"}}}])
+    );
+    assert_eq!(
+        first["links"],
+        json!([{"trace_id": "1af7651916cd43dd8448eb211c80319c", "span_id": "22f067aa0ba902b7",
+            "attributes": {"link.kind": {"stringValue": "retry-of"}}}])
+    );
+    assert_eq!(
+        spans[1]["links"][0]["span_id"], "22f067aa0ba902b7",
+        "links come over protobuf too"
+    );
+    assert_eq!(
+        spans[1]["events"][0]["name"], "exception",
+        "events come over protobuf too"
     );
     assert_eq!(spans[1]["parent_span_id"], "00f067aa0ba902b7");
     assert_eq!(spans[1]["service"], "payments");
