@@ -45,6 +45,9 @@ OPTIONS:
     --max-body-bytes N        largest body, also once decompressed (default 5242880)
     --max-buffered-bytes N    body bytes held by all requests at once; past it 503 (default
                               67108864)
+    --max-client-buffered-bytes N
+                              the same for one client address without a credential (default
+                              16777216)
     --max-records N           log records or spans per request (default 2000)
     --max-attributes N        attributes per record, span or resource (default 128)
     --max-depth N             nesting of arrays and kvlists in one value (default 8)
@@ -90,6 +93,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Body bytes all requests may hold at once.
     pub max_buffered_bytes: usize,
+    /// Body bytes one client without a credential may hold at once.
+    pub max_client_buffered_bytes: usize,
     /// Bounds on one search page.
     pub page: PageLimits,
 }
@@ -139,6 +144,7 @@ impl Default for Settings {
             },
             limits: Limits::default(),
             max_buffered_bytes: 64 * 1024 * 1024,
+            max_client_buffered_bytes: 16 * 1024 * 1024,
             page: PageLimits::default(),
         }
     }
@@ -264,6 +270,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--max-buffered-bytes" => {
                 s.max_buffered_bytes = number(&flag, &value("a number")?, 1024, BIG)?
             }
+            "--max-client-buffered-bytes" => {
+                s.max_client_buffered_bytes = number(&flag, &value("a number")?, 1024, BIG)?
+            }
             "--max-records" => {
                 s.limits.max_records = number(&flag, &value("a number")?, 1, 1_000_000)?
             }
@@ -356,6 +365,8 @@ mod tests {
             "2048",
             "--max-buffered-bytes",
             "4096",
+            "--max-client-buffered-bytes",
+            "3000",
             "--max-records",
             "5",
             "--max-attributes",
@@ -406,8 +417,13 @@ mod tests {
             }
         );
         assert_eq!(
-            (s.max_buffered_bytes, s.page.rows, s.page.bytes),
-            (4096, 9, 10000)
+            (
+                s.max_buffered_bytes,
+                s.page.rows,
+                s.page.bytes,
+                s.max_client_buffered_bytes
+            ),
+            (4096, 9, 10000, 3000)
         );
     }
 

@@ -128,6 +128,7 @@ pub async fn serve(
         limiter,
         limits: settings.limits,
         buffered: Arc::new(Semaphore::new(settings.max_buffered_bytes)),
+        client_shares: limits::BodyShares::new(settings.max_client_buffered_bytes),
         body_timeout: settings.connections.body_timeout,
         page: settings.page,
         retention_days: settings.retention_days,

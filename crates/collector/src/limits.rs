@@ -1,6 +1,7 @@
 //! Rate limits on what arrives without a credential: a token bucket per client address (IPv6
 //! by its /64, the block one subscriber holds) and one per page origin. A request over either
-//! is answered 429 with the seconds to wait.
+//! is answered 429 with the seconds to wait. Also each client's share of the body bytes held
+//! at once.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -86,6 +87,68 @@ pub fn retry_after_seconds(wait: Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0).max(u64::from(wait.as_secs() == 0))
 }
 
+/// Body bytes each client address holds in unfinished requests, capped per client so that one
+/// client's slow bodies cannot spend the whole shared budget.
+pub struct BodyShares {
+    held: std::sync::Mutex<std::collections::HashMap<IpAddr, usize>>,
+    cap: usize,
+}
+
+/// One request's part of its client's share; given back when dropped.
+pub struct BodyShare {
+    shares: std::sync::Arc<BodyShares>,
+    ip: IpAddr,
+    bytes: usize,
+}
+
+impl BodyShares {
+    /// Shares of at most `cap` bytes per client.
+    pub fn new(cap: usize) -> std::sync::Arc<BodyShares> {
+        std::sync::Arc::new(BodyShares {
+            held: std::sync::Mutex::new(std::collections::HashMap::new()),
+            cap,
+        })
+    }
+
+    /// An empty part for a request from `ip`.
+    pub fn open(shares: &std::sync::Arc<BodyShares>, ip: IpAddr) -> BodyShare {
+        BodyShare {
+            shares: shares.clone(),
+            ip: client_key(ip),
+            bytes: 0,
+        }
+    }
+}
+
+impl BodyShare {
+    /// Adds `bytes` to the client's share if it stays within the cap.
+    pub fn take(&mut self, bytes: usize) -> bool {
+        let Ok(mut held) = self.shares.held.lock() else {
+            return false;
+        };
+        let now = held.entry(self.ip).or_insert(0);
+        if *now + bytes > self.shares.cap {
+            return false;
+        }
+        *now += bytes;
+        self.bytes += bytes;
+        true
+    }
+}
+
+impl Drop for BodyShare {
+    fn drop(&mut self) {
+        if let Ok(mut held) = self.shares.held.lock() {
+            if let Some(now) = held.get_mut(&self.ip) {
+                *now = now.saturating_sub(self.bytes);
+                if *now == 0 {
+                    held.remove(&self.ip);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +181,21 @@ mod tests {
         }
         assert!(limiter.check(v6b, None).is_err(), "one /64 shares a bucket");
         assert_eq!(retry_after_seconds(Duration::from_millis(1500)), 2);
+    }
+
+    #[test]
+    fn a_client_share_is_capped_and_given_back() {
+        let shares = BodyShares::new(100);
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let mut first = BodyShares::open(&shares, ip);
+        assert!(first.take(60));
+        let mut second = BodyShares::open(&shares, ip);
+        assert!(
+            !second.take(50),
+            "the client's two bodies together pass the cap"
+        );
+        assert!(BodyShares::open(&shares, "10.0.0.2".parse().unwrap()).take(100));
+        drop(first);
+        assert!(second.take(100), "given back when the first request ends");
     }
 }

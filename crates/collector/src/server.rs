@@ -27,7 +27,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::auth::{self, COOKIE, Token};
 use crate::cors::cors;
 use crate::ingest::{self, Clock, Encoding, Format, Limits, Refusal};
-use crate::limits::{Limiter, retry_after_seconds};
+use crate::limits::{BodyShare, BodyShares, Limiter, retry_after_seconds};
 use crate::rows::Provenance;
 use crate::search::{self, PageLimits};
 use crate::store::{Store, Written};
@@ -49,6 +49,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Body bytes all requests may hold at once.
     pub buffered: Arc<Semaphore>,
+    /// Body bytes one client without a credential may hold at once.
+    pub client_shares: Arc<BodyShares>,
     /// Time to send a body.
     pub body_timeout: Duration,
     /// Bounds on one search page.
@@ -260,10 +262,17 @@ enum Signal {
 struct ReadBody {
     bytes: Vec<u8>,
     _budget: Vec<OwnedSemaphorePermit>,
+    _share: Option<BodyShare>,
 }
 
-/// Reads a body within the size limit, the body timeout and the shared budget.
-async fn read_body(state: &AppState, body: Body, format: Format) -> Result<ReadBody, Response> {
+/// Reads a body within the size limit, the body timeout, the shared budget and, for a client
+/// without a credential (`share`), its own part of that budget.
+async fn read_body(
+    state: &AppState,
+    body: Body,
+    format: Format,
+    mut share: Option<BodyShare>,
+) -> Result<ReadBody, Response> {
     let limit = state.limits.max_body_bytes;
     let too_large = || {
         refuse(
@@ -287,6 +296,9 @@ async fn read_body(state: &AppState, body: Body, format: Format) -> Result<ReadB
             if length > limit {
                 return Err(too_large());
             }
+            if share.as_mut().is_some_and(|s| !s.take(data.len())) {
+                return Err(busy());
+            }
             let size = u32::try_from(data.len()).unwrap_or(u32::MAX);
             let permit = state
                 .buffered
@@ -308,6 +320,7 @@ async fn read_body(state: &AppState, body: Body, format: Format) -> Result<ReadB
             Ok(ReadBody {
                 bytes,
                 _budget: budget,
+                _share: share,
             })
         }
         Ok(Err(response)) => Err(response),
@@ -468,14 +481,14 @@ async fn ingest(
             "wrong write token; send none to be stored as a browser".into(),
         );
     };
+    let mut share = None;
     if provenance == Provenance::Browser {
         let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-        if let Err(wait) = state
-            .limiter
-            .check(client_ip(&state, peer, headers), origin)
-        {
+        let client = client_ip(&state, peer, headers);
+        if let Err(wait) = state.limiter.check(client, origin) {
             return too_many(wait);
         }
+        share = Some(BodyShares::open(&state.client_shares, client));
     }
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -488,7 +501,7 @@ async fn ingest(
             format!("body larger than {} bytes", state.limits.max_body_bytes),
         );
     }
-    let body = match read_body(&state, body, format).await {
+    let body = match read_body(&state, body, format, share).await {
         Ok(body) => body,
         Err(response) => return response,
     };

@@ -36,6 +36,17 @@ async fn until_closed(stream: &mut TcpStream, limit: Duration) -> Option<Vec<u8>
     .map(|()| out)
 }
 
+/// Sends `head` and `body` on a new connection; the answer's text once the server closes it.
+async fn raw_answer(addr: std::net::SocketAddr, head: &str, body: &[u8]) -> String {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let answer = until_closed(&mut stream, Duration::from_secs(3))
+        .await
+        .unwrap_or_default();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slowloris_of_300_connections_is_cut_within_the_header_timeout_while_others_answer() {
     let c = collector_with(|s| {
@@ -183,17 +194,8 @@ async fn bodies_that_stall_or_never_finish_are_cut_and_bounded_in_memory() {
         holders.push(s);
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let mut third = TcpStream::connect(c.addr).await.unwrap();
-    third.write_all(head(1000).as_bytes()).await.unwrap();
-    third.write_all(&[b' '; 1000]).await.unwrap();
-    let answer = until_closed(&mut third, Duration::from_secs(3))
-        .await
-        .unwrap_or_default();
-    assert!(
-        String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 503"),
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
+    let answer = raw_answer(c.addr, &head(1000), &[b' '; 1000]).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     // A declared length past the limit is refused before any of it is read.
     let r = c.post("application/json", None, vec![b' '; 5000]).await;
     assert_eq!(r.status(), 413);
@@ -385,4 +387,33 @@ async fn times_outside_the_window_are_replaced_flagged_and_still_swept() {
         4,
         "retention applies to all"
     );
+}
+
+#[tokio::test]
+async fn one_client_cannot_spend_the_whole_body_budget() {
+    let c = collector_with(|s| {
+        s.trust_proxy = true;
+        s.limits.max_body_bytes = 8192;
+        s.max_buffered_bytes = 64 * 1024;
+        s.max_client_buffered_bytes = 5000;
+    })
+    .await;
+    let head = |len: usize, client: &str| {
+        format!(
+            "POST /v1/logs HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Forwarded-For: {client}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
+        )
+    };
+    let mut holder = TcpStream::connect(c.addr).await.unwrap();
+    holder
+        .write_all(head(8000, "198.51.100.1").as_bytes())
+        .await
+        .unwrap();
+    holder.write_all(&[b' '; 4000]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let answer = raw_answer(c.addr, &head(2000, "198.51.100.1"), &[b' '; 2000]).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    let body = body("web", "threadline", &[(None, 1, "another client", TRACE)]).to_string();
+    let answer = raw_answer(c.addr, &head(body.len(), "198.51.100.2"), body.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(holder);
 }
