@@ -40,6 +40,9 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.installed" 2>/dev/null)" != "
 fi
 (cd python && .venv/bin/mypy && .venv/bin/python -m pytest -q -p no:cacheprovider)
 
+step "the collector with the real OpenTelemetry SDKs (Node and Python)"
+bash tests/otel-sdks.sh
+
 step "web shell tests in headless Chromium (wasm-bindgen-test)"
 # If the runner ever stalls before its page has run a test, the attempt is cut off, what it left
 # behind (its chromedriver and Chromium) is killed, and it is tried again. A run in which a test

@@ -1,17 +1,21 @@
-//! Reads an OTLP/HTTP logs request body into rows to store: JSON (`application/json`, and
-//! `text/plain` from browser beacons) or protobuf, optionally gzip-compressed, never expanding
-//! past the body limit.
+//! Reads an OTLP/HTTP logs or traces request body into rows to store: JSON (`application/json`,
+//! and `text/plain` from browser beacons) or protobuf, plain, gzip or deflate, never expanding
+//! past the body limit, and within the bounds on records, attributes and nesting. Times outside
+//! the sane window are replaced by the receive time and flagged.
 
 use std::io::Read;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{AnyValue as ProtoValue, KeyValue as ProtoKeyValue};
 use prost::Message;
 use serde_json::{Map, Value as Json, json};
+use sha2::{Digest, Sha256};
 
-/// Largest body accepted, compressed or not (5 MiB).
-pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
+use crate::otlp::{LogRecord, LogsRequest, Resource, Scope, Span, TracesRequest};
+use crate::rows::{LogRow, Provenance, SpanRow};
+use crate::value::{AnyValue, KeyValue, find};
 
 /// How a body is encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,116 +43,210 @@ impl Format {
     }
 }
 
+/// How a body is compressed (`Content-Encoding`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// None.
+    Identity,
+    /// `gzip`.
+    Gzip,
+    /// `deflate`: zlib-wrapped as HTTP specifies, or raw deflate as some senders do.
+    Deflate,
+}
+
+impl Encoding {
+    /// The encoding for a `Content-Encoding` header; `None` for one not supported.
+    pub fn from_header(value: Option<&str>) -> Option<Encoding> {
+        match value.map(str::trim) {
+            None | Some("" | "identity") => Some(Encoding::Identity),
+            Some(e) if e.eq_ignore_ascii_case("gzip") || e.eq_ignore_ascii_case("x-gzip") => {
+                Some(Encoding::Gzip)
+            }
+            Some(e) if e.eq_ignore_ascii_case("deflate") => Some(Encoding::Deflate),
+            Some(_) => None,
+        }
+    }
+}
+
+/// Bounds on what one request may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest body, compressed or once decompressed.
+    pub max_body_bytes: usize,
+    /// Most records (or spans) in one request.
+    pub max_records: usize,
+    /// Most attributes on one record, span or resource.
+    pub max_attributes: usize,
+    /// Deepest nesting of arrays and kvlists in one value.
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 5 * 1024 * 1024,
+            max_records: 2_000,
+            max_attributes: 128,
+            max_depth: 8,
+        }
+    }
+}
+
 /// Why a body was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
-    /// Not decodable; the message says why (400).
+    /// Not decodable, or nested too deep; the message says why (400).
     Bad(String),
-    /// Larger than [`MAX_BODY_BYTES`] once decompressed (413).
-    TooLarge,
+    /// Past a bound: the body's size once decompressed, records or attributes (413).
+    TooLarge(String),
 }
 
-/// One log record as stored, and as search returns it.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Row {
-    /// `event.id`, for idempotent writes; records without one are stored as they come.
-    pub event_id: Option<String>,
-    /// `timeUnixNano`, else `observedTimeUnixNano`. In JSON a decimal string named
-    /// `time_unix_nano` (JSON numbers lose precision past 2^53).
-    #[serde(rename = "time_unix_nano", serialize_with = "as_decimal_string")]
-    pub time_ns: i64,
-    /// `service.name` of the resource.
-    pub service: String,
-    /// The instrumentation scope (`threadline` for the browser recorder).
-    pub scope: String,
-    /// `severityText`, else derived from the number.
-    pub level: String,
-    /// The body as text.
-    pub message: String,
-    /// `traceId` in lowercase hex, if set.
-    pub trace_id: Option<String>,
-    /// `correlation_id` attribute, else the trace ID.
-    pub correlation_id: Option<String>,
-    /// `session.id` attribute.
-    pub session_id: Option<String>,
-    /// All attributes (record and resource), as a JSON object.
-    pub attributes: Json,
+/// What a request brings: the rows to store and the records refused one by one (empty ones),
+/// which the answer reports as an OTLP partial success.
+#[derive(Debug)]
+pub struct Decoded<T> {
+    /// Rows to store.
+    pub rows: Vec<T>,
+    /// Records refused.
+    pub rejected: usize,
 }
 
-fn as_decimal_string<S: serde::Serializer>(n: &i64, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(n)
+/// The receive time and the window a sender's time must fall in to be kept.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    /// Receive time, ns since the epoch.
+    pub now_ns: i64,
+    /// Oldest time kept (the retention's start).
+    pub oldest_ns: i64,
 }
 
-/// Decodes `body` (after `gzip` if `gzipped`) as `format`.
-pub fn decode(body: &[u8], gzipped: bool, format: Format) -> Result<Vec<Row>, Refusal> {
-    let plain;
-    let bytes = if gzipped {
-        plain = gunzip(body)?;
-        plain.as_slice()
-    } else {
-        body
-    };
-    let request = match format {
-        Format::Json => serde_json::from_slice::<ExportLogsServiceRequest>(bytes)
-            .map_err(|e| Refusal::Bad(format!("invalid OTLP JSON: {e}")))?,
-        Format::Protobuf => ExportLogsServiceRequest::decode(bytes)
-            .map_err(|e| Refusal::Bad(format!("invalid OTLP protobuf: {e}")))?,
-    };
-    Ok(rows(&request))
-}
+/// A time a clock may be a day ahead of the collector's.
+const FUTURE_SLACK_NS: i64 = 86_400 * 1_000_000_000;
 
-fn gunzip(body: &[u8]) -> Result<Vec<u8>, Refusal> {
-    let mut out = Vec::new();
-    let limit = u64::try_from(MAX_BODY_BYTES).unwrap_or(u64::MAX) + 1;
-    flate2::read::GzDecoder::new(body)
-        .take(limit)
-        .read_to_end(&mut out)
-        .map_err(|e| Refusal::Bad(format!("invalid gzip body: {e}")))?;
-    if out.len() > MAX_BODY_BYTES {
-        return Err(Refusal::TooLarge);
-    }
-    Ok(out)
-}
-
-/// A plain JSON value for an OTLP `AnyValue` (bytes as hex; absent as null).
-pub fn plain(value: Option<&AnyValue>) -> Json {
-    match value.and_then(|v| v.value.as_ref()) {
-        Some(Value::StringValue(s)) => json!(s),
-        Some(Value::BoolValue(b)) => json!(b),
-        Some(Value::IntValue(n)) => json!(n),
-        Some(Value::DoubleValue(d)) => json!(d),
-        Some(Value::ArrayValue(a)) => {
-            Json::Array(a.values.iter().map(|v| plain(Some(v))).collect())
+impl Clock {
+    /// The sender's time if it falls in the window, else the receive time; and whether it was
+    /// replaced.
+    fn place(&self, sent: u64) -> (i64, bool) {
+        match i64::try_from(sent) {
+            Ok(t) if t != 0 && t >= self.oldest_ns && t <= self.now_ns + FUTURE_SLACK_NS => {
+                (t, false)
+            }
+            _ => (self.now_ns, true),
         }
-        Some(Value::KvlistValue(kv)) => Json::Object(
-            kv.values
-                .iter()
-                .map(|kv| (kv.key.clone(), plain(kv.value.as_ref())))
-                .collect(),
-        ),
-        Some(Value::BytesValue(b)) => json!(hex(b)),
-        // A reference into a string table that logs requests do not carry.
-        Some(Value::StringValueStrindex(_)) | None => Json::Null,
     }
 }
 
-/// OTLP attributes as a JSON object (a later duplicate key wins).
-pub fn attributes_json(list: &[KeyValue]) -> Map<String, Json> {
-    list.iter()
-        .map(|kv| (kv.key.clone(), plain(kv.value.as_ref())))
-        .collect()
+/// Undoes `encoding`, refusing anything larger than `limit` once decompressed.
+pub fn decompress(
+    body: &[u8],
+    encoding: Encoding,
+    limit: usize,
+) -> Result<std::borrow::Cow<'_, [u8]>, Refusal> {
+    fn read_all(reader: impl Read, limit: usize) -> Result<Vec<u8>, Refusal> {
+        let mut out = Vec::new();
+        let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+        reader
+            .take(cap)
+            .read_to_end(&mut out)
+            .map_err(|e| Refusal::Bad(format!("invalid compressed body: {e}")))?;
+        if out.len() > limit {
+            return Err(Refusal::TooLarge(format!(
+                "body larger than {limit} bytes once decompressed"
+            )));
+        }
+        Ok(out)
+    }
+    let plain = match encoding {
+        Encoding::Identity => return Ok(std::borrow::Cow::Borrowed(body)),
+        Encoding::Gzip => read_all(flate2::read::GzDecoder::new(body), limit),
+        Encoding::Deflate if body.first().is_some_and(|b| b & 0x0f == 8) => {
+            match read_all(flate2::read::ZlibDecoder::new(body), limit) {
+                Err(Refusal::Bad(_)) => read_all(flate2::read::DeflateDecoder::new(body), limit),
+                done => done,
+            }
+        }
+        Encoding::Deflate => read_all(flate2::read::DeflateDecoder::new(body), limit),
+    };
+    plain.map(std::borrow::Cow::Owned)
 }
 
-/// Bytes as lowercase hex (trace IDs, bytes values).
+/// Decodes a logs body (already decompressed) as `format`.
+pub fn decode_logs(bytes: &[u8], format: Format) -> Result<LogsRequest, Refusal> {
+    match format {
+        Format::Json => serde_json::from_slice::<LogsRequest>(bytes)
+            .map_err(|e| Refusal::Bad(format!("invalid OTLP JSON: {e}"))),
+        Format::Protobuf => ExportLogsServiceRequest::decode(bytes)
+            .map(|r| LogsRequest::from(&r))
+            .map_err(|e| Refusal::Bad(format!("invalid OTLP protobuf: {e}"))),
+    }
+}
+
+/// Decodes a traces body (already decompressed) as `format`.
+pub fn decode_traces(bytes: &[u8], format: Format) -> Result<TracesRequest, Refusal> {
+    match format {
+        Format::Json => serde_json::from_slice::<TracesRequest>(bytes)
+            .map_err(|e| Refusal::Bad(format!("invalid OTLP JSON: {e}"))),
+        Format::Protobuf => ExportTraceServiceRequest::decode(bytes)
+            .map(|r| TracesRequest::from(&r))
+            .map_err(|e| Refusal::Bad(format!("invalid OTLP protobuf: {e}"))),
+    }
+}
+
+/// Refuses attribute lists past the bounds on count and nesting.
+fn check_attributes(list: &[KeyValue], what: &str, limits: &Limits) -> Result<(), Refusal> {
+    if list.len() > limits.max_attributes {
+        return Err(Refusal::TooLarge(format!(
+            "{what} has {} attributes; at most {} are accepted",
+            list.len(),
+            limits.max_attributes
+        )));
+    }
+    check_depth(list.iter().map(|kv| &kv.value), what, limits)
+}
+
+fn check_depth<'a>(
+    values: impl IntoIterator<Item = &'a AnyValue>,
+    what: &str,
+    limits: &Limits,
+) -> Result<(), Refusal> {
+    if values.into_iter().any(|v| v.depth() > limits.max_depth) {
+        return Err(Refusal::Bad(format!(
+            "{what} has a value nested deeper than {} levels",
+            limits.max_depth
+        )));
+    }
+    Ok(())
+}
+
+fn check_count(count: usize, what: &str, limits: &Limits) -> Result<(), Refusal> {
+    if count > limits.max_records {
+        return Err(Refusal::TooLarge(format!(
+            "{count} {what} in one request; at most {} are accepted",
+            limits.max_records
+        )));
+    }
+    Ok(())
+}
+
+/// Bytes as lowercase hex (trace IDs, span IDs).
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
-fn text_attr(attributes: &Map<String, Json>, key: &str) -> Option<String> {
-    attributes
-        .get(key)
-        .and_then(Json::as_str)
-        .filter(|s| !s.is_empty())
+/// A trace or span ID in hex, unless empty or all zero.
+fn id_hex(bytes: &[u8]) -> Option<String> {
+    bytes.iter().any(|b| *b != 0).then(|| hex(bytes))
+}
+
+/// A text attribute, from the record's own attributes, else the resource's.
+fn text_of(own: &[KeyValue], resource: &[KeyValue], key: &str) -> Option<String> {
+    find(own, key)
+        .or_else(|| find(resource, key))
+        .and_then(AnyValue::as_text)
         .map(str::to_owned)
 }
 
@@ -165,92 +263,335 @@ fn level_of(number: i32) -> &'static str {
     }
 }
 
-fn rows(request: &ExportLogsServiceRequest) -> Vec<Row> {
-    let mut out = Vec::new();
+/// SHA-256 of a canonical JSON of what was sent.
+fn content_hash(content: &impl serde::Serialize) -> [u8; 32] {
+    let bytes = serde_json::to_vec(content).unwrap_or_default();
+    Sha256::digest(&bytes).into()
+}
+
+/// A record with nothing in it: no body, attributes, event name or trace.
+fn is_empty(record: &LogRecord) -> bool {
+    record.body == AnyValue::Empty
+        && record.attributes.is_empty()
+        && record.event_name.is_empty()
+        && record.trace_id.is_empty()
+}
+
+fn service_of(resource: &Resource) -> String {
+    find(&resource.attributes, "service.name")
+        .and_then(AnyValue::as_text)
+        .unwrap_or("unknown")
+        .to_owned()
+}
+
+fn log_row(
+    record: &LogRecord,
+    resource: &Resource,
+    scope: &Scope,
+    provenance: Provenance,
+    clock: &Clock,
+) -> LogRow {
+    let service = service_of(resource);
+    let trace_id = id_hex(&record.trace_id);
+    let (time_ns, time_replaced) = clock.place(record.time_unix_nano);
+    let hash = content_hash(&(
+        (&service, &scope.name, &scope.version),
+        (record.time_unix_nano, record.observed_time_unix_nano),
+        (record.severity_number, &record.severity_text),
+        (&record.body, &record.event_name, &record.attributes),
+        (
+            &resource.attributes,
+            record.flags,
+            &record.trace_id,
+            &record.span_id,
+        ),
+        record.dropped_attributes_count,
+    ));
+    LogRow {
+        provenance,
+        time_ns,
+        time_replaced,
+        sent_time_unix_nano: record.time_unix_nano,
+        observed_time_unix_nano: record.observed_time_unix_nano,
+        service,
+        scope: scope.name.clone(),
+        scope_version: scope.version.clone(),
+        severity_number: record.severity_number,
+        severity_text: record.severity_text.clone(),
+        level: if record.severity_text.is_empty() {
+            level_of(record.severity_number).to_owned()
+        } else {
+            record.severity_text.to_ascii_uppercase()
+        },
+        event_name: record.event_name.clone(),
+        message: record.body.display(),
+        body: record.body.clone(),
+        span_id: id_hex(&record.span_id),
+        flags: record.flags,
+        correlation_id: text_of(&record.attributes, &resource.attributes, "correlation_id")
+            .or_else(|| trace_id.clone()),
+        session_id: text_of(&record.attributes, &resource.attributes, "session.id"),
+        event_id: text_of(&record.attributes, &resource.attributes, "event.id"),
+        trace_id,
+        resource: resource.attributes.clone(),
+        attributes: record.attributes.clone(),
+        dropped_attributes_count: record.dropped_attributes_count,
+        folded: 0,
+        row_id: 0,
+        content_hash: hash,
+    }
+}
+
+/// The rows of a logs request, within `limits`; empty records are refused one by one.
+pub fn log_rows(
+    request: &LogsRequest,
+    provenance: Provenance,
+    limits: &Limits,
+    clock: &Clock,
+) -> Result<Decoded<LogRow>, Refusal> {
+    let total: usize = request
+        .resource_logs
+        .iter()
+        .flat_map(|rl| &rl.scope_logs)
+        .map(|sl| sl.log_records.len())
+        .sum();
+    check_count(total, "log records", limits)?;
+    let mut out = Decoded {
+        rows: Vec::new(),
+        rejected: 0,
+    };
     for resource_logs in &request.resource_logs {
-        let resource = resource_logs
-            .resource
-            .as_ref()
-            .map(|r| attributes_json(&r.attributes))
-            .unwrap_or_default();
-        let service = text_attr(&resource, "service.name").unwrap_or_else(|| "unknown".into());
+        let resource = &resource_logs.resource;
+        check_attributes(&resource.attributes, "a resource", limits)?;
         for scope_logs in &resource_logs.scope_logs {
-            let scope = scope_logs
-                .scope
-                .as_ref()
-                .map(|s| s.name.clone())
-                .unwrap_or_default();
             for record in &scope_logs.log_records {
-                let mut attributes = resource.clone();
-                attributes.extend(attributes_json(&record.attributes));
-                let trace_id = (!record.trace_id.is_empty()
-                    && record.trace_id.iter().any(|b| *b != 0))
-                .then(|| hex(&record.trace_id));
-                let time = if record.time_unix_nano != 0 {
-                    record.time_unix_nano
-                } else {
-                    record.observed_time_unix_nano
-                };
-                let message = match plain(record.body.as_ref()) {
-                    Json::String(s) => s,
-                    Json::Null => String::new(),
-                    other => other.to_string(),
-                };
-                let level = if record.severity_text.is_empty() {
-                    level_of(record.severity_number).to_owned()
-                } else {
-                    record.severity_text.to_ascii_uppercase()
-                };
-                out.push(Row {
-                    event_id: text_attr(&attributes, "event.id"),
-                    time_ns: i64::try_from(time).unwrap_or(i64::MAX),
-                    service: service.clone(),
-                    scope: scope.clone(),
-                    level,
-                    message,
-                    correlation_id: text_attr(&attributes, "correlation_id")
-                        .or_else(|| trace_id.clone()),
-                    session_id: text_attr(&attributes, "session.id"),
-                    trace_id,
-                    attributes: Json::Object(attributes),
-                });
+                check_attributes(&record.attributes, "a log record", limits)?;
+                check_depth([&record.body], "a log record's body", limits)?;
+                if is_empty(record) {
+                    out.rejected += 1;
+                    continue;
+                }
+                out.rows.push(log_row(
+                    record,
+                    resource,
+                    &scope_logs.scope,
+                    provenance,
+                    clock,
+                ));
             }
         }
     }
-    out
+    Ok(out)
+}
+
+fn span_row(
+    span: &Span,
+    resource: &Resource,
+    scope: &Scope,
+    provenance: Provenance,
+    clock: &Clock,
+) -> SpanRow {
+    let trace_id = hex(&span.trace_id);
+    let (start_ns, time_replaced) = clock.place(span.start_time_unix_nano);
+    let duration = span
+        .end_time_unix_nano
+        .saturating_sub(span.start_time_unix_nano)
+        .min(u64::try_from(FUTURE_SLACK_NS).unwrap_or(u64::MAX));
+    let end_ns = start_ns.saturating_add(i64::try_from(duration).unwrap_or(0));
+    let hash = content_hash(&(
+        (&resource.attributes, &scope.name, &scope.version),
+        (
+            &span.trace_id,
+            &span.span_id,
+            &span.parent_span_id,
+            &span.name,
+        ),
+        (
+            span.kind,
+            span.start_time_unix_nano,
+            span.end_time_unix_nano,
+        ),
+        (
+            &span.attributes,
+            span.status.code,
+            &span.status.message,
+            span.flags,
+        ),
+    ));
+    SpanRow {
+        provenance,
+        start_ns,
+        end_ns,
+        time_replaced,
+        service: service_of(resource),
+        scope: scope.name.clone(),
+        scope_version: scope.version.clone(),
+        name: span.name.clone(),
+        kind: span.kind,
+        correlation_id: text_of(&span.attributes, &resource.attributes, "correlation_id")
+            .or_else(|| Some(trace_id.clone())),
+        session_id: text_of(&span.attributes, &resource.attributes, "session.id"),
+        trace_id,
+        span_id: hex(&span.span_id),
+        parent_span_id: id_hex(&span.parent_span_id),
+        status_code: span.status.code,
+        status_message: span.status.message.clone(),
+        flags: span.flags,
+        trace_state: span.trace_state.clone(),
+        events: serde_json::to_value(&span.events).unwrap_or_default(),
+        links: serde_json::to_value(&span.links).unwrap_or_default(),
+        resource: resource.attributes.clone(),
+        attributes: span.attributes.clone(),
+        folded: 0,
+        row_id: 0,
+        content_hash: hash,
+    }
+}
+
+/// The rows of a traces request, within `limits`; spans without a trace or span ID are refused
+/// one by one.
+pub fn span_rows(
+    request: &TracesRequest,
+    provenance: Provenance,
+    limits: &Limits,
+    clock: &Clock,
+) -> Result<Decoded<SpanRow>, Refusal> {
+    let total: usize = request
+        .resource_spans
+        .iter()
+        .flat_map(|rs| &rs.scope_spans)
+        .map(|ss| ss.spans.len())
+        .sum();
+    check_count(total, "spans", limits)?;
+    let mut out = Decoded {
+        rows: Vec::new(),
+        rejected: 0,
+    };
+    for resource_spans in &request.resource_spans {
+        let resource = &resource_spans.resource;
+        check_attributes(&resource.attributes, "a resource", limits)?;
+        for scope_spans in &resource_spans.scope_spans {
+            for span in &scope_spans.spans {
+                check_attributes(&span.attributes, "a span", limits)?;
+                if span.events.len() > limits.max_attributes
+                    || span.links.len() > limits.max_attributes
+                {
+                    return Err(Refusal::TooLarge(format!(
+                        "a span has more than {} events or links",
+                        limits.max_attributes
+                    )));
+                }
+                for event in &span.events {
+                    check_attributes(&event.attributes, "a span event", limits)?;
+                }
+                for link in &span.links {
+                    check_attributes(&link.attributes, "a span link", limits)?;
+                }
+                if span.trace_id.len() != 16 || span.span_id.len() != 8 {
+                    out.rejected += 1;
+                    continue;
+                }
+                out.rows.push(span_row(
+                    span,
+                    resource,
+                    &scope_spans.scope,
+                    provenance,
+                    clock,
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A plain JSON value for an OTLP protobuf `AnyValue` (bytes as hex; absent as null), as the
+/// end-to-end tests read what a browser sent.
+pub fn plain(value: Option<&ProtoValue>) -> Json {
+    match value.and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(s)) => json!(s),
+        Some(Value::BoolValue(b)) => json!(b),
+        Some(Value::IntValue(n)) => json!(n),
+        Some(Value::DoubleValue(d)) => json!(d),
+        Some(Value::ArrayValue(a)) => {
+            Json::Array(a.values.iter().map(|v| plain(Some(v))).collect())
+        }
+        Some(Value::KvlistValue(kv)) => Json::Object(attributes_json(&kv.values)),
+        Some(Value::BytesValue(b)) => json!(hex(b)),
+        Some(Value::StringValueStrindex(_)) | None => Json::Null,
+    }
+}
+
+/// OTLP protobuf attributes as a plain JSON object (a later duplicate key wins).
+pub fn attributes_json(list: &[ProtoKeyValue]) -> Map<String, Json> {
+    list.iter()
+        .map(|kv| (kv.key.clone(), plain(kv.value.as_ref())))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const BODY: &str = r#"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"web"}}]},"scopeLogs":[{"scope":{"name":"threadline"},"logRecords":[{"timeUnixNano":"1700000000000000000","severityNumber":17,"body":{"stringValue":"boom"},"traceId":"0af7651916cd43dd8448eb211c80319c","attributes":[{"key":"event.id","value":{"stringValue":"e1"}},{"key":"session.id","value":{"stringValue":"s1"}},{"key":"n","value":{"intValue":"5"}}]}]}]}]}"#;
+    const BODY: &str = r#"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"web"}}]},"scopeLogs":[{"scope":{"name":"threadline","version":"1.2"},"logRecords":[{"timeUnixNano":"1700000000000000000","observedTimeUnixNano":"1700000000000000001","severityNumber":17,"body":{"kvlistValue":{"values":[{"key":"a","value":{"doubleValue":"NaN"}}]}},"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"00f067aa0ba902b7","flags":1,"eventName":"checkout","attributes":[{"key":"event.id","value":{"stringValue":"e1"}},{"key":"session.id","value":{"stringValue":"s1"}},{"key":"service.name","value":{"stringValue":"forged"}},{"key":"n","value":{"intValue":"9007199254740993"}}]}]}]}]}"#;
+
+    fn clock() -> Clock {
+        Clock {
+            now_ns: 1_700_000_100_000_000_000,
+            oldest_ns: 1_600_000_000_000_000_000,
+        }
+    }
+
+    fn rows_of(body: &str) -> Vec<LogRow> {
+        let request = decode_logs(body.as_bytes(), Format::Json).unwrap();
+        log_rows(&request, Provenance::Browser, &Limits::default(), &clock())
+            .unwrap()
+            .rows
+    }
 
     #[test]
-    fn json_records_become_rows() {
-        let rows = decode(BODY.as_bytes(), false, Format::Json).unwrap();
-        assert_eq!(rows.len(), 1);
+    fn every_field_of_a_json_record_is_kept() {
+        let rows = rows_of(BODY);
         let row = &rows[0];
         assert_eq!(row.event_id.as_deref(), Some("e1"));
         assert_eq!(row.time_ns, 1_700_000_000_000_000_000);
-        assert_eq!(row.service, "web");
-        assert_eq!(row.scope, "threadline");
-        assert_eq!(row.level, "ERROR");
-        assert_eq!(row.message, "boom");
+        assert!(!row.time_replaced);
+        assert_eq!(row.observed_time_unix_nano, 1_700_000_000_000_000_001);
+        assert_eq!(row.service, "web", "the resource's name, not the record's");
         assert_eq!(
-            row.trace_id.as_deref(),
-            Some("0af7651916cd43dd8448eb211c80319c")
+            (row.scope.as_str(), row.scope_version.as_str()),
+            ("threadline", "1.2")
         );
+        assert_eq!((row.severity_number, row.level.as_str()), (17, "ERROR"));
+        assert!(
+            matches!(&row.body, AnyValue::Kvlist(kv) if matches!(kv[0].value, AnyValue::Double(d) if d.is_nan()))
+        );
+        assert_eq!(row.span_id.as_deref(), Some("00f067aa0ba902b7"));
+        assert_eq!((row.flags, row.event_name.as_str()), (1, "checkout"));
         assert_eq!(
             row.correlation_id, row.trace_id,
             "falls back to the trace ID"
         );
         assert_eq!(row.session_id.as_deref(), Some("s1"));
-        assert_eq!(row.attributes["n"], json!(5));
+        assert_eq!(
+            find(&row.attributes, "n"),
+            Some(&AnyValue::Int(9_007_199_254_740_993))
+        );
+        assert_eq!(row.resource.len(), 1);
     }
 
     #[test]
-    fn content_types_map_to_formats() {
+    fn times_outside_the_window_become_the_receive_time() {
+        for sent in ["0", "1", "18446744073709551615", "1800000000000000000"] {
+            let body = BODY.replace("1700000000000000000\"", &format!("{sent}\""));
+            let row = &rows_of(&body)[0];
+            assert!(row.time_replaced, "{sent}");
+            assert_eq!(row.time_ns, clock().now_ns);
+            assert_eq!(row.sent_time_unix_nano.to_string(), sent);
+        }
+    }
+
+    #[test]
+    fn content_types_and_encodings_map() {
         assert_eq!(
             Format::from_content_type("application/json; charset=utf-8"),
             Some(Format::Json)
@@ -264,26 +605,79 @@ mod tests {
             Some(Format::Protobuf)
         );
         assert_eq!(Format::from_content_type("application/xml"), None);
+        assert_eq!(
+            Encoding::from_header(Some("deflate")),
+            Some(Encoding::Deflate)
+        );
+        assert_eq!(Encoding::from_header(Some("br")), None);
     }
 
     #[test]
-    fn garbage_and_bombs_are_refused() {
+    fn gzip_zlib_and_raw_deflate_decompress_and_bombs_are_refused() {
+        use std::io::Write;
+        let text = BODY.as_bytes();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text).unwrap();
+        let mut zl = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        zl.write_all(text).unwrap();
+        let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        raw.write_all(text).unwrap();
+        let limit = Limits::default().max_body_bytes;
+        assert_eq!(
+            decompress(&gz.finish().unwrap(), Encoding::Gzip, limit).unwrap(),
+            text
+        );
+        assert_eq!(
+            decompress(&zl.finish().unwrap(), Encoding::Deflate, limit).unwrap(),
+            text
+        );
+        assert_eq!(
+            decompress(&raw.finish().unwrap(), Encoding::Deflate, limit).unwrap(),
+            text
+        );
         assert!(matches!(
-            decode(b"{", false, Format::Json),
+            decompress(b"not gzip", Encoding::Gzip, limit),
             Err(Refusal::Bad(_))
         ));
-        assert!(matches!(
-            decode(b"\xff\xff", false, Format::Protobuf),
-            Err(Refusal::Bad(_))
-        ));
-        assert!(matches!(
-            decode(b"not gzip", true, Format::Json),
-            Err(Refusal::Bad(_))
-        ));
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        std::io::Write::write_all(&mut gz, &vec![b' '; MAX_BODY_BYTES + 10]).unwrap();
-        let bomb = gz.finish().unwrap();
+        let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        bomb.write_all(&vec![b' '; limit + 10]).unwrap();
+        let bomb = bomb.finish().unwrap();
         assert!(bomb.len() < 64 * 1024);
-        assert_eq!(decode(&bomb, true, Format::Json), Err(Refusal::TooLarge));
+        assert!(matches!(
+            decompress(&bomb, Encoding::Gzip, limit),
+            Err(Refusal::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn bounds_refuse_and_empty_records_are_counted() {
+        let limits = Limits {
+            max_records: 2,
+            max_attributes: 3,
+            max_depth: 2,
+            ..Limits::default()
+        };
+        let decode = |body: &str| {
+            let request = decode_logs(body.as_bytes(), Format::Json).unwrap();
+            log_rows(&request, Provenance::Browser, &limits, &clock())
+        };
+        let records = |list: &str| {
+            format!(r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{list}]}}]}}]}}"#)
+        };
+        assert!(matches!(
+            decode(&records("{},{},{}")),
+            Err(Refusal::TooLarge(_))
+        ));
+        let ok = decode(&records(r#"{},{"body":{"stringValue":"x"}}"#)).unwrap();
+        assert_eq!((ok.rows.len(), ok.rejected), (1, 1));
+        let attrs = r#"{"attributes":[{"key":"a"},{"key":"b"},{"key":"c"},{"key":"d"}]}"#;
+        assert!(matches!(decode(&records(attrs)), Err(Refusal::TooLarge(_))));
+        let deep =
+            r#"{"body":{"arrayValue":{"values":[{"arrayValue":{"values":[{"intValue":"1"}]}}]}}}"#;
+        assert!(matches!(decode(&records(deep)), Err(Refusal::Bad(_))));
+        assert!(matches!(
+            decode_logs(b"\xff\xff", Format::Protobuf),
+            Err(Refusal::Bad(_))
+        ));
     }
 }

@@ -7,7 +7,7 @@ use threadline_collector::cli::{self, Command, HELP};
 #[tokio::main]
 async fn main() -> ExitCode {
     let settings = match cli::parse(std::env::args().skip(1)) {
-        Ok(Command::Run(settings)) => settings,
+        Ok(Command::Run(settings)) => *settings,
         Ok(Command::Help) => {
             print!("{HELP}");
             return ExitCode::SUCCESS;

@@ -1,7 +1,10 @@
 //! Ships every log line to the collector as OTLP/HTTP JSON logs: a `tracing` layer turns each
 //! event into a log record carrying the fields of its spans (the request's `correlation_id`
 //! among them), and a task posts them in batches. `service.name` is the module the line comes
-//! from (`checkout`, `payments`, `worker`).
+//! from (`checkout`, `payments`, `worker`). Spans (the middleware's `request` span, the worker's
+//! `job` span) are shipped as OTLP spans of the service whose lines they hold, with an error
+//! status when an error was logged in them, so the story shows each request as a bar. Posts carry the collector's write token from
+//! `THREADLINE_WRITE_TOKEN` (`Authorization: Bearer`), so the lines are shown as backend lines.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -19,10 +22,30 @@ use tracing_subscriber::registry::LookupSpan;
 /// How often batches are posted.
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
-/// One line on its way: its service and its OTLP JSON record.
+/// One line or span on its way: its service and its OTLP JSON record or span.
 pub struct Line {
     service: String,
     record: Value,
+    is_span: bool,
+}
+
+/// What the layer keeps on a span while it is open.
+struct SpanState {
+    span_id: String,
+    start_ns: u128,
+    service: Option<String>,
+    failed: bool,
+}
+
+fn now_ns() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos()
+}
+
+fn is_trace_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Field values of a span or event.
@@ -82,8 +105,8 @@ fn severity(level: &Level) -> (u8, &'static str) {
     }
 }
 
-fn random_hex() -> String {
-    let mut bytes = [0u8; 16];
+fn random_hex<const N: usize>() -> String {
+    let mut bytes = [0u8; N];
     let _ = getrandom::fill(&mut bytes);
     bytes.iter().fold(String::new(), |mut s, b| {
         let _ = write!(s, "{b:02x}");
@@ -99,8 +122,68 @@ where
         let mut fields = Fields::default();
         attrs.record(&mut fields);
         if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(fields);
+            let mut extensions = span.extensions_mut();
+            extensions.insert(fields);
+            extensions.insert(SpanState {
+                span_id: random_hex::<8>(),
+                start_ns: now_ns(),
+                service: None,
+                failed: false,
+            });
         }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let (span_id, start_ns, failed, service) = {
+            let extensions = span.extensions();
+            let Some(state) = extensions.get::<SpanState>() else {
+                return;
+            };
+            let Some(service) = state.service.clone() else {
+                return; // Only spans that hold the demo's own lines are shipped.
+            };
+            (state.span_id.clone(), state.start_ns, state.failed, service)
+        };
+        let mut all = Fields::default();
+        for ancestor in span.scope().from_root() {
+            if let Some(f) = ancestor.extensions().get::<Fields>() {
+                all.0.extend(f.0.clone());
+            }
+        }
+        let parent = span
+            .parent()
+            .and_then(|p| p.extensions().get::<SpanState>().map(|s| s.span_id.clone()));
+        let trace_id = all
+            .0
+            .get("correlation_id")
+            .and_then(Value::as_str)
+            .filter(|id| is_trace_id(id))
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_else(random_hex::<16>);
+        let attributes: Vec<Value> = all
+            .0
+            .iter()
+            .map(|(k, v)| json!({ "key": k, "value": any_value(v) }))
+            .collect();
+        let mut record = json!({
+            "traceId": trace_id,
+            "spanId": span_id,
+            "name": span.name(),
+            "kind": if span.name() == "request" { 2 } else { 1 },
+            "startTimeUnixNano": start_ns.to_string(),
+            "endTimeUnixNano": now_ns().to_string(),
+            "attributes": attributes,
+            "status": { "code": if failed { 2 } else { 0 } },
+        });
+        if let (Some(parent), Some(object)) = (parent, record.as_object_mut()) {
+            object.insert("parentSpanId".into(), json!(parent));
+        }
+        let _ = self.lines.send(Line {
+            service,
+            record,
+            is_span: true,
+        });
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
@@ -112,6 +195,14 @@ where
             return; // Only the demo's own lines are shipped.
         };
         let mut fields = Fields::default();
+        let mut span_id = None;
+        if let Some(span) = ctx.event_span(event) {
+            if let Some(state) = span.extensions_mut().get_mut::<SpanState>() {
+                state.service.get_or_insert_with(|| service.clone());
+                state.failed |= *event.metadata().level() == Level::ERROR;
+                span_id = Some(state.span_id.clone());
+            }
+        }
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
                 if let Some(span_fields) = span.extensions().get::<Fields>() {
@@ -130,16 +221,15 @@ where
             .get("correlation_id")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        fields.0.insert("event.id".into(), json!(random_hex()));
+        fields
+            .0
+            .insert("event.id".into(), json!(random_hex::<16>()));
         let attributes: Vec<Value> = fields
             .0
             .iter()
             .map(|(k, v)| json!({ "key": k, "value": any_value(v) }))
             .collect();
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
+        let nanos = now_ns();
         let (number, text) = severity(event.metadata().level());
         let mut record = json!({
             "timeUnixNano": nanos.to_string(),
@@ -148,20 +238,34 @@ where
             "body": { "stringValue": message },
             "attributes": attributes,
         });
-        let is_trace_id = |id: &str| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
         if let (Some(id), Some(object)) = (correlation, record.as_object_mut()) {
             if is_trace_id(&id) {
                 object.insert("traceId".into(), json!(id.to_ascii_lowercase()));
+                if let Some(span_id) = span_id {
+                    object.insert("spanId".into(), json!(span_id));
+                }
             }
         }
-        let _ = self.lines.send(Line { service, record });
+        let _ = self.lines.send(Line {
+            service,
+            record,
+            is_span: false,
+        });
     }
 }
 
-/// Posts lines to `endpoint` (the collector's `/v1/logs`) every 250 ms, one request per
-/// service; a failed post is retried with the next batch, at most 10,000 lines are kept.
+/// Posts lines to `endpoint` (the collector's `/v1/logs`) and spans beside it (`/v1/traces`)
+/// every 250 ms, one request per service and signal, with the write token from `THREADLINE_WRITE_TOKEN` if set; a failed post is retried
+/// with the next batch, at most 10,000 lines are kept.
 pub async fn run_sender(mut lines: mpsc::UnboundedReceiver<Line>, endpoint: String) {
     let client = reqwest::Client::new();
+    let write_token = std::env::var("THREADLINE_WRITE_TOKEN")
+        .ok()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    let traces_endpoint = endpoint
+        .strip_suffix("/v1/logs")
+        .map_or_else(|| endpoint.clone(), |base| format!("{base}/v1/traces"));
     let mut pending: Vec<Line> = Vec::new();
     loop {
         tokio::time::sleep(FLUSH_EVERY).await;
@@ -174,27 +278,37 @@ pub async fn run_sender(mut lines: mpsc::UnboundedReceiver<Line>, endpoint: Stri
         if pending.is_empty() {
             continue;
         }
-        let mut by_service: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
+        let mut by_service: BTreeMap<(bool, &str), Vec<&Value>> = BTreeMap::new();
         for line in &pending {
             by_service
-                .entry(&line.service)
+                .entry((line.is_span, &line.service))
                 .or_default()
                 .push(&line.record);
         }
         let mut all_sent = true;
-        for (service, records) in by_service {
-            let body = json!({ "resourceLogs": [{
-                "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": service } }] },
-                "scopeLogs": [{ "scope": { "name": "threadline-demo" }, "logRecords": records }]
-            }]});
-            let sent = client
-                .post(&endpoint)
+        for ((is_span, service), records) in by_service {
+            let resource = json!({ "attributes": [{ "key": "service.name", "value": { "stringValue": service } }] });
+            let scope = json!({ "name": "threadline-demo" });
+            let (body, url) = if is_span {
+                (
+                    json!({ "resourceSpans": [{ "resource": resource, "scopeSpans": [{ "scope": scope, "spans": records }] }] }),
+                    traces_endpoint.as_str(),
+                )
+            } else {
+                (
+                    json!({ "resourceLogs": [{ "resource": resource, "scopeLogs": [{ "scope": scope, "logRecords": records }] }] }),
+                    endpoint.as_str(),
+                )
+            };
+            let mut request = client
+                .post(url)
                 .header("Content-Type", "application/json")
                 .body(body.to_string())
-                .timeout(Duration::from_secs(5))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
+                .timeout(Duration::from_secs(5));
+            if let Some(token) = &write_token {
+                request = request.bearer_auth(token);
+            }
+            let sent = request.send().await.is_ok_and(|r| r.status().is_success());
             all_sent &= sent;
         }
         if all_sent {

@@ -1,0 +1,256 @@
+//! One page of a story: the log records and spans of one correlation, trace or session ID,
+//! bounded in rows and bytes. Backend rows are taken first, browser rows fill what is left, so
+//! forged browser volume can never push a genuine backend row out of view; each of the four
+//! streams (backend spans, backend logs, browser spans, browser logs) pages on its own cursor.
+
+use serde::Serialize;
+
+use crate::rows::{LogRow, Provenance, SpanRow};
+use crate::store::{After, RelatedError, Store, StoreError};
+
+/// How much one page may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageLimits {
+    /// Most rows (records and spans together).
+    pub rows: usize,
+    /// Most bytes of rows (a page always holds at least one row).
+    pub bytes: usize,
+}
+
+impl Default for PageLimits {
+    fn default() -> Self {
+        PageLimits {
+            rows: 2_000,
+            bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Errors of the same session this far before and after a story are related (6 h).
+const RELATED_WINDOW_NS: i64 = 6 * 3600 * 1_000_000_000;
+
+/// The answer to `GET /api/search`.
+#[derive(Debug, Serialize)]
+pub struct Answer {
+    /// The ID searched for.
+    pub id: String,
+    /// Log records, in time order.
+    pub records: Vec<LogRow>,
+    /// Spans, by start time.
+    pub spans: Vec<SpanRow>,
+    /// True duplicates folded into the rows of this page.
+    pub folded: i64,
+    /// True when the page stopped at a bound: more rows follow.
+    pub cut: bool,
+    /// The cursor of the next page (`&cursor=`), when `cut`.
+    pub next: Option<String>,
+    /// Other errors of the same session within ±6 h, each the start of its own story.
+    pub related_errors: Vec<RelatedError>,
+}
+
+/// Where each stream stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Position {
+    Start,
+    After(i64, i64),
+    Done,
+}
+
+/// The streams, in the order they claim a page.
+const STREAMS: [(Provenance, bool); 4] = [
+    (Provenance::Backend, true),
+    (Provenance::Backend, false),
+    (Provenance::Browser, true),
+    (Provenance::Browser, false),
+];
+
+/// A cursor: one position per stream, `-` (start), `x` (done) or `time.row`.
+fn parse_cursor(text: Option<&str>) -> Result<[Position; 4], String> {
+    let mut positions = [Position::Start; 4];
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Ok(positions);
+    };
+    let parts: Vec<&str> = text.split(',').collect();
+    if parts.len() != positions.len() {
+        return Err("cursor: expected the `next` of a previous answer".into());
+    }
+    for (slot, part) in positions.iter_mut().zip(parts) {
+        *slot = match part {
+            "-" => Position::Start,
+            "x" => Position::Done,
+            other => {
+                let (time, row) = other
+                    .split_once('.')
+                    .and_then(|(t, r)| Some((t.parse().ok()?, r.parse().ok()?)))
+                    .ok_or("cursor: expected the `next` of a previous answer")?;
+                Position::After(time, row)
+            }
+        };
+    }
+    Ok(positions)
+}
+
+fn format_cursor(positions: &[Position; 4]) -> String {
+    positions
+        .iter()
+        .map(|p| match p {
+            Position::Start => "-".to_owned(),
+            Position::Done => "x".to_owned(),
+            Position::After(t, r) => format!("{t}.{r}"),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// What a page has taken so far.
+struct Budget {
+    rows: usize,
+    bytes: usize,
+    limits: PageLimits,
+}
+
+impl Budget {
+    /// Takes a row of `size` bytes if it fits (the first row of a page always does).
+    fn take(&mut self, size: usize) -> bool {
+        let fits = self.rows == 0
+            || (self.rows < self.limits.rows && self.bytes + size <= self.limits.bytes);
+        if fits {
+            self.rows += 1;
+            self.bytes += size;
+        }
+        fits
+    }
+
+    fn left(&self) -> usize {
+        self.limits.rows.saturating_sub(self.rows).max(1)
+    }
+}
+
+/// Takes rows of one stream into `out` while they fit; returns where the stream stands.
+fn fill<T: Serialize>(
+    current: Position,
+    rows: Vec<T>,
+    asked: usize,
+    budget: &mut Budget,
+    out: &mut Vec<T>,
+    position_of: impl Fn(&T) -> (i64, i64),
+) -> Position {
+    let fetched = rows.len();
+    let mut last = None;
+    for row in rows {
+        let size = serde_json::to_vec(&row).map(|v| v.len()).unwrap_or(0);
+        if !budget.take(size) {
+            return last.map_or(current, |(t, r)| Position::After(t, r));
+        }
+        last = Some(position_of(&row));
+        out.push(row);
+    }
+    match (fetched < asked, last) {
+        (true, _) => Position::Done,
+        (false, Some((t, r))) => Position::After(t, r),
+        (false, None) => current,
+    }
+}
+
+/// One page of the story of `id`, from `cursor` (absent for the first page).
+pub fn page(
+    store: &Store,
+    id: &str,
+    cursor: Option<&str>,
+    limits: PageLimits,
+) -> Result<Result<Answer, String>, StoreError> {
+    let mut positions = match parse_cursor(cursor) {
+        Ok(p) => p,
+        Err(message) => return Ok(Err(message)),
+    };
+    let mut budget = Budget {
+        rows: 0,
+        bytes: 0,
+        limits,
+    };
+    let mut records = Vec::new();
+    let mut spans = Vec::new();
+    for (slot, (provenance, is_spans)) in positions.iter_mut().zip(STREAMS) {
+        let after: After = match *slot {
+            Position::Done => continue,
+            Position::Start => None,
+            Position::After(t, r) => Some((t, r)),
+        };
+        if budget.rows >= limits.rows {
+            break;
+        }
+        let asked = budget.left();
+        *slot = if is_spans {
+            let rows = store.spans(id, provenance, after, asked + 1)?;
+            fill(*slot, rows, asked + 1, &mut budget, &mut spans, |s| {
+                (s.start_ns, s.row_id)
+            })
+        } else {
+            let rows = store.logs(id, provenance, after, asked + 1)?;
+            fill(*slot, rows, asked + 1, &mut budget, &mut records, |r| {
+                (r.time_ns, r.row_id)
+            })
+        };
+        if *slot != Position::Done {
+            break;
+        }
+    }
+    records.sort_by_key(|r| (r.time_ns, r.row_id));
+    spans.sort_by_key(|s| (s.start_ns, s.row_id));
+    let cut = positions.iter().any(|p| *p != Position::Done);
+    let related_errors = related(store, id, &records)?;
+    Ok(Ok(Answer {
+        id: id.to_owned(),
+        folded: records.iter().map(|r| r.folded).sum::<i64>()
+            + spans.iter().map(|s| s.folded).sum::<i64>(),
+        records,
+        spans,
+        cut,
+        next: cut.then(|| format_cursor(&positions)),
+        related_errors,
+    }))
+}
+
+/// For a correlation ID: the other errors of its session within ±6 h of it.
+fn related(store: &Store, id: &str, records: &[LogRow]) -> Result<Vec<RelatedError>, StoreError> {
+    let own = records
+        .iter()
+        .filter(|r| r.correlation_id.as_deref() == Some(id));
+    let Some(session) = own.clone().find_map(|r| r.session_id.as_deref()) else {
+        return Ok(Vec::new());
+    };
+    let times = own.map(|r| r.time_ns);
+    let (first, last) = times.fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
+    store.related_errors(
+        session,
+        id,
+        (
+            first.saturating_sub(RELATED_WINDOW_NS),
+            last.saturating_add(RELATED_WINDOW_NS),
+        ),
+        20,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_junk_is_refused() {
+        let positions = [
+            Position::Done,
+            Position::After(-5, 7),
+            Position::Start,
+            Position::After(1, 2),
+        ];
+        assert_eq!(
+            parse_cursor(Some(&format_cursor(&positions))),
+            Ok(positions)
+        );
+        assert_eq!(parse_cursor(None), Ok([Position::Start; 4]));
+        for junk in ["x", "a,b,c,d", "1.2,x,x", "1;2,x,x,x"] {
+            assert!(parse_cursor(Some(junk)).is_err(), "{junk}");
+        }
+    }
+}
