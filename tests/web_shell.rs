@@ -184,10 +184,16 @@ async fn xhr_gets_the_header_at_send_unless_the_app_set_it() {
         const b = new XMLHttpRequest(); b.open('GET', '/b'); b.setRequestHeader('X-CORRELATION-ID', 'mine'); b.send();
     "#);
     let set = js("JSON.stringify(__set)").as_string().unwrap();
+    let session = get(&recorder, "sessionId");
+    let session = session
+        .unchecked_ref::<js_sys::Function>()
+        .call0(&recorder)
+        .unwrap();
+    Reflect::set(&js("window"), &"__session".into(), &session).unwrap();
     assert!(
-        js("__set.length === 2 && __set[0][0] === 'X-Correlation-ID' && __set[1][1] === 'mine'")
+        js("__set.length === 3 && __set[0][0] === 'X-Correlation-ID' && __set[1][0] === 'baggage' && __set[1][1] === 'session.id=' + __session && __set[2][1] === 'mine'")
             .is_truthy(),
-        "{set}"
+        "same-origin: the correlation ID and the session; the app's own header alone: {set}"
     );
     assert!(is_id(&js("__set[0][1]")), "{set}");
     shutdown(&recorder).await;
