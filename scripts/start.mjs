@@ -78,6 +78,8 @@ const shopUrl = collectorPort === 4318 ? `${shop}/` : `${shop}/?collector=${enco
 console.log(`
   Demo shop:  ${shopUrl}
               pick "fails (502)", click Pay, copy the debug ID from the dialog
+  Session:    the page shows its session ID and links ${collector}/?id=<session ID>
+              ("search it"): the page's events and every checkout, payments, worker and socket line
   Collector:  ${collector}/   paste the ID to see the whole story
   Read token: ${readToken}   the collector's page asks for it once
   Ctrl-C stops everything.

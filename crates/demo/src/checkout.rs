@@ -1,6 +1,6 @@
 //! The shop's API: `POST /api/checkout` charges the card through the payments service
 //! (forwarding the correlation ID and the session), then enqueues a job for the worker carrying
-//! both.
+//! both, and records the outcome for the order-status socket.
 //! Errors answer `{"error":{"code","message","correlation_id"}}`.
 
 use std::time::Duration;
@@ -13,6 +13,7 @@ use serde_json::json;
 use threadline_correlation::{CorrelationId, JobEnvelope, RequestIds};
 use tokio::sync::mpsc;
 
+use crate::order_status::OrderStatuses;
 use crate::worker::Job;
 
 /// How long checkout waits for payments.
@@ -27,6 +28,8 @@ pub struct Checkout {
     pub client: reqwest::Client,
     /// The worker's queue.
     pub jobs: mpsc::UnboundedSender<JobEnvelope<Job>>,
+    /// Each checkout's outcome, for the order-status socket.
+    pub orders: OrderStatuses,
 }
 
 /// The checkout request: how payments should behave (`ok`, `502` or `timeout`), for the demo.
@@ -116,6 +119,12 @@ pub async fn checkout(
     if app.jobs.send(envelope).is_ok() {
         tracing::info!(job.name = name, "job enqueued");
     }
+    let status = if result.is_ok() {
+        "paid"
+    } else {
+        "payment_failed"
+    };
+    app.orders.record(id, status);
     match result {
         Ok(()) => {
             axum::Json(json!({ "status": "paid", "correlation_id": id.as_str() })).into_response()

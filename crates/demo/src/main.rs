@@ -1,11 +1,13 @@
-//! `threadline-demo`: the demo shop's page and API on one port, the payments service on another,
-//! and a background worker; every log line goes to stdout and to the collector.
+//! `threadline-demo`: the demo shop's page, API and order-status socket (`/ws/orders`) on one
+//! port, the payments service on another, and a background worker; every log line goes to
+//! stdout and to the collector.
 //!
 //! Options: `--port` (default 8080), `--payments-port` (8082), `--collector` (the collector's
 //! base URL, default http://127.0.0.1:4318), `--root` (the repository, for `www/` and `dist/`).
 //! With `DATABASE_URL` set, the worker runs one PostgreSQL query per job, tagged with the IDs.
 
 mod checkout;
+mod order_status;
 mod payments;
 mod shipper;
 mod worker;
@@ -15,7 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use axum::Router;
-use axum::routing::post;
+use axum::routing::{get, post};
 use threadline_correlation::CorrelationLayer;
 use tokio::net::TcpListener;
 use tower_http::services::ServeDir;
@@ -109,9 +111,11 @@ async fn run(settings: Settings) -> Result<(), String> {
         payments: format!("http://127.0.0.1:{}", settings.payments_port),
         client: reqwest::Client::new(),
         jobs,
+        orders: order_status::OrderStatuses::default(),
     };
     let shop = Router::new()
         .route("/api/checkout", post(checkout::checkout))
+        .route("/ws/orders", get(order_status::connect))
         .with_state(app)
         .layer(CorrelationLayer::new())
         .nest_service("/dist", ServeDir::new(settings.root.join("dist")))
