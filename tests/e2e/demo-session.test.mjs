@@ -22,8 +22,8 @@ after(async () => {
 
 /**
  * The collector's search for `id`: its records as `GET /api/search?id=` returns them (oldest
- * first), read from a page on the collector's origin as its search page does. Both sides ship in
- * batches, so it asks again until `complete(records)` holds or 15 s pass.
+ * first), read from a page on the collector's origin with the read token `npm start` printed.
+ * Both sides ship in batches, so it asks again until `complete(records)` holds or 15 s pass.
  * @param {import("playwright-core").BrowserContext} context
  * @param {string} id
  * @param {(records: any[]) => boolean} complete
@@ -31,9 +31,14 @@ after(async () => {
 async function searchCollector(context, id, complete) {
   const page = await context.newPage();
   await page.goto(`${demo.collectorUrl}/`);
+  const token = /Read token: ([0-9a-f]{32})/.exec(demo.output())?.[1];
+  assert.ok(token, "npm start printed the read token");
   let records = [];
   for (let i = 0; i < 60; i++) {
-    records = await page.evaluate(async (id) => (await fetch(`/api/search?id=${id}`)).json(), id);
+    records = await page.evaluate(async ({ id, token }) => {
+      const answer = await fetch(`/api/search?id=${id}`, { headers: { Authorization: `Bearer ${token}` } });
+      return (await answer.json()).records;
+    }, { id, token });
     if (complete(records)) break;
     await page.waitForTimeout(250);
   }
@@ -50,7 +55,12 @@ const printedLines = (session) =>
   demo.output().replace(ANSI, "").split("\n")
     .filter((line) => /^\S+\s+(INFO|WARN|ERROR) /.test(line) && line.includes(`session.id="${session}"`));
 
-const eventName = (r) => r.attributes["event.name"];
+/** A record attribute's value (the search answer keeps OTLP's typed values). */
+const attr = (r, key) => {
+  const value = r.attributes?.[key];
+  return value && Object.values(value)[0];
+};
+const eventName = (r) => attr(r, "event.name");
 const ms = (r) => BigInt(r.time_unix_nano) / 1_000_000n;
 
 describe("the session's story and the order-status socket", () => {
@@ -126,7 +136,7 @@ describe("the session's story and the order-status socket", () => {
       for (const r of [send, line, message]) assert.equal(r.correlation_id, action);
       assert.equal(send.scope, "threadline");
       assert.equal(message.scope, "threadline");
-      assert.match(send.attributes["url.full"], /^ws:\/\/127\.0\.0\.1:\d+\/ws\/orders$/);
+      assert.match(attr(send, "url.full"), /^ws:\/\/127\.0\.0\.1:\d+\/ws\/orders$/);
       assert.equal(line.message, "order status requested");
       assert.equal(line.session_id, session, "the socket's line carries the message's session");
       assert.ok(story.indexOf(send) < story.indexOf(line) || ms(send) === ms(line), "ws.send before the socket's line");
