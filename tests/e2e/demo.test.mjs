@@ -163,6 +163,7 @@ describe("from the error dialog to the whole story", () => {
       ["payments", /card processor unavailable/],
       ["checkout", /payments failed with HTTP 502/],
       ["worker", /processing job record-failed-payment/],
+      ["order_status", /order status requested/],
       ["shop-web", /error dialog shown/],
     ];
     let rows = [];
@@ -195,7 +196,7 @@ describe("from the error dialog to the whole story", () => {
     assert.ok(records.every((r) => r.correlation_id === copied || r.trace_id === copied || r.session_id === copied));
     assert.ok(records.filter((r) => r.provenance === "backend").every((r) => r.correlation_id === copied));
     assert.ok(records.filter((r) => r.service === "shop-web").every((r) => r.provenance === "browser"));
-    assert.ok(records.filter((r) => ["checkout", "payments", "worker"].includes(r.service)).every((r) => r.provenance === "backend"),
+    assert.ok(records.filter((r) => ["checkout", "payments", "worker", "order_status"].includes(r.service)).every((r) => r.provenance === "backend"),
       "the demo backend sends with the write token");
     const names = records.map((r) => r.attributes["event.name"]?.stringValue);
     assert.ok(names.includes("ui.error_dialog.open") && names.includes("ui.debug_id.copy"), `${names}`);
@@ -219,8 +220,11 @@ describe("from the error dialog to the whole story", () => {
     // The story as a picture: one lane per service, the requests as bars, errors in red.
     const story = await openStory(context, copied, ["checkout", "payments", "worker"]);
     const drawn = await lanes(story);
-    assert.deepEqual(drawn.map((l) => l.service), ["shop-web", "checkout", "payments", "worker"], "lanes in order of first activity");
-    assert.deepEqual(drawn.map((l) => l.sender), ["browser", "backend", "backend", "backend"]);
+    const services = drawn.map((l) => l.service);
+    // After checkout answers, the worker's job and the page's order-status message race.
+    assert.deepEqual(services.slice(0, 3), ["shop-web", "checkout", "payments"], "lanes in order of first activity");
+    assert.deepEqual(services.slice(3).sort(), ["order_status", "worker"], "then the worker's and the order-status socket's");
+    assert.deepEqual(drawn.map((l) => l.sender), ["browser", "backend", "backend", "backend", "backend"]);
     const lane = (service) => drawn.find((l) => l.service === service);
     assert.ok(lane("payments").spans.some((b) => b.error && /request/.test(b.label)), "payments' failed request is a red bar");
     assert.ok(lane("checkout").spans.some((b) => b.error), "checkout's request is red too");
