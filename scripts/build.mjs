@@ -30,7 +30,18 @@ const mapping = execFileSync(join(root, "node_modules", ".bin", "wasm-opt"), [
 const gluePath = join(pkg, "threadline.js");
 writeFileSync(gluePath, applyShortNames(readFileSync(gluePath, "utf8"), parseMapping(mapping)));
 
+/**
+ * wasm-bindgen's glue imports its copies of the `js/` snippets; they resolve to the files
+ * themselves, so the entries, which import the same files, share one copy (and its state).
+ */
+const snippetsAreSources = {
+  name: "snippets-are-sources",
+  setup(build) {
+    build.onResolve({ filter: /\/snippets\/[^/]+\/js\/[^/]+$/ }, (args) => ({ path: join(root, "js", args.path.split("/").pop()) }));
+  },
+};
 const common = {
+  plugins: [snippetsAreSources],
   bundle: true, minify: true, target: "es2020", legalComments: "none", logLevel: "warning",
   // wasm-bindgen's glue lists a snippet module once per import it takes from it.
   logOverride: { "duplicate-object-key": "silent" },
