@@ -40,6 +40,9 @@ const CONTENDERS = [
   { name: "sentry", label: "@sentry/browser + browserTracingIntegration" },
   { name: "opentelemetry", label: "OpenTelemetry (sdk-trace-web, fetch + XHR, sdk-logs + OTLP)" },
   { name: "datadog", label: "@datadog/browser-rum + browser-logs" },
+  // Propagation only: no events.
+  { name: "threadline-propagate", label: "Threadline propagation-only (threadline/propagate)", script: "threadline-propagate" },
+  { name: "opentelemetry-propagate", label: "OpenTelemetry propagation-only (sdk-trace-web, fetch + XHR)" },
 ];
 // `BENCH_COMPARE=<dir>` adds Threadline as built in another checkout's `dist/` (e.g. the commit
 // before a change), interleaved with this one: a change's cost measured side by side.
@@ -61,8 +64,9 @@ for (const c of CONTENDERS) {
   });
   // What a page downloads for the instrumentation (Threadline: its script-tag build and wasm).
   const dist = c.dist || join(root, "dist");
+  const script = c.script || "threadline";
   const files = c.name.startsWith("threadline")
-    ? [join(dist, "threadline.js"), join(dist, "threadline_bg.wasm")]
+    ? [join(dist, `${script}.js`), join(dist, `${script}_bg.wasm`)]
     : c.name === "baseline" ? [] : [outfile];
   const bytes = files.map((f) => readFileSync(f));
   const sum = (f) => bytes.reduce((n, b) => n + f(b), 0);
@@ -126,8 +130,9 @@ function page(name, endpoint) {
   const config = { api: API, other: OTHER, endpoint: endpoint || ENDPOINT };
   // Threadline as its README installs it with a script tag.
   const from = name === "threadline-compare" ? "/compare" : "/dist";
-  const preload = name === "threadline" || name === "threadline-compare" ? `<link rel="preload" href="${from}/threadline_bg.wasm" as="fetch" type="application/wasm" crossorigin>` : "";
-  const threadline = name.startsWith("threadline") ? `${preload}<script src="${from}/threadline.js"></script>` : "";
+  const script = CONTENDERS.find((c) => c.name === name)?.script || "threadline";
+  const preload = name !== "threadline-no-preload" ? `<link rel="preload" href="${from}/${script}_bg.wasm" as="fetch" type="application/wasm" crossorigin>` : "";
+  const threadline = name.startsWith("threadline") ? `${preload}<script src="${from}/${script}.js"></script>` : "";
   return `<!doctype html><html><head><meta charset="utf-8"><script>
 window.__t0 = performance.now();
 window.BENCH = ${JSON.stringify(config)};
@@ -310,6 +315,7 @@ const med = Object.fromEntries(CONTENDERS.map((c) => {
   return [c.name, m];
 }));
 if (ONLY) {
+  writeFileSync(join(out, "only.json"), JSON.stringify({ runs, medians: med }, null, 2));
   for (const c of CONTENDERS) {
     const m = med[c.name];
     const over = (key) => (m[key] - med.baseline[key]).toFixed(1).padStart(7);
@@ -331,6 +337,9 @@ budget(tlGzip <= 36 * 1024, `Threadline's JS + wasm is ${kb(tlGzip)} KB gzipped;
 // The SDKs; the hand-written wrapper and the empty page are floors, not contenders to beat on size.
 const smaller = INSTRUMENTED.filter((n) => sizes[n].gzip <= tlGzip);
 budget(smaller.length === 0, `Threadline's download is smaller than every SDK contender's${smaller.length ? `; not smaller than: ${smaller.map((n) => `${n} (${kb(sizes[n].gzip)} KB)`).join(", ")}` : ""}.`);
+const propagateGzip = sizes["threadline-propagate"]?.gzip;
+const otelPropagateGzip = sizes["opentelemetry-propagate"]?.gzip;
+budget(propagateGzip <= otelPropagateGzip, `Threadline's propagation-only download (threadline/propagate, JS + wasm) is ${kb(propagateGzip)} KB gzipped; budget OpenTelemetry's propagation-only bundle, ${kb(otelPropagateGzip)} KB.`);
 const lightest = Math.min(...INSTRUMENTED.map((n) => overhead(n, "fetchAllowed")).filter((x) => x !== null));
 const tlFetch = overhead(tl, "fetchAllowed");
 budget(tlFetch !== null && tlFetch <= lightest / 2, `Per-request overhead of the patched fetch (allowed origin): ${num(tlFetch, 2)} µs; budget half of the lightest instrumented contender's ${num(lightest, 2)} µs = ${num(lightest / 2, 2)} µs.`);
@@ -437,7 +446,7 @@ the request ends).
 
 | contender | µs per log() | events/s | vs Threadline | µs per event through delivery | events/s | vs Threadline |
 |---|---|---|---|---|---|---|
-${rows((n) => (n === "baseline" || n === "handwritten" ? "— | — | — | — | — | —" : [med[n].log, med[n].delivered].map((x, k) => `${num(x, 2)} | ${x ? Math.round(1e6 / x).toLocaleString("en") : "—"} | ${ratio(x, k ? med[tl].delivered : med[tl].log)}`).join(" | ")))}
+${rows((n) => (n === "baseline" || n === "handwritten" || n.endsWith("-propagate") ? "— | — | — | — | — | —" : [med[n].log, med[n].delivered].map((x, k) => `${num(x, 2)} | ${x ? Math.round(1e6 / x).toLocaleString("en") : "—"} | ${ratio(x, k ? med[tl].delivered : med[tl].log)}`).join(" | ")))}
 
 ## 5. Memory with the endpoint down
 
@@ -450,7 +459,8 @@ and never shrinks once grown. OpenTelemetry's log processor keeps at most 2048 r
 |---|---|---|---|
 ${rows((n) => `${(memories[n].heapBefore / 1048576).toFixed(1)} | ${(memories[n].heapAfter / 1048576).toFixed(1)} | ${(memories[n].wasmAfter / 1048576).toFixed(1)}`)}
 `;
-writeFileSync(join(root, "BENCHMARKS.md"), report);
+// The hand-written account of Threadline's bytes (measured with bench/wasm-sizes.mjs), after the tables.
+writeFileSync(join(root, "BENCHMARKS.md"), `${report}\n${readFileSync(join(here, "where-the-bytes-go.md"), "utf8")}`);
 writeFileSync(join(here, "results.json"), JSON.stringify({ date: new Date().toISOString(), chromium: chromiumVersion, rounds: ROUNDS, sizes, runs, medians: med, memories }, null, 2));
 console.log(verdicts.join("\n"));
 console.log("Wrote BENCHMARKS.md and bench/results.json");
