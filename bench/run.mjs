@@ -47,7 +47,10 @@ const CONTENDERS = [
 // `BENCH_COMPARE=<dir>` adds Threadline as built in another checkout's `dist/` (e.g. the commit
 // before a change), interleaved with this one: a change's cost measured side by side.
 const COMPARE = process.env.BENCH_COMPARE || null;
-if (COMPARE) CONTENDERS.splice(3, 0, { name: "threadline-compare", label: `Threadline as built in ${COMPARE}`, bundle: "threadline", dist: COMPARE });
+if (COMPARE) {
+  CONTENDERS.splice(3, 0, { name: "threadline-compare", label: `Threadline as built in ${COMPARE}`, bundle: "threadline", dist: COMPARE });
+  CONTENDERS.splice(5, 0, { name: "threadline-compare-no-preload", label: `Threadline as built in ${COMPARE}, without the preload line`, bundle: "threadline", dist: COMPARE });
+}
 // `BENCH_ONLY=threadline,opentelemetry` runs just those (plus the baseline), skips memory, prints the
 // medians and leaves BENCHMARKS.md alone: for comparing one change side by side.
 const ONLY = process.env.BENCH_ONLY ? ["baseline", ...process.env.BENCH_ONLY.split(",")] : null;
@@ -129,9 +132,9 @@ const DOWN = `http://ingest.bench.test:${closed}/v1/logs`;
 function page(name, endpoint) {
   const config = { api: API, other: OTHER, endpoint: endpoint || ENDPOINT };
   // Threadline as its README installs it with a script tag.
-  const from = name === "threadline-compare" ? "/compare" : "/dist";
+  const from = name.startsWith("threadline-compare") ? "/compare" : "/dist";
   const script = CONTENDERS.find((c) => c.name === name)?.script || "threadline";
-  const preload = name !== "threadline-no-preload" ? `<link rel="preload" href="${from}/${script}_bg.wasm" as="fetch" type="application/wasm" crossorigin>` : "";
+  const preload = !name.endsWith("-no-preload") ? `<link rel="preload" href="${from}/${script}_bg.wasm" as="fetch" type="application/wasm" crossorigin>` : "";
   const threadline = name.startsWith("threadline") ? `${preload}<script src="${from}/${script}.js"></script>` : "";
   return `<!doctype html><html><head><meta charset="utf-8"><script>
 window.__t0 = performance.now();
