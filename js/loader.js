@@ -4,7 +4,12 @@
 // this module: the wasm is fetched only in a browser page.
 
 import load, { createRecorder, Recorder } from "../build/pkg/threadline.js";
+import { holdRequests, releaseRequests } from "./patch.js";
 import { compileWasm } from "./wasm.js";
+
+/** How long requests started before the recorder is ready wait for it, at most (ms). */
+const STARTUP_DEADLINE_MS = 3000;
+const REGISTRY = Symbol.for("threadline.registry");
 
 /**
  * Where the entry says the wasm is, as `[url, retryUrl?]`: a function, called only in a page, so
@@ -86,7 +91,8 @@ function splitOptions(options) {
 }
 
 /**
- * Starts Threadline: validates `options`, patches fetch and XMLHttpRequest, and resolves to the
+ * Starts Threadline: patches fetch and XMLHttpRequest at once (requests started before the
+ * recorder is ready wait for it, see `holdRequests`), validates `options`, and resolves to the
  * page's recorder. Calling it again resolves to the same recorder. Rejects with an Error naming
  * the bad option when options are invalid, and with one saying so outside a browser page.
  * @param {import("./index").Options} [options]
@@ -97,6 +103,8 @@ export async function init(options) {
     throw new Error("Threadline needs a browser page: init was called where there is no window or document (server-side rendering, a worker or Node); call it from code that runs in the page");
   }
   const [wasm, recorderOptions] = splitOptions(options);
+  const header = recorderOptions && typeof recorderOptions.header === "string" ? recorderOptions.header : "X-Correlation-ID";
+  const gated = !globalThis[REGISTRY] && holdRequests(window, header, STARTUP_DEADLINE_MS);
   loading ??= (wasm === undefined ? startDefault() : compileWasm(wasm))
     .then((module) => load({ module_or_path: module }))
     .catch((error) => {
@@ -104,8 +112,26 @@ export async function init(options) {
       compiling = loading = undefined;
       throw error;
     });
-  await loading;
-  latest = createRecorder(recorderOptions);
+  try {
+    await loading;
+    latest = createRecorder(recorderOptions);
+  } catch (error) {
+    if (gated) reportStartup(releaseRequests(true));
+    throw error;
+  }
+  if (gated) reportStartup(releaseRequests(false));
   defineDebugIdElement();
   return latest;
+}
+
+/** Tells the recorder (and, for requests that went out untagged, the console) how startup went. */
+function reportStartup([held, untagged, waited, hooks]) {
+  if (untagged) console.warn(`Threadline: ${untagged} request(s) started before the recorder was ready went out without the correlation header (it was not ready within ${STARTUP_DEADLINE_MS} ms, or did not start)`);
+  if (hooks && (held || untagged)) {
+    try {
+      hooks.startup(held, untagged, waited);
+    } catch (_) {
+      // Only the report is lost.
+    }
+  }
 }

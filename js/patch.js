@@ -100,6 +100,78 @@ function passThrough(input, init) {
 let untaggedFetch;
 
 /**
+ * The patches `init` installed before the recorder was ready (see `holdRequests`): requests they
+ * see wait in `held` until the recorder adopts the patches (`patchFetch`, `patchXhr`) and
+ * `releaseRequests` plans them, or go out untouched and are counted once `holding` ends (the
+ * deadline, or a failed start).
+ */
+let gate = null;
+
+/**
+ * A request that arrived before the recorder was ready waits, or, past the wait, goes out
+ * untouched and is counted. `run` and `untouched` answer whether they sent it (an XHR reopened or
+ * aborted meanwhile is not sent again).
+ */
+function holdOrPass(run, untouched, xhr) {
+  if (gate.holding) gate.held.push({ run, untouched, xhr, at: performance.now() });
+  else if (untouched()) gate.untagged++;
+}
+
+/**
+ * Installs the fetch and XHR patches before the recorder exists (`header`: the correlation
+ * header's name as the options give it): fetches and asynchronous XHRs wait, for at most
+ * `deadline` ms, for `releaseRequests`. Returns whether a gate was installed (none while one is
+ * already waiting).
+ */
+export function holdRequests(target, header, deadline) {
+  if (gate) return false;
+  gate = { holding: true, held: [], heldCount: 0, untagged: 0, waited: 0, fetch: null, xhr: null, timer: 0 };
+  const fetchPatch = patchFetch(target, null, header);
+  const proto = target.XMLHttpRequest && target.XMLHttpRequest.prototype;
+  const xhrPatch = proto ? patchXhr(proto, null, header) : null;
+  gate.fetch = fetchPatch;
+  gate.xhr = xhrPatch;
+  const waiting = gate;
+  waiting.timer = setTimeout(() => {
+    waiting.holding = false;
+    for (const entry of waiting.held.splice(0)) if (entry.untouched()) waiting.untagged++;
+  }, deadline);
+  return true;
+}
+
+/** The page's fetch as it was before any Threadline patch: what uploads go through. */
+export function pageFetch(target) {
+  return gate && gate.fetch && gate.fetch.target === target ? gate.fetch.original : target.fetch;
+}
+
+/**
+ * Ends the wait: held requests go on through the patches the recorder adopted (planned, so they
+ * carry the header), else untouched (`failed`: the recorder did not start, and they are counted;
+ * otherwise another copy's recorder below plans them). Patches not adopted are taken down.
+ * Returns `[held, untagged, longest wait in ms, hooks]`, or undefined when there was no gate.
+ */
+export function releaseRequests(failed) {
+  const ending = gate;
+  if (!ending) return undefined;
+  gate = null;
+  clearTimeout(ending.timer);
+  const now = performance.now();
+  let adopted;
+  for (const entry of ending.held) {
+    ending.waited = Math.max(ending.waited, now - entry.at);
+    const patch = entry.xhr ? ending.xhr : ending.fetch;
+    if (patch && patch.hooks) {
+      adopted = patch.hooks;
+      if (entry.run()) ending.heldCount++;
+    } else if (entry.untouched() && failed) ending.untagged++;
+  }
+  if (ending.fetch && !ending.fetch.hooks) unpatchFetch(ending.fetch);
+  if (ending.xhr && !ending.xhr.hooks) unpatchXhr(ending.xhr);
+  adopted ??= (ending.fetch && ending.fetch.hooks) || (ending.xhr && ending.xhr.hooks);
+  return [ending.heldCount, ending.untagged, Math.round(ending.waited), adopted];
+}
+
+/**
  * `,traceparent,baggage,` when a tracer that appends its own `traceparent` and `baggage`
  * whatever a request carries (Datadog RUM) is on the page, else `,`: Threadline then reports
  * those headers as taken, so a request never carries two.
@@ -381,13 +453,35 @@ export function actionFetch(input, init, hooks, forced) {
  * null when fetch is missing or cannot be replaced.
  */
 export function patchFetch(target, hooks, header) {
-  const original = target.fetch;
   correlationHeader = String(header).toLowerCase();
+  const waiting = gate && gate.fetch;
+  if (hooks && waiting && waiting.target === target && !waiting.hooks && target.fetch === waiting.wrapper) {
+    waiting.hooks = hooks;
+    return waiting;
+  }
+  const original = target.fetch;
   if (typeof original !== "function") return null;
   untaggedFetch = original;
-  const patch = { target, original, active: true, wrapper: null };
+  const patch = { target, original, active: true, wrapper: null, hooks };
   patch.wrapper = function fetch(input, init) {
     if (!patch.active || passing) return original.apply(this, arguments);
+    const hooks = patch.hooks;
+    if (!hooks) {
+      if (!gate || !/^https?:/.test(requestUrl(input) || "")) return original.apply(this, arguments);
+      const self = this;
+      const args = arguments;
+      return new Promise((resolve, reject) => {
+        const settle = (call) => () => {
+          try {
+            resolve(call());
+          } catch (error) {
+            reject(error);
+          }
+          return true;
+        };
+        holdOrPass(settle(() => patch.wrapper.apply(self, args)), settle(() => original.apply(self, args)), false);
+      });
+    }
     const prepared = prepareFetch(input, init, hooks, "");
     if (!prepared) return original.apply(this, arguments);
     const args = arguments;
@@ -429,14 +523,20 @@ export function unpatchFetch(patch) {
  */
 export function patchXhr(proto, hooks, header) {
   correlationHeader = String(header).toLowerCase();
+  const waiting = gate && gate.xhr;
+  if (hooks && waiting && waiting.proto === proto && !waiting.hooks && proto.send === waiting.wrappers.send) {
+    waiting.hooks = hooks;
+    return waiting;
+  }
   const original = {
     open: proto.open,
     setRequestHeader: proto.setRequestHeader,
     send: proto.send,
+    abort: proto.abort,
   };
   if (Object.values(original).some((f) => typeof f !== "function")) return null;
   const states = new WeakMap();
-  const patch = { proto, original, active: true, wrappers: null };
+  const patch = { proto, original, active: true, wrappers: null, hooks };
 
   // Reports the object's pending request. Called from `loadend`, and from `open` when the app
   // reuses the object before our `loadend` listener ran (its own handler may reopen it first):
@@ -457,11 +557,11 @@ export function patchXhr(proto, hooks, header) {
     }
     let probe = false;
     try {
-      probe = !answered && !state.aborted && hooks.mayResend(token);
+      probe = !answered && !state.aborted && patch.hooks.mayResend(token);
     } catch (_) {
       // No probe.
     }
-    report(hooks, token, answered ? xhr.status : 0, answered ? 0 : state.aborted ? 2 : 1, echoed, state.lateTraceparent);
+    report(patch.hooks, token, answered ? xhr.status : 0, answered ? 0 : state.aborted ? 2 : 1, echoed, state.lateTraceparent);
     if (probe) probeRefusal(state.href, state.method, xhr.withCredentials);
   }
 
@@ -474,7 +574,7 @@ export function patchXhr(proto, hooks, header) {
       probe.then(
         () => {
           try {
-            hooks.corsRefused(href);
+            patch.hooks.corsRefused(href);
           } catch (_) {
             // Nothing concluded.
           }
@@ -508,7 +608,11 @@ export function patchXhr(proto, hooks, header) {
             states.set(this, state);
           }
           settlePending(this, state);
+          // Reopened while waiting for the recorder: the earlier send never happens, as an
+          // in-flight request is cancelled by `open`.
+          state.held = null;
           state.aborted = false;
+          state.async = arguments.length < 3 || Boolean(arguments[2]);
           state.method = String(method);
           state.url = String(url);
           state.names = ",";
@@ -543,6 +647,27 @@ export function patchXhr(proto, hooks, header) {
       return original.setRequestHeader.apply(this, arguments);
     },
     send: function send(body) {
+      if (patch.active && !patch.hooks) {
+        const state = states.get(this);
+        if (!gate || !state || !state.async || state.held) return original.send.apply(this, arguments);
+        const xhr = this;
+        const args = arguments;
+        const entry = {};
+        const go = (call) => () => {
+          if (state.held !== entry) return false;
+          state.held = null;
+          try {
+            call.apply(xhr, args);
+          } catch (_) {
+            // Not sendable any more: fetch would have refused it the same way.
+          }
+          return true;
+        };
+        state.held = entry;
+        state.untouched = go(original.send);
+        holdOrPass(go(patch.wrappers.send), state.untouched, true);
+        return undefined;
+      }
       if (patch.active) {
         try {
           const state = states.get(this);
@@ -551,7 +676,7 @@ export function patchXhr(proto, hooks, header) {
           else if (state && state.names && !state.token) {
             const href = requestUrl(state.url);
             const values = state.values;
-            const decision = href && plan(hooks, href, state.method, state.names + tracerNames().slice(1), sent.get(this) || "", "", values.traceparent || "", values.baggage || "", "x");
+            const decision = href && plan(patch.hooks, href, state.method, state.names + tracerNames().slice(1), sent.get(this) || "", "", values.traceparent || "", values.baggage || "", "x");
             if (decision) {
               for (let i = 2; i + 1 < decision.length; i += 2) {
                 original.setRequestHeader.call(this, decision[i], decision[i + 1]);
@@ -577,6 +702,13 @@ export function patchXhr(proto, hooks, header) {
         }
       }
       return original.send.apply(this, arguments);
+    },
+    abort: function abort() {
+      const state = patch.active && states.get(this);
+      // Aborted while waiting for the recorder: sent untouched and aborted at once, so the app
+      // sees the events an abort after `send` gives.
+      if (state && state.held && state.untouched() && gate) gate.untagged++;
+      return original.abort.apply(this, arguments);
     },
   };
   for (const name of Object.keys(original)) {

@@ -1,21 +1,8 @@
 // Script-tag entry: `<script src=".../threadline.js">` defines `window.Threadline`. The wasm file,
-// and the dialog's script (`threadline-dialog.js`, defining `window.ThreadlineDialog`) when first
-// needed, are fetched from beside the script.
-import { init, setDialogLoader, setWasmLocator } from "./loader.js";
+// and the dialog's script when first needed, are fetched from beside the script.
+import { init } from "./loader.js";
+import { besideScript } from "./script-entry.js";
 
-const script = typeof document !== "undefined" ? document.currentScript : null;
-const base = () => (script && script.src) || document.baseURI;
-setWasmLocator(() => [new URL("threadline_bg.wasm", base())]);
-setDialogLoader(
-  () =>
-    new Promise((resolve, reject) => {
-      if (window.ThreadlineDialog) return resolve(window.ThreadlineDialog);
-      const tag = document.createElement("script");
-      tag.src = new URL("threadline-dialog.js", base()).href;
-      tag.onload = () => (window.ThreadlineDialog ? resolve(window.ThreadlineDialog) : reject(new Error("Threadline: dialog script did not load")));
-      tag.onerror = () => reject(new Error(`Threadline could not load ${tag.src}`));
-      document.head.append(tag);
-    }),
-);
+besideScript("threadline_bg.wasm");
 
 export { init };

@@ -16,7 +16,9 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 # Test builds link std (wasm-bindgen-test), which brings its own panic handler.
-cargo clippy --target wasm32-unknown-unknown --all-targets --no-default-features -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --all-targets --no-default-features --features events -- -D warnings
+# The propagation-only build (no event pipeline).
+cargo clippy --target wasm32-unknown-unknown --lib --no-default-features --features panic-trap -- -D warnings
 
 step "native tests: the recorder's core, the collector over real HTTP and SQLite"
 cargo test --workspace
@@ -47,11 +49,11 @@ step "web shell tests in headless Chromium (wasm-bindgen-test)"
 # If the runner ever stalls before its page has run a test, the attempt is cut off, what it left
 # behind (its chromedriver and Chromium) is killed, and it is tried again. A run in which a test
 # failed is never retried away.
-cargo test --target wasm32-unknown-unknown --no-default-features --no-run
+cargo test --target wasm32-unknown-unknown --no-default-features --features events --no-run
 log="$(mktemp)"
 for attempt in 1 2 3; do
   if CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=60 \
-    timeout --kill-after=10 180 cargo test --target wasm32-unknown-unknown --no-default-features >"$log" 2>&1; then
+    timeout --kill-after=10 180 cargo test --target wasm32-unknown-unknown --no-default-features --features events >"$log" 2>&1; then
     cat "$log"
     break
   fi

@@ -193,6 +193,23 @@ pub const KNOWN_OPTIONS: &[&str] = &[
     "userInBaggage",
 ];
 
+/// The options of the event pipeline, which the propagation-only build refuses.
+pub const EVENT_OPTIONS: [&str; 13] = [
+    "endpoint",
+    "service",
+    "minLevel",
+    "maxBatchEvents",
+    "maxBatchBytes",
+    "flushIntervalMs",
+    "maxQueueBytes",
+    "maxStorageBytes",
+    "captureErrors",
+    "captureConsole",
+    "keepQueryString",
+    "redactKeys",
+    "uploadTimeoutMs",
+];
+
 /// [`KNOWN_OPTIONS`] as one list for messages.
 const KNOWN_OPTIONS_TEXT: &str = "endpoint, service, propagateTo, header, traceparent, sameOrigin, autoActions, retryWindowSeconds, sessionIdleMinutes, sessionMaxHours, minLevel, maxBatchEvents, maxBatchBytes, flushIntervalMs, maxQueueBytes, maxStorageBytes, captureErrors, captureConsole, keepQueryString, redactKeys, uploadTimeoutMs, sendSession, sessionHeader, userInBaggage";
 
@@ -224,6 +241,17 @@ impl OptionError {
 }
 
 impl OptionError {
+    /// `name` configures events, which the propagation-only build neither records nor sends.
+    pub fn events_only(name: &str) -> Self {
+        OptionError {
+            message: concat(&[
+                PREFIX,
+                name,
+                ": threadline/propagate only propagates IDs and sends no events; import \"threadline\" (the full entry, or its threadline.js script) to record and send events",
+            ]),
+        }
+    }
+
     /// The whole message, as the `Error` that `init` rejects with carries it.
     pub fn message(&self) -> &str {
         &self.message
@@ -442,6 +470,20 @@ impl NumberRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_options_are_known_options() {
+        for name in EVENT_OPTIONS {
+            assert!(check_option_name(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn event_options_in_the_propagation_only_build_point_to_the_full_entry() {
+        let message = OptionError::events_only("endpoint").message().to_owned();
+        assert!(message.starts_with("Threadline init: endpoint: threadline/propagate"));
+        assert!(message.contains("import \"threadline\""), "{message}");
+    }
 
     #[test]
     fn unknown_options_suggest_the_nearest_name() {

@@ -257,6 +257,24 @@ pub fn cors_refused(stamp: &Stamp, origin: &str, advice: &str) -> String {
     w.finish()
 }
 
+/// How the requests started before the recorder was ready went: `held` waited for it and carry
+/// the header, `untagged` went out without it (past the startup deadline, or a failed start);
+/// `waited_ms` is the longest wait.
+pub fn startup(stamp: &Stamp, held: u32, untagged: u32, waited_ms: u32) -> String {
+    let message = concat(&[
+        "Threadline started: ",
+        &decimal(held.into()),
+        " early requests held, ",
+        &decimal(untagged.into()),
+        " untagged",
+    ]);
+    let mut w = RecordWriter::new(stamp, "threadline.startup", Severity::Info, &message);
+    w.int("startup.held", held.into());
+    w.int("startup.untagged", untagged.into());
+    w.int("startup.wait_ms", waited_ms.into());
+    w.finish()
+}
+
 /// An uncaught error or unhandled rejection.
 #[derive(Clone, Debug)]
 pub struct Uncaught<'a> {
@@ -365,6 +383,19 @@ mod tests {
             false,
         ));
         assert_eq!(attr(&plain, "http.request.trace_id"), None);
+    }
+
+    #[test]
+    fn startup_counts_the_early_requests_held_and_untagged() {
+        let e = decoded(&startup(&stamp(), 3, 1, 250));
+        assert_eq!(attr(&e, "event.name"), Some(s("threadline.startup")));
+        assert_eq!(attr(&e, "startup.held"), Some(Value::IntValue(3)));
+        assert_eq!(attr(&e, "startup.untagged"), Some(Value::IntValue(1)));
+        assert_eq!(attr(&e, "startup.wait_ms"), Some(Value::IntValue(250)));
+        assert_eq!(
+            body(&e),
+            "Threadline started: 3 early requests held, 1 untagged"
+        );
     }
 
     #[test]

@@ -2,21 +2,10 @@
 // the OTLP/HTTP exporter.
 import { logs } from "@opentelemetry/api-logs";
 import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-http";
-import { registerInstrumentations } from "@opentelemetry/instrumentation";
-import { FetchInstrumentation } from "@opentelemetry/instrumentation-fetch";
-import { XMLHttpRequestInstrumentation } from "@opentelemetry/instrumentation-xml-http-request";
 import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
-import { WebTracerProvider } from "@opentelemetry/sdk-trace-web";
+import { traceRequests } from "./opentelemetry-tracing.js";
 
-const api = new RegExp(`^${window.BENCH.api.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`);
-const tracer = new WebTracerProvider();
-tracer.register();
-registerInstrumentations({
-  instrumentations: [
-    new FetchInstrumentation({ propagateTraceHeaderCorsUrls: [api] }),
-    new XMLHttpRequestInstrumentation({ propagateTraceHeaderCorsUrls: [api] }),
-  ],
-});
+traceRequests();
 const loggerProvider = new LoggerProvider({
   processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: window.BENCH.endpoint }) })],
 });

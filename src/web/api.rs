@@ -67,7 +67,7 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
         config.capture_console,
     );
     let window_js: &JsValue = window.as_ref();
-    let upload_fetch = Reflect::get(window_js, &JsValue::from_str("fetch")).unwrap_or_default();
+    let upload_fetch = glue::page_fetch(window_js);
     let shared = Shared::new(
         options.config,
         options.regexes,

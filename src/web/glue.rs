@@ -24,6 +24,10 @@ extern "C" {
     /// Undoes [`patch_xhr`] method by method.
     #[wasm_bindgen(js_name = unpatchXhr)]
     pub fn unpatch_xhr(patch: &JsValue);
+    /// The page's `fetch` as it was before Threadline patched it (`init` may have patched it
+    /// already, before the recorder was ready).
+    #[wasm_bindgen(js_name = pageFetch)]
+    pub fn page_fetch(target: &JsValue) -> JsValue;
     /// `action.fetch`: the page's current `fetch` with `forced` as the correlation ID.
     #[wasm_bindgen(js_name = actionFetch)]
     pub fn action_fetch(input: &JsValue, init: &JsValue, hooks: &JsValue, forced: &str) -> JsValue;

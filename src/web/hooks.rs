@@ -114,6 +114,17 @@ impl Hooks {
         self.with(|shared| shared.cors_refused(&href));
     }
 
+    /// Requests started between `init` and the recorder being ready: `held` waited and were
+    /// planned, `untagged` went out untouched; the longest wait, in ms. Recorded as a
+    /// `threadline.startup` event.
+    pub fn startup(&self, held: u32, untagged: u32, waited_ms: u32) {
+        self.with(|shared| {
+            shared.emit(None, Severity::Info, |stamp, _| {
+                page_events::startup(stamp, held, untagged, waited_ms)
+            });
+        });
+    }
+
     /// An event upload ended: its HTTP status, or 0 for a network error.
     pub fn uploaded(&self, id: u32, status: u16, retry_after: Option<String>) {
         self.with(|shared| shared.uploaded(id, status, retry_after));

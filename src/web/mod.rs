@@ -10,6 +10,10 @@ mod fetch;
 mod glue;
 mod hooks;
 mod options;
+#[cfg(feature = "events")]
+mod pipeline;
+#[cfg(not(feature = "events"))]
+#[path = "no_pipeline.rs"]
 mod pipeline;
 mod plan;
 mod session_store;

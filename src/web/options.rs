@@ -9,17 +9,25 @@ use js_sys::{Array, Object, Reflect, RegExp};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::allowlist::OriginPattern;
-use crate::event::Severity;
+#[cfg(not(feature = "events"))]
+use crate::options::EVENT_OPTIONS;
 use crate::options::{
-    Config, FLUSH_INTERVAL, LEVEL_EXPECTED, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_QUEUE_BYTES,
-    MAX_STORAGE_BYTES, NumberRule, OptionError, RETRY_WINDOW, SEND_SESSION_EXPECTED, SESSION_IDLE,
-    SESSION_MAX, UPLOAD_TIMEOUT, check_option_name,
+    Config, NumberRule, OptionError, RETRY_WINDOW, SEND_SESSION_EXPECTED, SESSION_IDLE,
+    SESSION_MAX, check_option_name,
 };
-use crate::origin::Origin;
 use crate::propagation::{SessionTo, is_settable_header_name};
-use crate::redact::Redactor;
 use crate::text::{concat, decimal};
 use crate::web::glue::{describe, is_options_object, stateless_regexp};
+#[cfg(feature = "events")]
+use crate::{
+    event::Severity,
+    options::{
+        FLUSH_INTERVAL, LEVEL_EXPECTED, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_QUEUE_BYTES,
+        MAX_STORAGE_BYTES, UPLOAD_TIMEOUT,
+    },
+    origin::Origin,
+    redact::Redactor,
+};
 
 /// Validated options: the core's config plus the `RegExp` entries of `propagateTo`.
 pub(crate) struct WebOptions {
@@ -41,10 +49,12 @@ impl WebOptions {
 }
 
 const HEADER_EXPECTED: &str = "a header name a page may set, such as \"X-Correlation-ID\"";
+#[cfg(feature = "events")]
 const ENDPOINT_EXPECTED: &str = "an http(s) URL such as \"https://collector.example.com/v1/logs\"";
 
 /// Reads `options` (undefined means all defaults; `null` values count as absent); `page_url`
 /// resolves a relative `endpoint`.
+#[cfg_attr(not(feature = "events"), allow(unused_variables))]
 pub(crate) fn read_options(options: &JsValue, page_url: &str) -> Result<WebOptions, OptionError> {
     let mut out = WebOptions {
         config: Config::default(),
@@ -70,8 +80,14 @@ pub(crate) fn read_options(options: &JsValue, page_url: &str) -> Result<WebOptio
             check_option_name(&name)?;
             continue;
         }
+        #[cfg(not(feature = "events"))]
+        if EVENT_OPTIONS.contains(&name.as_str()) {
+            return Err(OptionError::events_only(&name));
+        }
         match name.as_str() {
+            #[cfg(feature = "events")]
             "endpoint" => config.endpoint = Some(read_endpoint(&value, page_url)?),
+            #[cfg(feature = "events")]
             "service" => {
                 config.service = read_text(
                     &value,
@@ -92,23 +108,34 @@ pub(crate) fn read_options(options: &JsValue, page_url: &str) -> Result<WebOptio
             "retryWindowSeconds" => config.retry_window = read_number(&value, &RETRY_WINDOW)?,
             "sessionIdleMinutes" => config.session.idle = read_number(&value, &SESSION_IDLE)?,
             "sessionMaxHours" => config.session.max_age = read_number(&value, &SESSION_MAX)?,
+            #[cfg(feature = "events")]
             "minLevel" => {
                 config.min_level = value
                     .as_string()
                     .and_then(|level| Severity::parse(&level))
                     .ok_or_else(|| bad("minLevel", LEVEL_EXPECTED, &value))?
             }
+            #[cfg(feature = "events")]
             "maxBatchEvents" => config.limits.max_events = read_size(&value, &MAX_BATCH_EVENTS)?,
+            #[cfg(feature = "events")]
             "maxBatchBytes" => config.limits.max_bytes = read_size(&value, &MAX_BATCH_BYTES)?,
+            #[cfg(feature = "events")]
             "flushIntervalMs" => {
                 config.limits.flush_interval = read_number(&value, &FLUSH_INTERVAL)?
             }
+            #[cfg(feature = "events")]
             "maxQueueBytes" => config.limits.max_queue_bytes = read_size(&value, &MAX_QUEUE_BYTES)?,
+            #[cfg(feature = "events")]
             "maxStorageBytes" => config.max_storage_bytes = read_size(&value, &MAX_STORAGE_BYTES)?,
+            #[cfg(feature = "events")]
             "captureErrors" => config.capture_errors = read_bool(&value, "captureErrors")?,
+            #[cfg(feature = "events")]
             "captureConsole" => config.capture_console = read_bool(&value, "captureConsole")?,
+            #[cfg(feature = "events")]
             "keepQueryString" => config.keep_query = read_bool(&value, "keepQueryString")?,
+            #[cfg(feature = "events")]
             "redactKeys" => config.redactor = read_redact_keys(&value)?,
+            #[cfg(feature = "events")]
             "uploadTimeoutMs" => config.upload_timeout = read_number(&value, &UPLOAD_TIMEOUT)?,
             "sendSession" => {
                 session_to = Some(match (value.as_string().as_deref(), value.as_bool()) {
@@ -184,6 +211,7 @@ fn read_propagate_to(
     Ok(())
 }
 
+#[cfg(feature = "events")]
 fn read_endpoint(value: &JsValue, page_url: &str) -> Result<String, OptionError> {
     value
         .as_string()
@@ -211,11 +239,13 @@ fn read_number(value: &JsValue, rule: &NumberRule) -> Result<u64, OptionError> {
     rule.read(value.as_f64(), &describe(value))
 }
 
+#[cfg(feature = "events")]
 fn read_size(value: &JsValue, rule: &NumberRule) -> Result<usize, OptionError> {
     // Every rule's maximum fits in 32 bits.
     read_number(value, rule).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
 }
 
+#[cfg(feature = "events")]
 fn read_redact_keys(value: &JsValue) -> Result<Redactor, OptionError> {
     const EXPECTED: &str = "an array of key fragments such as [\"password\", \"ssn\"]";
     if !Array::is_array(value) {

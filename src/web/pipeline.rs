@@ -86,6 +86,11 @@ impl Pipeline {
         })
     }
 
+    /// Whether event URLs keep their query string (`keepQueryString`).
+    pub fn keeps_query(&self) -> bool {
+        self.keep_query
+    }
+
     fn body<'r, I>(&self, records: I) -> String
     where
         I: IntoIterator<Item = &'r Record>,

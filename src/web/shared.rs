@@ -183,7 +183,7 @@ impl Shared {
 
     /// Whether event URLs keep their query string (`keepQueryString`).
     pub fn keeps_query(&self) -> bool {
-        self.pipeline.as_ref().is_some_and(|p| p.keep_query)
+        self.pipeline.as_ref().is_some_and(Pipeline::keeps_query)
     }
 
     /// Tags a request that is about to start. If the app set the correlation header itself

@@ -20,8 +20,17 @@ const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/ja
 export async function startServers() {
   const received = [];
   const flaky = new Map();
+  /** How dist/'s wasm files are answered: after `delay` ms, with `status`. */
+  const wasm = { delay: 0, status: 200 };
   const handler = async (req, res) => {
     const url = new URL(req.url, `http://${req.headers.host}`);
+    if (url.pathname.endsWith(".wasm") && (wasm.delay || wasm.status !== 200)) {
+      await new Promise((resolve) => setTimeout(resolve, wasm.delay));
+      if (wasm.status !== 200) {
+        res.writeHead(wasm.status).end("not served");
+        return;
+      }
+    }
     const origin = req.headers.origin;
     if (origin) {
       res.setHeader("Access-Control-Allow-Origin", origin);
@@ -73,6 +82,8 @@ export async function startServers() {
     otherPort,
     /** `http://<host>:<port>` on the main port. */
     origin: (host) => `http://${host}:${port}`,
+    /** Answers the wasm after `delay` ms with `status` (a slow or missing file); `answerWasm()` resets. */
+    answerWasm: (delay = 0, status = 200) => Object.assign(wasm, { delay, status }),
     /** Requests recorded whose path starts with `prefix`, in arrival order. */
     received: (prefix) => received.filter((r) => r.path.startsWith(prefix)),
     close: async () => {
