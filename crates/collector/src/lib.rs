@@ -76,7 +76,7 @@ pub async fn run(
     settings: Settings,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let store = Store::open(&settings.db)?;
+    let store = Store::open(&settings.db).await?;
     let credentials = credentials(&settings)?;
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -84,7 +84,7 @@ pub async fn run(
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!(
         "threadline-collector listening on http://{address} (database {})",
-        settings.db.display()
+        store::describe(&settings.db)
     );
     serve(listener, store, &settings, credentials, shutdown).await
 }
@@ -102,9 +102,9 @@ pub async fn serve(
     let days = settings.retention_days;
     let retention = tokio::spawn(async move {
         loop {
-            let store = sweeper.clone();
-            let _ =
-                tokio::task::spawn_blocking(move || store.remove_older_than(cutoff_ns(days))).await;
+            if let Err(e) = sweeper.remove_older_than(cutoff_ns(days)).await {
+                eprintln!("threadline-collector: retention: {e}");
+            }
             tokio::time::sleep(RETENTION_SWEEP).await;
         }
     });

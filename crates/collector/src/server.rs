@@ -28,7 +28,7 @@ use crate::auth::{self, COOKIE, Token};
 use crate::cors::cors;
 use crate::ingest::{self, Clock, Encoding, Format, Limits, Refusal};
 use crate::limits::{BodyShare, BodyShares, Limiter, retry_after_seconds};
-use crate::rows::Provenance;
+use crate::rows::{LogRow, Provenance, SpanRow};
 use crate::search::{self, PageLimits};
 use crate::store::{Store, Written};
 
@@ -505,38 +505,40 @@ async fn ingest(
         Ok(body) => body,
         Err(response) => return response,
     };
-    let store = state.store.clone();
     let limits = state.limits;
     let clock = Clock {
         now_ns: now_ns(),
         oldest_ns: cutoff_ns(state.retention_days),
     };
-    let work = move || -> Result<Result<usize, Refusal>, String> {
-        let plain = match ingest::decompress(&body.bytes, encoding, limits.max_body_bytes) {
-            Ok(plain) => plain,
-            Err(r) => return Ok(Err(r)),
-        };
-        let stored = |written: Result<Written, String>, rejected| written.map(|_| Ok(rejected));
+    let decode = move || -> Result<Decoded, Refusal> {
+        let plain = ingest::decompress(&body.bytes, encoding, limits.max_body_bytes)?;
         match signal {
-            Signal::Logs => match ingest::decode_logs(&plain, format)
+            Signal::Logs => ingest::decode_logs(&plain, format)
                 .and_then(|r| ingest::log_rows(&r, provenance, &limits, &clock))
-            {
-                Ok(decoded) => stored(store.insert_logs(&decoded.rows), decoded.rejected),
-                Err(r) => Ok(Err(r)),
-            },
-            Signal::Traces => match ingest::decode_traces(&plain, format)
+                .map(|d| (Rows::Logs(d.rows), d.rejected)),
+            Signal::Traces => ingest::decode_traces(&plain, format)
                 .and_then(|r| ingest::span_rows(&r, provenance, &limits, &clock))
-            {
-                Ok(decoded) => stored(store.insert_spans(&decoded.rows), decoded.rejected),
-                Err(r) => Ok(Err(r)),
-            },
-            Signal::Metrics => Ok(Ok(0)),
+                .map(|d| (Rows::Spans(d.rows), d.rejected)),
+            Signal::Metrics => Ok((Rows::Logs(Vec::new()), 0)),
         }
     };
-    match tokio::task::spawn_blocking(work).await {
-        Ok(Ok(Ok(rejected))) => accepted(signal, format, rejected),
-        Ok(Ok(Err(r))) => refusal(r, format),
-        Ok(Err(e)) => {
+    let (rows, rejected) = match tokio::task::spawn_blocking(decode).await {
+        Ok(Ok(decoded)) => decoded,
+        Ok(Err(r)) => return refusal(r, format),
+        Err(e) => {
+            eprintln!("threadline-collector: {e}");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let written = match rows {
+        Rows::Logs(rows) if rows.is_empty() => Ok(Written::default()),
+        Rows::Logs(rows) => state.store.insert_logs(rows).await,
+        Rows::Spans(rows) if rows.is_empty() => Ok(Written::default()),
+        Rows::Spans(rows) => state.store.insert_spans(rows).await,
+    };
+    match written {
+        Ok(_) => accepted(signal, format, rejected),
+        Err(e) => {
             eprintln!("threadline-collector: {e}");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -545,12 +547,17 @@ async fn ingest(
             )
                 .into_response()
         }
-        Err(e) => {
-            eprintln!("threadline-collector: {e}");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
     }
 }
+
+/// Decoded rows of one signal.
+enum Rows {
+    Logs(Vec<LogRow>),
+    Spans(Vec<SpanRow>),
+}
+
+/// What a body decodes to: its rows and how many records were refused one by one.
+type Decoded = (Rows, usize);
 
 #[derive(Deserialize)]
 struct SearchQuery {
@@ -566,20 +573,13 @@ async fn search(State(state): State<AppState>, Query(query): Query<SearchQuery>)
             "give ?id= a correlation, trace or session ID (at most 128 characters)",
         );
     }
-    let store = state.store.clone();
-    let limits = state.page;
-    let found = tokio::task::spawn_blocking(move || {
-        search::page(&store, &id, query.cursor.as_deref(), limits)
-    })
-    .await;
-    match found {
-        Ok(Ok(Ok(answer))) => axum::Json(answer).into_response(),
-        Ok(Ok(Err(message))) => json_error(StatusCode::BAD_REQUEST, &message),
-        Ok(Err(e)) => {
+    match search::page(&state.store, &id, query.cursor.as_deref(), state.page).await {
+        Ok(Ok(answer)) => axum::Json(answer).into_response(),
+        Ok(Err(message)) => json_error(StatusCode::BAD_REQUEST, &message),
+        Err(e) => {
             eprintln!("threadline-collector: {e}");
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 

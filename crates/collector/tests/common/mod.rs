@@ -9,6 +9,8 @@
     missing_docs
 )]
 
+pub mod postgres;
+
 use serde_json::{Value, json};
 use threadline_collector::Credentials;
 use threadline_collector::auth::Token;
@@ -42,7 +44,8 @@ pub async fn collector() -> Collector {
     collector_with(|_| {}).await
 }
 
-/// A collector on a fresh SQLite file with settings `tune` may change.
+/// A collector on a fresh SQLite file with settings `tune` may change (including `db`, to a
+/// PostgreSQL URL).
 pub async fn collector_with(tune: impl FnOnce(&mut Settings)) -> Collector {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("collector.sqlite");
@@ -52,7 +55,8 @@ pub async fn collector_with(tune: impl FnOnce(&mut Settings)) -> Collector {
         ..Settings::default()
     };
     tune(&mut settings);
-    let store = Store::open(&db).unwrap();
+    let db = settings.db.clone();
+    let store = Store::open(&db).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -210,8 +214,8 @@ impl Collector {
             .clone()
     }
 
-    pub fn count(&self) -> i64 {
-        Store::open(&self.db).unwrap().count().unwrap()
+    pub async fn count(&self) -> i64 {
+        Store::open(&self.db).await.unwrap().count().await.unwrap()
     }
 }
 
