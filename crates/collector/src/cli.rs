@@ -56,6 +56,8 @@ OPTIONS:
     --max-depth N             nesting of arrays and kvlists in one value (default 8)
     --search-rows N           rows per search page (default 2000)
     --search-bytes N          bytes of rows per search page (default 4194304)
+    --write-queue N           ingestion requests waiting to be written at most; past it 503
+                              with Retry-After (default 1024)
     -h, --help                print this help
 
 ENDPOINTS (ingestion, open, CORS for --cors-origin):
@@ -100,6 +102,8 @@ pub struct Settings {
     pub max_client_buffered_bytes: usize,
     /// Bounds on one search page.
     pub page: PageLimits,
+    /// Requests waiting for the writer at most; past it 503.
+    pub write_queue: usize,
 }
 
 /// Timeouts and the connection cap.
@@ -149,6 +153,7 @@ impl Default for Settings {
             max_buffered_bytes: 64 * 1024 * 1024,
             max_client_buffered_bytes: 16 * 1024 * 1024,
             page: PageLimits::default(),
+            write_queue: 1024,
         }
     }
 }
@@ -289,6 +294,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--max-depth" => s.limits.max_depth = number(&flag, &value("a number")?, 1, 64)?,
             "--search-rows" => s.page.rows = number(&flag, &value("a number")?, 1, 1_000_000)?,
             "--search-bytes" => s.page.bytes = number(&flag, &value("a number")?, 1024, BIG)?,
+            "--write-queue" => s.write_queue = number(&flag, &value("a number")?, 1, 1_000_000)?,
             other => return Err(format!("{other}: unknown option (see --help)")),
         }
     }
@@ -394,6 +400,8 @@ mod tests {
             "9",
             "--search-bytes",
             "10000",
+            "--write-queue",
+            "11",
         ])) else {
             panic!("expected settings")
         };
@@ -401,6 +409,7 @@ mod tests {
             (s.read_token_path(), s.write_token_path()),
             ("/r".into(), "/w".into())
         );
+        assert_eq!(s.write_queue, 11);
         assert!(s.trust_proxy);
         assert_eq!(
             s.connections,

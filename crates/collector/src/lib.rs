@@ -19,6 +19,7 @@ pub mod search;
 pub mod server;
 pub mod store;
 pub mod value;
+pub mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,9 +32,13 @@ use crate::cli::Settings;
 use crate::limits::Limiter;
 use crate::server::{AppState, cutoff_ns, router};
 use crate::store::Store;
+use crate::writer::Writer;
 
 /// How often old records are removed.
 const RETENTION_SWEEP: Duration = Duration::from_secs(3600);
+
+/// Writer tasks per collector on PostgreSQL (SQLite has one writer by nature).
+const WRITERS_ON_POSTGRES: usize = 4;
 
 /// How often full rate-limit buckets are forgotten.
 const LIMITER_SWEEP: Duration = Duration::from_secs(60);
@@ -120,7 +125,12 @@ pub async fn serve(
             forgetting.forget_idle();
         }
     });
+    let tasks = match store {
+        Store::Sqlite(_) => 1,
+        Store::Postgres(_) => WRITERS_ON_POSTGRES,
+    };
     let state = AppState {
+        writer: Writer::start(store.clone(), settings.write_queue, tasks),
         store,
         cors_origins: Arc::new(settings.cors_origins.clone()),
         read_token: credentials.read,

@@ -28,15 +28,18 @@ use crate::auth::{self, COOKIE, Token};
 use crate::cors::cors;
 use crate::ingest::{self, Clock, Encoding, Format, Limits, Refusal};
 use crate::limits::{BodyShare, BodyShares, Limiter, retry_after_seconds};
-use crate::rows::{LogRow, Provenance, SpanRow};
+use crate::rows::Provenance;
 use crate::search::{self, PageLimits};
-use crate::store::{Store, Written};
+use crate::store::{Rows, Store, Written};
+use crate::writer::{WriteError, Writer};
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
-    /// Where records go.
+    /// Where records are read from.
     pub store: Store,
+    /// Where records go: the group-commit queue in front of the store.
+    pub writer: Writer,
     /// Page origins allowed by CORS on the ingestion door (`*`: any).
     pub cors_origins: Arc<Vec<String>>,
     /// Opens the reading door.
@@ -70,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), cors));
     let reading = Router::new()
         .route("/api/search", get(search))
+        .route("/api/stats", get(stats))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_read));
     let open_pages = Router::new()
         .route("/api/login", post(login))
@@ -530,15 +534,20 @@ async fn ingest(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let written = match rows {
-        Rows::Logs(rows) if rows.is_empty() => Ok(Written::default()),
-        Rows::Logs(rows) => state.store.insert_logs(rows).await,
-        Rows::Spans(rows) if rows.is_empty() => Ok(Written::default()),
-        Rows::Spans(rows) => state.store.insert_spans(rows).await,
+    let written = if rows.is_empty() {
+        Ok(Written::default())
+    } else {
+        state.writer.write(rows).await
     };
     match written {
         Ok(_) => accepted(signal, format, rejected),
-        Err(e) => {
+        Err(WriteError::Full) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            "busy: the write queue is full",
+        )
+            .into_response(),
+        Err(WriteError::Store(e)) => {
             eprintln!("threadline-collector: {e}");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -548,12 +557,6 @@ async fn ingest(
                 .into_response()
         }
     }
-}
-
-/// Decoded rows of one signal.
-enum Rows {
-    Logs(Vec<LogRow>),
-    Spans(Vec<SpanRow>),
 }
 
 /// What a body decodes to: its rows and how many records were refused one by one.
@@ -581,6 +584,12 @@ async fn search(State(state): State<AppState>, Query(query): Query<SearchQuery>)
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
     }
+}
+
+/// What the collector has refused for load since start: `write_queue_refused`, requests
+/// answered 503 because the write queue was full.
+async fn stats(State(state): State<AppState>) -> Response {
+    axum::Json(serde_json::json!({ "write_queue_refused": state.writer.refused() })).into_response()
 }
 
 fn asset(content_type: &'static str, text: &'static str) -> Response {

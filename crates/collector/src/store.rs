@@ -42,6 +42,30 @@ pub struct Written {
     pub folded: usize,
 }
 
+/// One request's decoded rows, of one signal.
+#[derive(Clone, Debug)]
+pub enum Rows {
+    /// Log records.
+    Logs(Vec<LogRow>),
+    /// Spans.
+    Spans(Vec<SpanRow>),
+}
+
+impl Rows {
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Rows::Logs(rows) => rows.len(),
+            Rows::Spans(rows) => rows.len(),
+        }
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Where a page of one kind and provenance starts: after this `(time, row id)`.
 pub type After = Option<(i64, i64)>;
 
@@ -134,20 +158,28 @@ impl Store {
         }
     }
 
+    /// Stores the rows of several requests in one transaction (group commit), folding true
+    /// duplicates; what each request's rows did, in order. Returns once committed.
+    pub async fn insert_group(&self, jobs: Vec<Rows>) -> Result<Vec<Written>, StoreError> {
+        match self {
+            Store::Sqlite(s) => blocking(s, move |s| s.insert_group(&jobs)).await,
+            Store::Postgres(p) => p.insert_group(&jobs).await,
+        }
+    }
+
+    async fn insert_one(&self, rows: Rows) -> Result<Written, StoreError> {
+        let written = self.insert_group(vec![rows]).await?;
+        Ok(written.first().copied().unwrap_or_default())
+    }
+
     /// Stores log rows in one transaction, folding true duplicates.
     pub async fn insert_logs(&self, rows: Vec<LogRow>) -> Result<Written, StoreError> {
-        match self {
-            Store::Sqlite(s) => blocking(s, move |s| s.insert_logs(&rows)).await,
-            Store::Postgres(p) => p.insert_logs(rows).await,
-        }
+        self.insert_one(Rows::Logs(rows)).await
     }
 
     /// Stores spans in one transaction, folding true duplicates.
     pub async fn insert_spans(&self, rows: Vec<SpanRow>) -> Result<Written, StoreError> {
-        match self {
-            Store::Sqlite(s) => blocking(s, move |s| s.insert_spans(&rows)).await,
-            Store::Postgres(p) => p.insert_spans(rows).await,
-        }
+        self.insert_one(Rows::Spans(rows)).await
     }
 
     /// Up to `limit` log records of `provenance` whose correlation, trace or session ID is `id`,

@@ -351,17 +351,7 @@ async fn two_collector_processes_on_one_postgres_store_each_record_once() {
     for i in 0..BATCHES {
         for target in [&a.base, &b.base] {
             let (client, url, text) = (client.clone(), format!("{target}/v1/logs"), batch(i));
-            sends.spawn(async move {
-                client
-                    .post(url)
-                    .bearer_auth(WRITE)
-                    .header("Content-Type", "application/json")
-                    .body(text)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-            });
+            sends.spawn(async move { post_as_backend(client, url, text).await.status() });
         }
     }
     let mut acknowledged = 0;

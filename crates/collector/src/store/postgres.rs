@@ -15,7 +15,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Config, NoTls, Row};
 
 use super::columns::{log_of, span_of};
-use super::{After, RelatedError, StoreError, Written, count, failed, json_text};
+use super::{After, RelatedError, Rows, StoreError, Written, count, failed, json_text};
 use crate::rows::{LogRow, Provenance, SpanRow};
 
 /// Connections one collector holds at most.
@@ -229,34 +229,40 @@ fn span_params(row: &SpanRow) -> Params {
     ]
 }
 
-/// A batch ready to insert: each row's partition day, unique key and parameters, in key order
-/// so that two collectors writing overlapping batches take their row locks in the same order.
-struct Batch {
+/// One row ready to insert: its table, partition day, unique key, parameters, and which
+/// request of the group it came from.
+struct Pending {
     table: &'static str,
-    insert: &'static str,
-    rows: Vec<(i32, Vec<u8>, Params)>,
+    day: i32,
+    hash: Vec<u8>,
+    params: Params,
+    job: usize,
 }
 
-impl Batch {
-    fn new(
-        table: &'static str,
-        insert: &'static str,
-        rows: impl Iterator<Item = (i32, Vec<u8>, Params)>,
-    ) -> Batch {
-        let mut rows: Vec<_> = rows.collect();
-        rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        Batch {
-            table,
-            insert,
-            rows,
+/// The rows of a group, in key order, so that two collectors writing overlapping batches take
+/// their row locks in the same order.
+fn pending(jobs: &[Rows]) -> Vec<Pending> {
+    let mut rows = Vec::new();
+    for (job, rows_of) in jobs.iter().enumerate() {
+        match rows_of {
+            Rows::Logs(logs) => rows.extend(logs.iter().map(|r| Pending {
+                table: "logs",
+                day: day_of(r.time_ns),
+                hash: r.content_hash.to_vec(),
+                params: log_params(r),
+                job,
+            })),
+            Rows::Spans(spans) => rows.extend(spans.iter().map(|r| Pending {
+                table: "spans",
+                day: day_of(r.start_ns),
+                hash: r.content_hash.to_vec(),
+                params: span_params(r),
+                job,
+            })),
         }
     }
-
-    fn days(&self) -> Vec<i32> {
-        let mut days: Vec<i32> = self.rows.iter().map(|r| r.0).collect();
-        days.dedup();
-        days
-    }
+    rows.sort_by(|a, b| (a.table, a.day, &a.hash).cmp(&(b.table, b.day, &b.hash)));
+    rows
 }
 
 impl PostgresStore {
@@ -320,14 +326,15 @@ impl PostgresStore {
     }
 
     /// Creates the day partitions of `table` that `days` need and this collector has not seen.
-    async fn ensure_days(&self, table: &'static str, days: &[i32]) -> Result<(), StoreError> {
-        let missing: Vec<i32> = {
+    async fn ensure_days(&self, rows: &[Pending]) -> Result<(), StoreError> {
+        let mut missing: Vec<(&'static str, i32)> = {
             let known = self.days.lock().map_err(|_| failed("a writer panicked"))?;
-            days.iter()
-                .copied()
-                .filter(|d| !known.contains(&(table, *d)))
+            rows.iter()
+                .map(|r| (r.table, r.day))
+                .filter(|key| !known.contains(key))
                 .collect()
         };
+        missing.dedup();
         if missing.is_empty() {
             return Ok(());
         }
@@ -336,7 +343,7 @@ impl PostgresStore {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
             .await
             .map_err(failed)?;
-        for day in &missing {
+        for (table, day) in &missing {
             let name = partition(table, *day);
             let next = i64::from(*day) + 1;
             tx.batch_execute(&format!(
@@ -347,24 +354,24 @@ impl PostgresStore {
         }
         tx.commit().await.map_err(failed)?;
         let mut known = self.days.lock().map_err(|_| failed("a writer panicked"))?;
-        known.extend(missing.into_iter().map(|d| (table, d)));
+        known.extend(missing);
         Ok(())
     }
 
-    /// Inserts a batch in one transaction, pipelined, trying again when it lost a deadlock or
-    /// its partition was dropped meanwhile.
-    async fn insert(&self, batch: Batch) -> Result<Written, StoreError> {
-        let days = batch.days();
+    /// See [`super::Store::insert_group`]: one transaction, pipelined, tried again when it lost
+    /// a deadlock or a partition was dropped meanwhile.
+    pub async fn insert_group(&self, jobs: &[Rows]) -> Result<Vec<Written>, StoreError> {
+        let rows = pending(jobs);
         let mut last = String::new();
         for _ in 0..ATTEMPTS {
-            self.ensure_days(batch.table, &days).await?;
+            self.ensure_days(&rows).await?;
             let mut client = self.client().await?;
-            match try_insert(&mut client, &batch).await {
+            match try_insert(&mut client, &rows, jobs.len()).await {
                 Ok(written) => return Ok(written),
                 Err(e) if retriable(&e) => {
                     last = e.to_string();
                     let mut known = self.days.lock().map_err(|_| failed("a writer panicked"))?;
-                    known.retain(|(t, _)| *t != batch.table);
+                    known.clear();
                 }
                 Err(e) => return Err(failed(e)),
             }
@@ -395,22 +402,6 @@ impl PostgresStore {
             .map(of)
             .collect::<Result<Vec<_>, _>>()
             .map_err(failed)
-    }
-
-    /// See [`super::Store::insert_logs`].
-    pub async fn insert_logs(&self, rows: Vec<LogRow>) -> Result<Written, StoreError> {
-        let rows = rows
-            .iter()
-            .map(|r| (day_of(r.time_ns), r.content_hash.to_vec(), log_params(r)));
-        self.insert(Batch::new("logs", INSERT_LOG, rows)).await
-    }
-
-    /// See [`super::Store::insert_spans`].
-    pub async fn insert_spans(&self, rows: Vec<SpanRow>) -> Result<Written, StoreError> {
-        let rows = rows
-            .iter()
-            .map(|r| (day_of(r.start_ns), r.content_hash.to_vec(), span_params(r)));
-        self.insert(Batch::new("spans", INSERT_SPAN, rows)).await
     }
 
     /// See [`super::Store::logs`].
@@ -557,26 +548,32 @@ fn day_of_partition(table: &str, name: &str) -> Option<i32> {
     }
 }
 
-/// Inserts a batch in one transaction on `client`, its statements pipelined.
+/// Inserts `rows` in one transaction on `client`, their statements pipelined; what the rows
+/// of each of the `jobs` requests did.
 async fn try_insert(
     client: &mut deadpool_postgres::Object,
-    batch: &Batch,
-) -> Result<Written, tokio_postgres::Error> {
+    rows: &[Pending],
+    jobs: usize,
+) -> Result<Vec<Written>, tokio_postgres::Error> {
     let tx = client.transaction().await?;
-    let statement = tx.prepare_cached(batch.insert).await?;
-    let inserts = batch.rows.iter().map(|(_, _, params)| {
-        let refs: Vec<&(dyn ToSql + Sync)> = params
+    let logs = tx.prepare_cached(INSERT_LOG).await?;
+    let spans = tx.prepare_cached(INSERT_SPAN).await?;
+    let inserts = rows.iter().map(|row| {
+        let refs: Vec<&(dyn ToSql + Sync)> = row
+            .params
             .iter()
             .map(|p| p.as_ref() as &(dyn ToSql + Sync))
             .collect();
+        let statement = if row.table == "logs" { &logs } else { &spans };
         let tx = &tx;
-        let statement = &statement;
         async move { tx.query_one(statement, &refs).await }
     });
     let folded = futures_util::future::try_join_all(inserts).await?;
-    let mut written = Written::default();
-    for row in folded {
-        count(&mut written, row.try_get(0)?);
+    let mut written = vec![Written::default(); jobs];
+    for (row, answer) in rows.iter().zip(folded) {
+        if let Some(w) = written.get_mut(row.job) {
+            count(w, answer.try_get(0)?);
+        }
     }
     tx.commit().await?;
     Ok(written)

@@ -2,12 +2,14 @@
 //! session ID and time; a true duplicate folds into its first copy through the unique key.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use super::columns::{log_of, span_of};
-use super::{After, RelatedError, StoreError, Written, count, failed, json_text};
+use super::{After, RelatedError, Rows, StoreError, Written, count, failed, json_text};
 use crate::rows::{LogRow, Provenance, SpanRow};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS logs (
@@ -77,32 +79,83 @@ CREATE INDEX IF NOT EXISTS spans_session ON spans (session_id, provenance, start
 CREATE INDEX IF NOT EXISTS spans_time ON spans (start_ns);
 ";
 
-/// The SQLite engine, shared by the request handlers.
+/// Connections that only read: WAL lets them read while the writer writes.
+const READERS: usize = 4;
+
+/// Rows one retention step deletes, so that writes and reads interleave with a long sweep.
+const SWEEP_STEP: usize = 5000;
+
+/// How long a connection waits for a lock another process holds.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The SQLite engine, shared by the request handlers: one writing connection and a few reading
+/// ones, in WAL mode so that reads never wait behind writes.
 #[derive(Clone)]
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Vec<Mutex<Connection>>>,
+    next_reader: Arc<AtomicUsize>,
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(failed)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(failed)?;
+    Ok(conn)
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the SQLite file at `path`.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let conn = Connection::open(path).map_err(failed)?;
+        let conn = connect(path)?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .map_err(failed)?;
         conn.execute_batch(SCHEMA).map_err(failed)?;
+        let readers = (0..READERS)
+            .map(|_| connect(path).map(Mutex::new))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(SqliteStore {
-            conn: Arc::new(Mutex::new(conn)),
+            writer: Arc::new(Mutex::new(conn)),
+            readers: Arc::new(readers),
+            next_reader: Arc::new(AtomicUsize::new(0)),
         })
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
-        self.conn.lock().map_err(|_| failed("a writer panicked"))
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.writer.lock().map_err(|_| failed("a writer panicked"))
     }
 
-    /// Stores log rows in one transaction, folding true duplicates.
-    pub fn insert_logs(&self, rows: &[LogRow]) -> Result<Written, StoreError> {
+    /// A free reading connection, else the next one in turn.
+    fn reader(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let count = self.readers.len();
+        for i in 0..count {
+            if let Some(Ok(conn)) = self.readers.get((start + i) % count).map(Mutex::try_lock) {
+                return Ok(conn);
+            }
+        }
+        match self.readers.get(start % count.max(1)) {
+            Some(conn) => conn.lock().map_err(|_| failed("a reader panicked")),
+            None => self.lock(),
+        }
+    }
+
+    /// Stores each batch of rows in `jobs`, all in one transaction, folding true duplicates;
+    /// what each batch did, in order.
+    pub fn insert_group(&self, jobs: &[Rows]) -> Result<Vec<Written>, StoreError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction().map_err(failed)?;
+        let mut written = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            written.push(match job {
+                Rows::Logs(rows) => Self::insert_logs(&tx, rows)?,
+                Rows::Spans(rows) => Self::insert_spans(&tx, rows)?,
+            });
+        }
+        tx.commit().map_err(failed)?;
+        Ok(written)
+    }
+
+    fn insert_logs(tx: &Transaction<'_>, rows: &[LogRow]) -> Result<Written, StoreError> {
         let mut written = Written::default();
         {
             let mut insert = tx
@@ -152,14 +205,10 @@ impl SqliteStore {
                 count(&mut written, folded);
             }
         }
-        tx.commit().map_err(failed)?;
         Ok(written)
     }
 
-    /// Stores spans in one transaction, folding true duplicates.
-    pub fn insert_spans(&self, rows: &[SpanRow]) -> Result<Written, StoreError> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction().map_err(failed)?;
+    fn insert_spans(tx: &Transaction<'_>, rows: &[SpanRow]) -> Result<Written, StoreError> {
         let mut written = Written::default();
         {
             let mut insert = tx
@@ -207,7 +256,6 @@ impl SqliteStore {
                 count(&mut written, folded);
             }
         }
-        tx.commit().map_err(failed)?;
         Ok(written)
     }
 
@@ -247,7 +295,7 @@ impl SqliteStore {
         (id, provenance, after, limit): (&str, Provenance, After, usize),
         of: fn(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, StoreError> {
-        let conn = self.lock()?;
+        let conn = self.reader()?;
         let mut query = conn.prepare_cached(sql).map_err(failed)?;
         let (time, row) = after.unwrap_or((i64::MIN, i64::MIN));
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -266,7 +314,7 @@ impl SqliteStore {
         (from_ns, to_ns): (i64, i64),
         limit: usize,
     ) -> Result<Vec<RelatedError>, StoreError> {
-        let conn = self.lock()?;
+        let conn = self.reader()?;
         let mut query = conn
             .prepare_cached(
                 "SELECT correlation_id, MAX(time_ns) AS t, service, provenance, message FROM logs
@@ -291,16 +339,27 @@ impl SqliteStore {
         rows.collect::<Result<Vec<_>, _>>().map_err(failed)
     }
 
-    /// Removes records and spans older than `cutoff_ns`; returns how many.
+    /// Removes records and spans older than `cutoff_ns`, a few thousand rows per transaction so
+    /// that ingestion is never held up for long; returns how many.
     pub fn remove_older_than(&self, cutoff_ns: i64) -> Result<usize, StoreError> {
-        let conn = self.lock()?;
-        let logs = conn
-            .execute("DELETE FROM logs WHERE time_ns < ?1", params![cutoff_ns])
-            .map_err(failed)?;
-        let spans = conn
-            .execute("DELETE FROM spans WHERE start_ns < ?1", params![cutoff_ns])
-            .map_err(failed)?;
-        Ok(logs + spans)
+        let mut removed = 0;
+        for sql in [
+            "DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE time_ns < ?1 LIMIT ?2)",
+            "DELETE FROM spans WHERE id IN (SELECT id FROM spans WHERE start_ns < ?1 LIMIT ?2)",
+        ] {
+            loop {
+                let step = i64::try_from(SWEEP_STEP).unwrap_or(i64::MAX);
+                let gone = self
+                    .lock()?
+                    .execute(sql, params![cutoff_ns, step])
+                    .map_err(failed)?;
+                removed += gone;
+                if gone < SWEEP_STEP {
+                    break;
+                }
+            }
+        }
+        Ok(removed)
     }
 
     /// How many log records are stored.
@@ -314,7 +373,7 @@ impl SqliteStore {
     }
 
     fn count_in(&self, table: &'static str) -> Result<i64, StoreError> {
-        self.lock()?
+        self.reader()?
             .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
             .optional()
             .map_err(failed)
