@@ -395,3 +395,37 @@ async fn two_collector_processes_on_one_postgres_store_each_record_once() {
         "either collector finds what the other stored, in time order"
     );
 }
+
+#[tokio::test]
+async fn postgres_search_uses_the_indices_not_a_scan() {
+    let url = common::postgres::database().await;
+    let store = Store::open(&PathBuf::from(&url)).await.unwrap();
+    let ids: Vec<String> = (0..200).map(|i| format!("{i:032x}")).collect();
+    for chunk in ids.chunks(50) {
+        let records: Vec<_> = chunk
+            .iter()
+            .flat_map(|id| (0..20u64).map(move |j| (None, j, "x", id.as_str())))
+            .collect();
+        store
+            .insert_logs(rows_at(&body("shop", "app", &records), now_ns() as i64))
+            .await
+            .unwrap();
+    }
+    let client = common::postgres::connect(&url).await;
+    client.batch_execute("ANALYZE logs").await.unwrap();
+    let plan: Vec<String> = client
+        .query(
+            "EXPLAIN SELECT * FROM logs
+             WHERE (correlation_id = $1 OR trace_id = $1 OR session_id = $1) AND provenance = $2
+               AND (time_ns, id) > ($3, $4) ORDER BY time_ns, id LIMIT $5",
+            &[&ids[7], &"backend", &i64::MIN, &i64::MIN, &100i64],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let plan = plan.join("\n");
+    assert!(plan.contains("Index"), "{plan}");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+}
