@@ -69,14 +69,7 @@ async fn many_concurrent_requests_are_all_stored() {
     let c = collector().await;
     let mut sends = tokio::task::JoinSet::new();
     for i in 0..32u64 {
-        let records: Vec<(Option<&str>, u64, String, &str)> = (0..50)
-            .map(|j| (None, i * 100 + j, format!("r{i}-{j}"), TRACE))
-            .collect();
-        let refs: Vec<_> = records
-            .iter()
-            .map(|(e, t, m, id)| (*e, *t, m.as_str(), *id))
-            .collect();
-        let text = body("shop", "app", &refs).to_string();
+        let (text, _) = numbered("r", i * 100, 50);
         let (client, base) = (c.client.clone(), c.base.clone());
         sends.spawn(async move {
             post_as_backend(client, format!("{base}/v1/logs"), text)

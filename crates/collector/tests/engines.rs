@@ -429,3 +429,51 @@ async fn postgres_search_uses_the_indices_not_a_scan() {
     assert!(plan.contains("Index"), "{plan}");
     assert!(!plan.contains("Seq Scan"), "{plan}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_a_collector_mid_ingest_loses_nothing_acknowledged() {
+    let url = common::postgres::database().await;
+    let mut victim = process(&url).await;
+    let client = reqwest::Client::new();
+    let target = format!("{}/v1/logs", victim.base);
+    let sender = tokio::spawn(async move {
+        let mut acknowledged = Vec::new();
+        for b in 0..400u64 {
+            let (text, names) = numbered("k", b * 50, 50);
+            let sent = client
+                .post(&target)
+                .bearer_auth(WRITE)
+                .header("Content-Type", "application/json")
+                .body(text)
+                .send()
+                .await;
+            match sent {
+                Ok(r) if r.status() == 200 => acknowledged.extend(names),
+                _ => break,
+            }
+        }
+        acknowledged
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    victim.child.start_kill().unwrap();
+    victim.child.wait().await.unwrap();
+    let acknowledged = sender.await.unwrap();
+    assert!(
+        !acknowledged.is_empty() && acknowledged.len() < 400 * 50,
+        "killed mid-ingest ({} acknowledged)",
+        acknowledged.len()
+    );
+    let db = common::postgres::connect(&url).await;
+    let stored: HashSet<String> = db
+        .query("SELECT message FROM logs", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|m| !stored.contains(*m))
+        .collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+}

@@ -122,6 +122,20 @@ pub fn body(service: &str, scope: &str, records: &[(Option<&str>, u64, &str, &st
     }]})
 }
 
+/// An OTLP JSON body of `count` records of `TRACE` named `{prefix}{n}`, n from `from` on, each n
+/// ns after the base time; and their names.
+pub fn numbered(prefix: &str, from: u64, count: u64) -> (String, Vec<String>) {
+    let names: Vec<String> = (from..from + count)
+        .map(|n| format!("{prefix}{n}"))
+        .collect();
+    let records: Vec<_> = names
+        .iter()
+        .zip(from..)
+        .map(|(name, n)| (None, n, name.as_str(), TRACE))
+        .collect();
+    (body("shop", "app", &records).to_string(), names)
+}
+
 /// Posts OTLP JSON `text` to `url` with the write token, from a task of its own.
 pub async fn post_as_backend(
     client: reqwest::Client,
