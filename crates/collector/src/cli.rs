@@ -18,16 +18,19 @@ USAGE:
 
 OPTIONS:
     --listen ADDR:PORT        where to listen (default 127.0.0.1:4318, the OTLP/HTTP port)
-    --db PATH                 the SQLite file (default threadline.sqlite; created if missing)
+    --db PATH|URL             the SQLite file (default threadline.sqlite; created if missing),
+                              or a PostgreSQL database, postgres://user[:password]@host:port/db,
+                              which any number of collectors may share
     --cors-origin ORIGIN      a page origin allowed to send events, such as
                               https://shop.example.com; repeatable; * allows any (local use).
                               Never granted on the reading door.
     --retention-days N        records older than N days are removed (default 7)
-    --read-token-file PATH    the read token (default DB.read-token; written with a new token
-                              if missing); THREADLINE_READ_TOKEN overrides it
+    --read-token-file PATH    the read token (default DB.read-token, or threadline.read-token
+                              in the working directory with PostgreSQL; written with a new
+                              token if missing); THREADLINE_READ_TOKEN overrides it
     --write-token-file PATH   the write token backends send as Authorization: Bearer (default
-                              DB.write-token; written if missing); THREADLINE_WRITE_TOKEN
-                              overrides it
+                              DB.write-token, or threadline.write-token with PostgreSQL;
+                              written if missing); THREADLINE_WRITE_TOKEN overrides it
     --trust-proxy             take the client address from X-Forwarded-For and https from
                               X-Forwarded-Proto (only behind a proxy that sets them)
     --header-timeout SECS     time to send a request's headers, counted from when the
@@ -53,6 +56,8 @@ OPTIONS:
     --max-depth N             nesting of arrays and kvlists in one value (default 8)
     --search-rows N           rows per search page (default 2000)
     --search-bytes N          bytes of rows per search page (default 4194304)
+    --write-queue N           ingestion requests waiting to be written at most; past it 503
+                              with Retry-After (default 1024)
     -h, --help                print this help
 
 ENDPOINTS (ingestion, open, CORS for --cors-origin):
@@ -97,6 +102,8 @@ pub struct Settings {
     pub max_client_buffered_bytes: usize,
     /// Bounds on one search page.
     pub page: PageLimits,
+    /// Requests waiting for the writer at most; past it 503.
+    pub write_queue: usize,
 }
 
 /// Timeouts and the connection cap.
@@ -146,6 +153,7 @@ impl Default for Settings {
             max_buffered_bytes: 64 * 1024 * 1024,
             max_client_buffered_bytes: 16 * 1024 * 1024,
             page: PageLimits::default(),
+            write_queue: 1024,
         }
     }
 }
@@ -166,8 +174,12 @@ impl Settings {
     }
 }
 
-/// `DB.suffix` beside the database file.
+/// `DB.suffix` beside the database file; for a PostgreSQL database, `threadline.suffix` in the
+/// working directory.
 fn beside(db: &std::path::Path, suffix: &str) -> PathBuf {
+    if crate::store::is_postgres(db) {
+        return PathBuf::from(format!("threadline.{suffix}"));
+    }
     let mut name = db.as_os_str().to_owned();
     name.push(".");
     name.push(suffix);
@@ -223,7 +235,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                     format!("--listen: expected ADDR:PORT, such as 127.0.0.1:4318, got {text:?}")
                 })?;
             }
-            "--db" => s.db = PathBuf::from(value("a file path")?),
+            "--db" => s.db = PathBuf::from(value("a file path or a postgres:// URL")?),
             "--cors-origin" => {
                 let origin = value("an origin such as https://shop.example.com, or *")?;
                 if origin != "*" && !is_origin(&origin) {
@@ -282,6 +294,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--max-depth" => s.limits.max_depth = number(&flag, &value("a number")?, 1, 64)?,
             "--search-rows" => s.page.rows = number(&flag, &value("a number")?, 1, 1_000_000)?,
             "--search-bytes" => s.page.bytes = number(&flag, &value("a number")?, 1024, BIG)?,
+            "--write-queue" => s.write_queue = number(&flag, &value("a number")?, 1, 1_000_000)?,
             other => return Err(format!("{other}: unknown option (see --help)")),
         }
     }
@@ -339,6 +352,16 @@ mod tests {
             s.write_token_path(),
             PathBuf::from("/tmp/x.sqlite.write-token")
         );
+        let Ok(Command::Run(s)) = parse(args(&["--db", "postgres://u:secret@127.0.0.1:5433/t"]))
+        else {
+            panic!("expected settings")
+        };
+        assert_eq!(s.read_token_path(), PathBuf::from("threadline.read-token"));
+        assert_eq!(
+            crate::store::describe(&s.db),
+            "postgres://127.0.0.1:5433/t",
+            "the start-up line never shows the password"
+        );
         let Ok(Command::Run(s)) = parse(args(&[
             "--read-token-file",
             "/r",
@@ -377,6 +400,8 @@ mod tests {
             "9",
             "--search-bytes",
             "10000",
+            "--write-queue",
+            "11",
         ])) else {
             panic!("expected settings")
         };
@@ -384,6 +409,7 @@ mod tests {
             (s.read_token_path(), s.write_token_path()),
             ("/r".into(), "/w".into())
         );
+        assert_eq!(s.write_queue, 11);
         assert!(s.trust_proxy);
         assert_eq!(
             s.connections,

@@ -19,6 +19,7 @@ pub mod search;
 pub mod server;
 pub mod store;
 pub mod value;
+pub mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,9 +32,13 @@ use crate::cli::Settings;
 use crate::limits::Limiter;
 use crate::server::{AppState, cutoff_ns, router};
 use crate::store::Store;
+use crate::writer::Writer;
 
 /// How often old records are removed.
 const RETENTION_SWEEP: Duration = Duration::from_secs(3600);
+
+/// Writer tasks per collector on PostgreSQL (SQLite has one writer by nature).
+const WRITERS_ON_POSTGRES: usize = 4;
 
 /// How often full rate-limit buckets are forgotten.
 const LIMITER_SWEEP: Duration = Duration::from_secs(60);
@@ -76,7 +81,7 @@ pub async fn run(
     settings: Settings,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let store = Store::open(&settings.db)?;
+    let store = Store::open(&settings.db).await?;
     let credentials = credentials(&settings)?;
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -84,7 +89,7 @@ pub async fn run(
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!(
         "threadline-collector listening on http://{address} (database {})",
-        settings.db.display()
+        store::describe(&settings.db)
     );
     serve(listener, store, &settings, credentials, shutdown).await
 }
@@ -102,9 +107,9 @@ pub async fn serve(
     let days = settings.retention_days;
     let retention = tokio::spawn(async move {
         loop {
-            let store = sweeper.clone();
-            let _ =
-                tokio::task::spawn_blocking(move || store.remove_older_than(cutoff_ns(days))).await;
+            if let Err(e) = sweeper.remove_older_than(cutoff_ns(days)).await {
+                eprintln!("threadline-collector: retention: {e}");
+            }
             tokio::time::sleep(RETENTION_SWEEP).await;
         }
     });
@@ -120,7 +125,12 @@ pub async fn serve(
             forgetting.forget_idle();
         }
     });
+    let tasks = match store {
+        Store::Sqlite(_) => 1,
+        Store::Postgres(_) => WRITERS_ON_POSTGRES,
+    };
     let state = AppState {
+        writer: Writer::start(store.clone(), settings.write_queue, tasks),
         store,
         cors_origins: Arc::new(settings.cors_origins.clone()),
         read_token: credentials.read,

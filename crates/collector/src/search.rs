@@ -153,7 +153,7 @@ fn fill<T: Serialize>(
 }
 
 /// One page of the story of `id`, from `cursor` (absent for the first page).
-pub fn page(
+pub async fn page(
     store: &Store,
     id: &str,
     cursor: Option<&str>,
@@ -181,12 +181,12 @@ pub fn page(
         }
         let asked = budget.left();
         *slot = if is_spans {
-            let rows = store.spans(id, provenance, after, asked + 1)?;
+            let rows = store.spans(id, provenance, after, asked + 1).await?;
             fill(*slot, rows, asked + 1, &mut budget, &mut spans, |s| {
                 (s.start_ns, s.row_id)
             })
         } else {
-            let rows = store.logs(id, provenance, after, asked + 1)?;
+            let rows = store.logs(id, provenance, after, asked + 1).await?;
             fill(*slot, rows, asked + 1, &mut budget, &mut records, |r| {
                 (r.time_ns, r.row_id)
             })
@@ -198,7 +198,7 @@ pub fn page(
     records.sort_by_key(|r| (r.time_ns, r.row_id));
     spans.sort_by_key(|s| (s.start_ns, s.row_id));
     let cut = positions.iter().any(|p| *p != Position::Done);
-    let related_errors = related(store, id, &records)?;
+    let related_errors = related(store, id, &records).await?;
     Ok(Ok(Answer {
         id: id.to_owned(),
         folded: records.iter().map(|r| r.folded).sum::<i64>()
@@ -212,7 +212,11 @@ pub fn page(
 }
 
 /// For a correlation ID: the other errors of its session within ±6 h of it.
-fn related(store: &Store, id: &str, records: &[LogRow]) -> Result<Vec<RelatedError>, StoreError> {
+async fn related(
+    store: &Store,
+    id: &str,
+    records: &[LogRow],
+) -> Result<Vec<RelatedError>, StoreError> {
     let own = records
         .iter()
         .filter(|r| r.correlation_id.as_deref() == Some(id));
@@ -221,15 +225,17 @@ fn related(store: &Store, id: &str, records: &[LogRow]) -> Result<Vec<RelatedErr
     };
     let times = own.map(|r| r.time_ns);
     let (first, last) = times.fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
-    store.related_errors(
-        session,
-        id,
-        (
-            first.saturating_sub(RELATED_WINDOW_NS),
-            last.saturating_add(RELATED_WINDOW_NS),
-        ),
-        20,
-    )
+    store
+        .related_errors(
+            session,
+            id,
+            (
+                first.saturating_sub(RELATED_WINDOW_NS),
+                last.saturating_add(RELATED_WINDOW_NS),
+            ),
+            20,
+        )
+        .await
 }
 
 #[cfg(test)]

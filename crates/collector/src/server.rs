@@ -30,13 +30,16 @@ use crate::ingest::{self, Clock, Encoding, Format, Limits, Refusal};
 use crate::limits::{BodyShare, BodyShares, Limiter, retry_after_seconds};
 use crate::rows::Provenance;
 use crate::search::{self, PageLimits};
-use crate::store::{Store, Written};
+use crate::store::{Rows, Store, Written};
+use crate::writer::{WriteError, Writer};
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
-    /// Where records go.
+    /// Where records are read from.
     pub store: Store,
+    /// Where records go: the group-commit queue in front of the store.
+    pub writer: Writer,
     /// Page origins allowed by CORS on the ingestion door (`*`: any).
     pub cors_origins: Arc<Vec<String>>,
     /// Opens the reading door.
@@ -70,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), cors));
     let reading = Router::new()
         .route("/api/search", get(search))
+        .route("/api/stats", get(stats))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_read));
     let open_pages = Router::new()
         .route("/api/login", post(login))
@@ -505,38 +509,45 @@ async fn ingest(
         Ok(body) => body,
         Err(response) => return response,
     };
-    let store = state.store.clone();
     let limits = state.limits;
     let clock = Clock {
         now_ns: now_ns(),
         oldest_ns: cutoff_ns(state.retention_days),
     };
-    let work = move || -> Result<Result<usize, Refusal>, String> {
-        let plain = match ingest::decompress(&body.bytes, encoding, limits.max_body_bytes) {
-            Ok(plain) => plain,
-            Err(r) => return Ok(Err(r)),
-        };
-        let stored = |written: Result<Written, String>, rejected| written.map(|_| Ok(rejected));
+    let decode = move || -> Result<Decoded, Refusal> {
+        let plain = ingest::decompress(&body.bytes, encoding, limits.max_body_bytes)?;
         match signal {
-            Signal::Logs => match ingest::decode_logs(&plain, format)
+            Signal::Logs => ingest::decode_logs(&plain, format)
                 .and_then(|r| ingest::log_rows(&r, provenance, &limits, &clock))
-            {
-                Ok(decoded) => stored(store.insert_logs(&decoded.rows), decoded.rejected),
-                Err(r) => Ok(Err(r)),
-            },
-            Signal::Traces => match ingest::decode_traces(&plain, format)
+                .map(|d| (Rows::Logs(d.rows), d.rejected)),
+            Signal::Traces => ingest::decode_traces(&plain, format)
                 .and_then(|r| ingest::span_rows(&r, provenance, &limits, &clock))
-            {
-                Ok(decoded) => stored(store.insert_spans(&decoded.rows), decoded.rejected),
-                Err(r) => Ok(Err(r)),
-            },
-            Signal::Metrics => Ok(Ok(0)),
+                .map(|d| (Rows::Spans(d.rows), d.rejected)),
+            Signal::Metrics => Ok((Rows::Logs(Vec::new()), 0)),
         }
     };
-    match tokio::task::spawn_blocking(work).await {
-        Ok(Ok(Ok(rejected))) => accepted(signal, format, rejected),
-        Ok(Ok(Err(r))) => refusal(r, format),
-        Ok(Err(e)) => {
+    let (rows, rejected) = match tokio::task::spawn_blocking(decode).await {
+        Ok(Ok(decoded)) => decoded,
+        Ok(Err(r)) => return refusal(r, format),
+        Err(e) => {
+            eprintln!("threadline-collector: {e}");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let written = if rows.is_empty() {
+        Ok(Written::default())
+    } else {
+        state.writer.write(rows).await
+    };
+    match written {
+        Ok(_) => accepted(signal, format, rejected),
+        Err(WriteError::Full) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            "busy: the write queue is full",
+        )
+            .into_response(),
+        Err(WriteError::Store(e)) => {
             eprintln!("threadline-collector: {e}");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -545,12 +556,11 @@ async fn ingest(
             )
                 .into_response()
         }
-        Err(e) => {
-            eprintln!("threadline-collector: {e}");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
     }
 }
+
+/// What a body decodes to: its rows and how many records were refused one by one.
+type Decoded = (Rows, usize);
 
 #[derive(Deserialize)]
 struct SearchQuery {
@@ -566,21 +576,20 @@ async fn search(State(state): State<AppState>, Query(query): Query<SearchQuery>)
             "give ?id= a correlation, trace or session ID (at most 128 characters)",
         );
     }
-    let store = state.store.clone();
-    let limits = state.page;
-    let found = tokio::task::spawn_blocking(move || {
-        search::page(&store, &id, query.cursor.as_deref(), limits)
-    })
-    .await;
-    match found {
-        Ok(Ok(Ok(answer))) => axum::Json(answer).into_response(),
-        Ok(Ok(Err(message))) => json_error(StatusCode::BAD_REQUEST, &message),
-        Ok(Err(e)) => {
+    match search::page(&state.store, &id, query.cursor.as_deref(), state.page).await {
+        Ok(Ok(answer)) => axum::Json(answer).into_response(),
+        Ok(Err(message)) => json_error(StatusCode::BAD_REQUEST, &message),
+        Err(e) => {
             eprintln!("threadline-collector: {e}");
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
+}
+
+/// What the collector has refused for load since start: `write_queue_refused`, requests
+/// answered 503 because the write queue was full.
+async fn stats(State(state): State<AppState>) -> Response {
+    axum::Json(serde_json::json!({ "write_queue_refused": state.writer.refused() })).into_response()
 }
 
 fn asset(content_type: &'static str, text: &'static str) -> Response {

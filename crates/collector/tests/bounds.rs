@@ -243,7 +243,7 @@ async fn bombs_floods_of_records_wide_and_deep_values_are_refused_and_empty_reco
     }
     let r = c.post_browser(&records(vec![json!({"body": deep})])).await;
     assert_eq!(r.status(), 400);
-    assert_eq!(c.count(), 0);
+    assert_eq!(c.count().await, 0);
     let r = c
         .post_browser(&records(vec![
             json!({}),
@@ -254,7 +254,7 @@ async fn bombs_floods_of_records_wide_and_deep_values_are_refused_and_empty_reco
     assert_eq!(r.status(), 200);
     let answer: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
     assert_eq!(answer["partialSuccess"]["rejectedLogRecords"], "2");
-    assert_eq!(c.count(), 1);
+    assert_eq!(c.count().await, 1);
 }
 
 #[tokio::test]
@@ -381,9 +381,11 @@ async fn times_outside_the_window_are_replaced_flagged_and_still_swept() {
     );
     assert_eq!(by("sane")["time_replaced"], false);
     assert_eq!(messages(&found)[0], "sane", "the sane record is the oldest");
-    let store = threadline_collector::store::Store::open(&c.db).unwrap();
+    let store = threadline_collector::store::Store::open(&c.db)
+        .await
+        .unwrap();
     assert_eq!(
-        store.remove_older_than(now_ns() as i64 + 1).unwrap(),
+        store.remove_older_than(now_ns() as i64 + 1).await.unwrap(),
         4,
         "retention applies to all"
     );

@@ -279,14 +279,14 @@ async fn bad_bodies_are_refused_in_the_request_encoding_and_change_nothing() {
         .await;
     assert_eq!(r.status(), 400, "a trace ID that is not hex");
 
-    assert_eq!(c.count(), 0);
+    assert_eq!(c.count().await, 0);
     let good = body(
         "web",
         "threadline",
         &[(Some("ok"), 1, "still works", TRACE)],
     );
     assert_eq!(c.post_browser(&good).await.status(), 200);
-    assert_eq!(c.count(), 1);
+    assert_eq!(c.count().await, 1);
 }
 
 #[tokio::test]

@@ -202,7 +202,7 @@ async fn metrics_are_answered_as_otlp_asks_and_not_kept() {
         .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/x-protobuf");
-    assert_eq!(c.count(), 0);
+    assert_eq!(c.count().await, 0);
 }
 
 #[tokio::test]

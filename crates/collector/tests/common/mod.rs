@@ -9,6 +9,8 @@
     missing_docs
 )]
 
+pub mod postgres;
+
 use serde_json::{Value, json};
 use threadline_collector::Credentials;
 use threadline_collector::auth::Token;
@@ -42,7 +44,8 @@ pub async fn collector() -> Collector {
     collector_with(|_| {}).await
 }
 
-/// A collector on a fresh SQLite file with settings `tune` may change.
+/// A collector on a fresh SQLite file with settings `tune` may change (including `db`, to a
+/// PostgreSQL URL).
 pub async fn collector_with(tune: impl FnOnce(&mut Settings)) -> Collector {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("collector.sqlite");
@@ -52,7 +55,8 @@ pub async fn collector_with(tune: impl FnOnce(&mut Settings)) -> Collector {
         ..Settings::default()
     };
     tune(&mut settings);
-    let store = Store::open(&db).unwrap();
+    let db = settings.db.clone();
+    let store = Store::open(&db).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -116,6 +120,36 @@ pub fn body(service: &str, scope: &str, records: &[(Option<&str>, u64, &str, &st
         "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
         "scopeLogs": [{"scope": {"name": scope}, "logRecords": log_records}]
     }]})
+}
+
+/// An OTLP JSON body of `count` records of `TRACE` named `{prefix}{n}`, n from `from` on, each n
+/// ns after the base time; and their names.
+pub fn numbered(prefix: &str, from: u64, count: u64) -> (String, Vec<String>) {
+    let names: Vec<String> = (from..from + count)
+        .map(|n| format!("{prefix}{n}"))
+        .collect();
+    let records: Vec<_> = names
+        .iter()
+        .zip(from..)
+        .map(|(name, n)| (None, n, name.as_str(), TRACE))
+        .collect();
+    (body("shop", "app", &records).to_string(), names)
+}
+
+/// Posts OTLP JSON `text` to `url` with the write token, from a task of its own.
+pub async fn post_as_backend(
+    client: reqwest::Client,
+    url: String,
+    text: String,
+) -> reqwest::Response {
+    client
+        .post(url)
+        .bearer_auth(WRITE)
+        .header("Content-Type", "application/json")
+        .body(text)
+        .send()
+        .await
+        .unwrap()
 }
 
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -210,8 +244,8 @@ impl Collector {
             .clone()
     }
 
-    pub fn count(&self) -> i64 {
-        Store::open(&self.db).unwrap().count().unwrap()
+    pub async fn count(&self) -> i64 {
+        Store::open(&self.db).await.unwrap().count().await.unwrap()
     }
 }
 

@@ -1,0 +1,108 @@
+//! Group commit behind a bounded queue: ingestion requests hand their decoded rows to writer
+//! tasks, which take every request waiting (up to a bound on rows) into one transaction and
+//! answer each once it is committed. When the queue is full the request is refused at once
+//! (the handler answers 503 with `Retry-After`) and counted, instead of piling up.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use crate::store::{Rows, Store, StoreError, Written};
+
+/// Rows one transaction takes at most (it always takes at least one request).
+const GROUP_ROWS: usize = 20_000;
+
+/// One request waiting to be written, and where its answer goes.
+struct Job {
+    rows: Rows,
+    done: oneshot::Sender<Result<Written, StoreError>>,
+}
+
+/// Why a write did not happen.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WriteError {
+    /// The queue is full: try again shortly.
+    Full,
+    /// The store failed.
+    Store(StoreError),
+}
+
+/// The queue in front of the writer tasks, shared by the handlers.
+#[derive(Clone)]
+pub struct Writer {
+    queue: mpsc::Sender<Job>,
+    refused: Arc<AtomicU64>,
+}
+
+impl Writer {
+    /// Starts `tasks` writer tasks on `store` behind a queue of `capacity` requests.
+    pub fn start(store: Store, capacity: usize, tasks: usize) -> Writer {
+        let (queue, jobs) = mpsc::channel(capacity.max(1));
+        let jobs = Arc::new(Mutex::new(jobs));
+        for _ in 0..tasks.max(1) {
+            tokio::spawn(write_groups(store.clone(), jobs.clone()));
+        }
+        Writer {
+            queue,
+            refused: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Writes `rows` with whatever else is waiting; returns once committed.
+    pub async fn write(&self, rows: Rows) -> Result<Written, WriteError> {
+        let (done, answer) = oneshot::channel();
+        if self.queue.try_send(Job { rows, done }).is_err() {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(WriteError::Full);
+        }
+        match answer.await {
+            Ok(result) => result.map_err(WriteError::Store),
+            Err(_) => Err(WriteError::Store("the writer stopped".into())),
+        }
+    }
+
+    /// Requests refused because the queue was full, since start.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+}
+
+/// One writer task: takes the next request and every one waiting behind it (up to
+/// [`GROUP_ROWS`]), writes them in one transaction, answers each.
+async fn write_groups(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    loop {
+        let group = {
+            let mut jobs = jobs.lock().await;
+            let Some(first) = jobs.recv().await else {
+                return;
+            };
+            let mut rows = first.rows.len();
+            let mut group = vec![first];
+            while rows < GROUP_ROWS {
+                match jobs.try_recv() {
+                    Ok(job) => {
+                        rows += job.rows.len();
+                        group.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            group
+        };
+        let (rows, answers): (Vec<Rows>, Vec<_>) =
+            group.into_iter().map(|j| (j.rows, j.done)).unzip();
+        match store.insert_group(rows).await {
+            Ok(written) => {
+                for (done, w) in answers.into_iter().zip(written) {
+                    let _ = done.send(Ok(w));
+                }
+            }
+            Err(e) => {
+                for done in answers {
+                    let _ = done.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
