@@ -13,8 +13,9 @@ import { packTarball, removeTarball, repo } from "./install.mjs";
 const run = promisify(execFile);
 
 /**
- * What the snippets use without defining: the app's own names, and the smallest shapes of React
- * and Express that the snippets call. Threadline's types come from the package, never from here.
+ * What the snippets use without defining: the app's own names, and the smallest shapes of React,
+ * Express, pino and the OpenTelemetry classes that the snippets call. Threadline's types
+ * (`threadline`, `threadline/script`, `threadline/node`) come from the package, never from here.
  */
 const AMBIENT = `
 declare const body: BodyInit;
@@ -26,6 +27,26 @@ declare const app: { use(handler: (req: ExpressRequest, res: ExpressResponse, ne
 declare module "react" {
   export function useEffect(effect: () => void | (() => void), deps?: unknown[]): void;
 }
+declare module "express" {
+  interface Request { correlationId?: string; sessionId?: string }
+  interface Response { json(body: unknown): void }
+  export default function express(): {
+    use(handler: (req: any, res: any, next: (err?: unknown) => void) => void): void;
+    post(path: string, handler: (req: Request, res: Response) => unknown): void;
+  };
+}
+declare module "pino" {
+  export default function pino(options?: { mixin?: () => Record<string, string> }): { info(message: string): void };
+}
+declare const paymentsUrl: string;
+declare const queue: { add(job: unknown): void };
+declare const db: { query(sql: string): Promise<unknown> };
+declare const exporting: unknown;
+declare class NodeTracerProvider { constructor(options: { spanProcessors: unknown[] }); register(options: { propagator: unknown }): void }
+declare class BaggageSpanProcessor { constructor(keep: (key: string) => boolean) }
+declare class CompositePropagator { constructor(options: { propagators: unknown[] }) }
+declare class W3CTraceContextPropagator {}
+declare class W3CBaggagePropagator {}
 `;
 
 /** The README's code blocks as `{ lang, code, line }`, with inline scripts pulled out of HTML. */
