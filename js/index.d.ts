@@ -138,7 +138,10 @@ export interface Recorder {
 }
 
 /**
- * Starts Threadline and resolves to the page's recorder; a second call resolves to the same one.
+ * Starts Threadline and resolves to the page's recorder. A second call, from this or another copy
+ * of Threadline on the page, resolves to the same recorder when it passes the same settings or
+ * none, and rejects naming the options that differ otherwise. Fetch and XHR are patched at once:
+ * requests started while the wasm loads wait and carry the header.
  * Rejects with an Error naming the option when options are invalid, naming the fix when the wasm
  * cannot be loaded (its URL and status, or `'wasm-unsafe-eval'` for a page's CSP), and saying it
  * needs a browser page when called outside one (server-side rendering, Node).

@@ -7,24 +7,15 @@
 // related errors of a session. Screenshots of the dialog, the timeline and the waterfalls are
 // saved in test-results/.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { ID, launchBrowser } from "./harness.mjs";
+import { startDemo } from "./demo-start.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const artifacts = join(root, "test-results");
-const freePort = () => new Promise((resolve) => {
-  const s = createServer();
-  s.listen(0, "127.0.0.1", () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
-  });
-});
 
 let demo;
 let browser;
@@ -33,35 +24,14 @@ let collectorUrl;
 let readToken;
 before(async () => {
   mkdirSync(artifacts, { recursive: true });
-  const [shop, payments, collector] = [await freePort(), await freePort(), await freePort()];
-  collectorUrl = `http://127.0.0.1:${collector}`;
-  shopUrl = `http://127.0.0.1:${shop}/?collector=${encodeURIComponent(collectorUrl)}`;
-  demo = spawn(process.execPath, [join(root, "scripts", "start.mjs")], {
-    env: {
-      ...process.env,
-      PORT: String(shop),
-      PAYMENTS_PORT: String(payments),
-      COLLECTOR_PORT: String(collector),
-      DATA_DIR: mkdtempSync(join(tmpdir(), "threadline-demo-")),
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let out = "";
-  await new Promise((resolve, reject) => {
-    demo.stdout.on("data", (chunk) => {
-      out += chunk;
-      if (out.includes("Ctrl-C stops everything")) {
-        readToken = /Read token: ([0-9a-f]{32})/.exec(out)?.[1];
-        resolve();
-      }
-    });
-    demo.on("exit", (code) => reject(new Error(`npm start's script exited (${code}): ${out}`)));
-  });
+  demo = await startDemo();
+  ({ shopUrl, collectorUrl } = demo);
+  readToken = /Read token: ([0-9a-f]{32})/.exec(demo.output())?.[1];
   browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();
-  demo?.kill("SIGINT");
+  demo?.stop();
 });
 
 /**
