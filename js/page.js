@@ -134,9 +134,12 @@ export function slotSet(slot, value) {
   slot.set(value);
 }
 
-/** Calls `hooks.storageChanged()` when another tab writes storage; returns the unwatch function. */
+/**
+ * Calls `hooks.storageChanged(key, newValue)` when another tab writes storage (`key` null when it
+ * cleared it); returns the unwatch function.
+ */
 export function watchStorage(hooks) {
-  const listener = () => hooks.storageChanged();
+  const listener = (event) => hooks.storageChanged(event.key, event.newValue);
   window.addEventListener("storage", listener);
   return () => window.removeEventListener("storage", listener);
 }
@@ -449,19 +452,6 @@ export function outboxTake(prefix) {
     // No storage: nothing was kept.
   }
   return out;
-}
-
-/** Characters stored under keys starting with `prefix`, except `except`. */
-export function outboxUsed(prefix, except) {
-  let used = 0;
-  try {
-    for (const key of outboxKeys(prefix)) {
-      if (key !== except) used += (localStorage.getItem(key) || "").length;
-    }
-  } catch (_) {
-    // No storage.
-  }
-  return used;
 }
 
 /** Stores `value` under `key` (empty: removes it); false when storage refuses. */

@@ -20,6 +20,9 @@ cargo clippy --target wasm32-unknown-unknown --all-targets --no-default-features
 # The propagation-only build (no event pipeline).
 cargo clippy --target wasm32-unknown-unknown --lib --no-default-features --features panic-trap -- -D warnings
 
+step "the web shell's size and the import graph (no module circles)"
+node scripts/shell-shape.mjs
+
 step "native tests: the recorder's core, the collector over real HTTP and SQLite"
 cargo test --workspace
 

@@ -88,6 +88,9 @@ pub enum DropReason {
     Rejected4xx,
     /// Storage could not hold what was pending when the page was left.
     StorageFull,
+    /// More requests were in flight at once than the recorder follows; the oldest lost their
+    /// `http.request` events.
+    TooManyInFlight,
 }
 
 impl DropReason {
@@ -98,14 +101,16 @@ impl DropReason {
             DropReason::TooLarge => "too_large",
             DropReason::Rejected4xx => "rejected_4xx",
             DropReason::StorageFull => "storage_full",
+            DropReason::TooManyInFlight => "too_many_in_flight",
         }
     }
 
-    const ALL: [DropReason; 4] = [
+    const ALL: [DropReason; 5] = [
         DropReason::QueueFull,
         DropReason::TooLarge,
         DropReason::Rejected4xx,
         DropReason::StorageFull,
+        DropReason::TooManyInFlight,
     ];
 }
 
@@ -148,7 +153,7 @@ pub struct Batcher {
     failures: u32,
     flush_requested: bool,
     next_batch_id: u32,
-    dropped: [u32; 4],
+    dropped: [u32; 5],
 }
 
 impl Batcher {
@@ -165,7 +170,7 @@ impl Batcher {
             failures: 0,
             flush_requested: false,
             next_batch_id: 0,
-            dropped: [0; 4],
+            dropped: [0; 5],
         }
     }
 
@@ -250,7 +255,7 @@ impl Batcher {
             .zip(self.dropped)
             .filter(|(_, n)| *n > 0)
             .collect();
-        self.dropped = [0; 4];
+        self.dropped = [0; 5];
         (!counts.is_empty()).then_some(counts)
     }
 

@@ -6,7 +6,7 @@
 use alloc::string::String;
 
 use crate::Millis;
-use crate::actions::{ActionKind, Actions, AutoEnd};
+use crate::actions::{ActionKind, Actions, AutoEnd, LiveAction};
 use crate::id::{Id, IdPool, SpanId};
 use crate::retry::{RetryBook, request_key};
 
@@ -61,8 +61,13 @@ pub struct Correlator {
 impl Correlator {
     /// A correlator that treats repeats within `retry_window` ms of a failure as retries.
     pub fn new(retry_window: Millis) -> Self {
+        Correlator::with_ids(retry_window, IdPool::default())
+    }
+
+    /// [`Correlator::new`] minting from `ids` (a seeded pool in simulations).
+    pub fn with_ids(retry_window: Millis, ids: IdPool) -> Self {
         Correlator {
-            ids: IdPool::default(),
+            ids,
             actions: Actions::default(),
             retries: RetryBook::new(retry_window),
         }
@@ -79,15 +84,30 @@ impl Correlator {
     }
 
     /// Starts a new action, which becomes current; returns its ID.
-    pub fn start_action(&mut self, kind: ActionKind, now: Millis) -> Result<Id, getrandom::Error> {
+    pub fn start_action(
+        &mut self,
+        kind: ActionKind,
+        name: String,
+        now: Millis,
+    ) -> Result<Id, getrandom::Error> {
         let id = self.ids.next_id()?;
-        self.actions.start(id, kind, now);
+        self.actions.start(id, kind, name, now);
         Ok(id)
     }
 
-    /// Ends action `id`; returns whether it was current.
-    pub fn end_action(&mut self, id: Id) -> bool {
+    /// Ends action `id`; returns it if it was alive.
+    pub fn end_action(&mut self, id: Id) -> Option<LiveAction> {
         self.actions.end(id)
+    }
+
+    /// The current action.
+    pub fn current_live_action(&self) -> Option<&LiveAction> {
+        self.actions.current_action()
+    }
+
+    /// A request carrying `id` failed: returns `id` if that is a live action.
+    pub fn request_failed(&mut self, id: Id) -> Option<Id> {
+        self.actions.request_failed(id)
     }
 
     /// The current action's ID and kind.
@@ -150,12 +170,16 @@ mod tests {
     #[test]
     fn requests_in_an_action_carry_its_id_and_the_next_action_gets_a_new_one() {
         let mut c = Correlator::new(30_000);
-        let pay = c.start_action(ActionKind::Explicit, 0).unwrap();
+        let pay = c
+            .start_action(ActionKind::Explicit, String::new(), 0)
+            .unwrap();
         let t1 = c.tag(&get("https://api.test/orders"), 1).unwrap();
         let t2 = c.tag(&get("https://api.test/cart"), 2).unwrap();
         assert_eq!((t1.id, t1.source, t2.id), (pay, Source::Action, pay));
         c.end_action(pay);
-        let again = c.start_action(ActionKind::Explicit, 3).unwrap();
+        let again = c
+            .start_action(ActionKind::Explicit, String::new(), 3)
+            .unwrap();
         assert_ne!(again, pay);
         assert_eq!(c.tag(&get("https://api.test/orders"), 4).unwrap().id, again);
     }
@@ -163,7 +187,9 @@ mod tests {
     #[test]
     fn requests_outside_actions_get_fresh_ids_never_a_stale_one() {
         let mut c = Correlator::new(30_000);
-        let pay = c.start_action(ActionKind::Explicit, 0).unwrap();
+        let pay = c
+            .start_action(ActionKind::Explicit, String::new(), 0)
+            .unwrap();
         c.end_action(pay);
         let a = c.tag(&get("https://api.test/poll"), 1).unwrap();
         let b = c.tag(&get("https://api.test/poll"), 2).unwrap();
@@ -175,8 +201,12 @@ mod tests {
     #[test]
     fn forced_id_wins_even_after_another_action_started() {
         let mut c = Correlator::new(30_000);
-        let first = c.start_action(ActionKind::Explicit, 0).unwrap();
-        let _second = c.start_action(ActionKind::Explicit, 1).unwrap();
+        let first = c
+            .start_action(ActionKind::Explicit, String::new(), 0)
+            .unwrap();
+        let _second = c
+            .start_action(ActionKind::Explicit, String::new(), 1)
+            .unwrap();
         let t = c
             .tag(
                 &RequestFacts {
@@ -258,7 +288,9 @@ mod tests {
     #[test]
     fn a_failure_inside_an_action_is_retried_with_the_action_id_after_it_ended() {
         let mut c = Correlator::new(30_000);
-        let pay = c.start_action(ActionKind::Explicit, 0).unwrap();
+        let pay = c
+            .start_action(ActionKind::Explicit, String::new(), 0)
+            .unwrap();
         let t = c.tag(&get("https://api.test/orders"), 1).unwrap();
         c.settled(t.id, &t.key, None, 2);
         c.end_action(pay);
@@ -279,7 +311,7 @@ mod tests {
     #[test]
     fn an_auto_action_ends_after_its_requests_settle() {
         let mut c = Correlator::new(30_000);
-        let click = c.start_action(ActionKind::Auto, 0).unwrap();
+        let click = c.start_action(ActionKind::Auto, String::new(), 0).unwrap();
         let t = c.tag(&get("https://api.test/orders"), 5).unwrap();
         assert_eq!(
             c.poll_auto_action(500),

@@ -82,24 +82,48 @@ fn nibble(n: u8) -> char {
     char::from(if n < 10 { b'0' + n } else { b'a' + n - 10 })
 }
 
-/// Random bytes drawn from the CSPRNG a block at a time, so minting an ID costs no WebCrypto call.
+/// Where random bytes come from: the platform CSPRNG in a page ([`Csprng`]), a seeded generator
+/// in simulations, so a whole page life replays exactly.
+pub trait Entropy {
+    /// Fills `out` with random bytes.
+    fn fill(&mut self, out: &mut [u8]) -> Result<(), getrandom::Error>;
+}
+
+/// The platform CSPRNG (`crypto.getRandomValues` in a browser).
+pub struct Csprng;
+
+impl Entropy for Csprng {
+    fn fill(&mut self, out: &mut [u8]) -> Result<(), getrandom::Error> {
+        getrandom::fill(out)
+    }
+}
+
+/// Random bytes drawn from the entropy source a block at a time, so minting an ID costs no
+/// WebCrypto call.
 pub struct IdPool {
     block: [u8; POOL_BYTES],
     used: usize,
+    source: alloc::boxed::Box<dyn Entropy>,
 }
 
 const POOL_BYTES: usize = 512;
 
 impl Default for IdPool {
     fn default() -> Self {
-        IdPool {
-            block: [0; POOL_BYTES],
-            used: POOL_BYTES,
-        }
+        IdPool::new(alloc::boxed::Box::new(Csprng))
     }
 }
 
 impl IdPool {
+    /// A pool drawing from `source`.
+    pub fn new(source: alloc::boxed::Box<dyn Entropy>) -> Self {
+        IdPool {
+            block: [0; POOL_BYTES],
+            used: POOL_BYTES,
+            source,
+        }
+    }
+
     /// A fresh, never-before-seen [`Id`].
     pub fn next_id(&mut self) -> Result<Id, getrandom::Error> {
         loop {
@@ -120,7 +144,7 @@ impl IdPool {
 
     fn take<const N: usize>(&mut self) -> Result<[u8; N], getrandom::Error> {
         if self.used + N > POOL_BYTES {
-            getrandom::fill(&mut self.block)?;
+            self.source.fill(&mut self.block)?;
             self.used = 0;
         }
         let mut out = [0u8; N];

@@ -49,6 +49,7 @@ pub mod otlp;
 pub mod outbox;
 pub mod page_events;
 pub mod propagation;
+pub mod recorder;
 pub mod redact;
 pub mod retry;
 pub mod retry_after;

@@ -1,6 +1,7 @@
 //! The JavaScript API: `createRecorder` (wrapped by `init` in `js/loader.js`), `Recorder` and
 //! `Action`. One recorder per page: a second `init` returns the first.
 
+use alloc::boxed::Box;
 use alloc::rc::{Rc, Weak};
 use alloc::string::String;
 use core::cell::RefCell;
@@ -9,20 +10,20 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use crate::actions::ActionKind;
 use crate::baggage::is_user_id;
 use crate::event::Severity;
-use crate::id::Id;
+use crate::id::{Id, IdPool};
 use crate::options::{already_running, differences};
 use crate::origin::Origin;
 use crate::otlp::MAX_VALUE_BYTES;
-use crate::page_events::{self, ActionOutcome};
+use crate::page_events::ActionOutcome;
+use crate::recorder::{self, SESSION_KEY};
 use crate::web::auto_actions::AutoActions;
+use crate::web::driver::{Handle, Shell, stored_session, with_shell};
 use crate::web::fetch::FetchPatch;
 use crate::web::glue;
 use crate::web::hooks::Hooks;
 use crate::web::options::read_options;
-use crate::web::shared::{Handle, Shared, schedule_auto_end};
 use crate::web::xhr::XhrPatch;
 
 /// What `init` installed in the page, taken down by `shutdown`.
@@ -34,9 +35,6 @@ struct Installed {
     /// Page lifecycle, error and console listeners (only when events are sent).
     unwatch_page: Option<Function>,
 }
-
-/// Longest action name kept, in characters.
-const MAX_ACTION_NAME_CHARS: usize = 128;
 
 /// Validates `options`, patches fetch and XHR, and returns the page's recorder. Called again, it
 /// returns the same recorder and changes nothing.
@@ -68,22 +66,33 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
     );
     let window_js: &JsValue = window.as_ref();
     let upload_fetch = glue::page_fetch(window_js);
-    let shared = Shared::new(
+    let slot = glue::open_slot(SESSION_KEY);
+    let core = recorder::Recorder::new(
         options.config,
-        options.regexes,
         Origin::parse_url(&page_url),
-        upload_fetch,
+        !options.regexes.is_empty(),
+        IdPool::default(),
+        Box::new(glue::page_path),
+        stored_session(&slot).as_deref(),
     )
     .ok_or_else(|| {
         js_error("Threadline needs crypto.getRandomValues, which this browser does not provide")
     })?;
-    let sends_events = shared.pipeline.is_some();
-    let header = shared.propagation.header.clone();
-    let handle: Handle = Rc::new(RefCell::new(shared));
+    let sends_events = core.sends_events();
+    let header = String::from(core.header());
+    let handle: Handle = Rc::new(RefCell::new(Shell::new(
+        core,
+        options.regexes,
+        upload_fetch,
+        slot,
+    )));
     let hooks = JsValue::from(Hooks::new(Rc::downgrade(&handle)));
-    if let Ok(mut shared) = handle.try_borrow_mut() {
-        shared.hooks = hooks.clone();
-        shared.resend_outbox();
+    if let Ok(mut shell) = handle.try_borrow_mut() {
+        shell.hooks = hooks.clone();
+    }
+    if sends_events {
+        let stored = glue::outbox_take(crate::outbox::KEY_PREFIX);
+        with_shell(&handle, |shell, now| shell.core.restore(now, &stored));
     }
     let installed = Installed {
         fetch: FetchPatch::install(window_js, &hooks, &header),
@@ -125,71 +134,44 @@ impl Recorder {
     /// The session ID shared by this origin's tabs; reading it never extends the session.
     #[wasm_bindgen(js_name = sessionId)]
     pub fn session_id(&self) -> Option<String> {
-        self.handle
-            .try_borrow_mut()
-            .ok()?
-            .session_id()
-            .map(Id::to_hex)
+        with_shell(&self.handle, |shell, now| shell.core.session_id(now))?.map(Id::to_hex)
     }
 
     /// Starts a new action with a fresh ID; it is current until it ends or another starts.
     /// Odd names are coerced, never refused.
     #[wasm_bindgen(js_name = startAction)]
     pub fn start_action(&self, name: JsValue, attributes: JsValue) -> Result<JsValue, JsValue> {
-        let name = action_name(&name);
-        let mut shared = self
-            .handle
-            .try_borrow_mut()
-            .map_err(|_| js_error("Threadline is busy"))?;
-        let attributes = read_attributes(&shared, &attributes);
-        let id = shared
-            .start_action(ActionKind::Explicit, name.clone(), None, &attributes)
-            .ok_or_else(|| js_error("Threadline could not draw a random ID"))?;
-        let object = JsValue::from(Action {
-            id,
-            name,
-            handle: Rc::downgrade(&self.handle),
-            hooks: self.hooks.clone(),
-        });
-        if let Some(current) = shared.current.as_mut() {
-            current.object = Some(object.clone());
-        }
-        drop(shared);
-        schedule_auto_end(&self.handle);
-        Ok(object)
+        let name = name.as_string().unwrap_or_else(|| glue::describe(&name));
+        let weak = Rc::downgrade(&self.handle);
+        let hooks = self.hooks.clone();
+        with_shell(&self.handle, |shell, now| {
+            let attributes = read_attributes(shell, &attributes);
+            let id = shell.core.start_action(now, &name, &attributes)?;
+            let object = action_object(shell, id, weak, hooks);
+            Some(object)
+        })
+        .flatten()
+        .ok_or_else(|| js_error("Threadline could not draw a random ID"))
     }
 
     /// The ID a user should report now: the ID the server echoed on the most recent failed
     /// request, else the most recent failed action's, else the current action's, else null.
     #[wasm_bindgen(js_name = debugId)]
     pub fn debug_id(&self) -> Option<String> {
-        let shared = self.handle.try_borrow().ok()?;
-        let current = shared.correlator.current_action().map(|(id, _)| id);
-        shared.debug_ids.answer(current)
+        self.handle.try_borrow().ok()?.core.debug_id()
     }
 
     /// The current action (explicit or automatic), or null.
     #[wasm_bindgen(js_name = currentAction)]
     pub fn current_action(&self) -> JsValue {
-        let hooks = self.hooks.clone();
-        let Ok(mut shared) = self.handle.try_borrow_mut() else {
-            return JsValue::NULL;
-        };
         let weak = Rc::downgrade(&self.handle);
-        let Some((_, current)) = shared.current_action() else {
-            return JsValue::NULL;
-        };
-        current
-            .object
-            .get_or_insert_with(|| {
-                JsValue::from(Action {
-                    id: current.id,
-                    name: current.name.clone(),
-                    handle: weak,
-                    hooks,
-                })
-            })
-            .clone()
+        let hooks = self.hooks.clone();
+        with_shell(&self.handle, |shell, _| {
+            let (id, _, _) = shell.core.current_action()?;
+            Some(action_object(shell, id, weak, hooks))
+        })
+        .flatten()
+        .unwrap_or(JsValue::NULL)
     }
 
     /// Records a log event. An unknown level is recorded as `info`, after a console warning.
@@ -212,8 +194,8 @@ impl Recorder {
             );
             return;
         };
-        if let Ok(mut shared) = self.handle.try_borrow_mut() {
-            shared.user = user;
+        if let Ok(mut shell) = self.handle.try_borrow_mut() {
+            shell.core.set_user(user);
         }
     }
 
@@ -247,17 +229,19 @@ impl Recorder {
 impl Recorder {
     /// Flushes, then stops sending (no timers, no retries) if `close`.
     fn flush_then(&self, close: bool) -> Promise {
-        let pair = glue::deferred();
-        let (promise, resolve) = (pair.get(0), pair.get(1));
-        match self.handle.try_borrow_mut() {
-            Ok(mut shared) => shared.flush(resolve.unchecked_into(), close),
-            Err(_) => {
-                let _ = resolve
-                    .unchecked_ref::<Function>()
-                    .call0(&JsValue::UNDEFINED);
+        let promise = with_shell(&self.handle, |shell, now| {
+            let (promise, id) = shell.promise();
+            if close {
+                shell.core.shutdown(now, id);
+            } else {
+                shell.core.flush(now, id, close);
             }
-        }
-        promise.unchecked_into()
+            promise
+        });
+        promise.map_or_else(
+            || Promise::resolve(&JsValue::UNDEFINED),
+            JsCast::unchecked_into,
+        )
     }
 
     /// Records event `name` at `level` (see `log` and `recordUi`).
@@ -276,19 +260,18 @@ impl Recorder {
                 glue::warn("log(level): expected \"debug\", \"info\", \"warn\" or \"error\"; recorded as \"info\".");
                 Severity::Info
             });
-        let Ok(mut shared) = self.handle.try_borrow_mut() else {
-            return;
-        };
-        // Checked before the attributes are walked, which is the costly part.
-        if !shared.is_recorded(severity) {
-            return;
-        }
-        let message = message
-            .as_string()
-            .unwrap_or_else(|| glue::describe(message));
-        let entries = read_attributes(&shared, attributes);
-        shared.emit(correlation, severity, |stamp, redactor| {
-            page_events::log(stamp, name, severity, &message, &entries, redactor)
+        with_shell(&self.handle, |shell, now| {
+            // Checked before the attributes are walked, which is the costly part.
+            if !shell.core.is_recorded(severity) {
+                return;
+            }
+            let message = message
+                .as_string()
+                .unwrap_or_else(|| glue::describe(message));
+            let entries = read_attributes(shell, attributes);
+            shell
+                .core
+                .log(now, name, severity, &message, &entries, correlation);
         });
     }
 }
@@ -326,9 +309,6 @@ impl Recorder {
             if let Some(unwatch) = installed.unwatch_page {
                 let _ = unwatch.call0(&JsValue::UNDEFINED);
             }
-            if let Ok(mut shared) = self.handle.try_borrow_mut() {
-                shared.cancel_auto_timer();
-            }
             glue::unregister_recorder(&self.hooks);
         }
         flushed
@@ -337,8 +317,8 @@ impl Recorder {
 
 /// The app's attributes flattened by the walker in `js/page.js` (see `attributes`); empty when
 /// there are none or events are not sent.
-fn read_attributes(shared: &Shared, value: &JsValue) -> String {
-    if shared.pipeline.is_none() || value.is_undefined() || value.is_null() {
+fn read_attributes(shell: &Shell, value: &JsValue) -> String {
+    if !shell.core.sends_events() || value.is_undefined() || value.is_null() {
         return String::new();
     }
     // MAX_VALUE_BYTES is small; one more character tells a cut string from a whole one.
@@ -347,15 +327,30 @@ fn read_attributes(shared: &Shared, value: &JsValue) -> String {
     glue::flatten(value, max)
 }
 
-fn action_name(name: &JsValue) -> String {
-    let text = name.as_string().unwrap_or_else(|| glue::describe(name));
-    let trimmed = text.trim_ascii();
-    let name = if trimmed.is_empty() {
-        "action"
-    } else {
-        trimmed
-    };
-    name.chars().take(MAX_ACTION_NAME_CHARS).collect()
+/// The `Action` object for action `id` (the current one): the one handed out before, if any.
+fn action_object(
+    shell: &mut Shell,
+    id: Id,
+    handle: Weak<RefCell<Shell>>,
+    hooks: JsValue,
+) -> JsValue {
+    if let Some((_, object)) = shell.action_object.as_ref().filter(|(a, _)| *a == id) {
+        return object.clone();
+    }
+    let name = shell
+        .core
+        .current_action()
+        .filter(|(a, _, _)| *a == id)
+        .map(|(_, name, _)| String::from(name))
+        .unwrap_or_default();
+    let object = JsValue::from(Action {
+        id,
+        name,
+        handle,
+        hooks,
+    });
+    shell.action_object = Some((id, object.clone()));
+    object
 }
 
 /// One user action; its ID goes on the requests it causes.
@@ -363,7 +358,7 @@ fn action_name(name: &JsValue) -> String {
 pub struct Action {
     id: Id,
     name: String,
-    handle: Weak<RefCell<Shared>>,
+    handle: Weak<RefCell<Shell>>,
     hooks: JsValue,
 }
 
@@ -398,10 +393,10 @@ impl Action {
             );
         }
         if let Some(handle) = self.handle.upgrade() {
-            if let Ok(mut shared) = handle.try_borrow_mut() {
-                shared.end_action(self.id, Some(parsed.unwrap_or(ActionOutcome::Ok)));
-            }
-            schedule_auto_end(&handle);
+            let outcome = parsed.unwrap_or(ActionOutcome::Ok);
+            with_shell(&handle, |shell, now| {
+                shell.core.end_action(now, self.id, outcome)
+            });
         }
     }
 }

@@ -57,7 +57,8 @@ extern "C" {
     /// Writes the slot (degrading to memory if storage refuses).
     #[wasm_bindgen(js_name = slotSet)]
     pub fn slot_set(slot: &JsValue, value: &str);
-    /// Tells the hooks when another tab writes storage; returns the unwatch function.
+    /// Tells the hooks which key another tab wrote, and its new value; returns the unwatch
+    /// function.
     #[wasm_bindgen(js_name = watchStorage)]
     pub fn watch_storage(hooks: &JsValue) -> Function;
 }
@@ -111,9 +112,6 @@ extern "C" {
     /// The concatenated values of every storage key starting with `prefix`, which are removed.
     #[wasm_bindgen(js_name = outboxTake)]
     pub fn outbox_take(prefix: &str) -> String;
-    /// Characters stored under keys starting with `prefix`, other than `except`.
-    #[wasm_bindgen(js_name = outboxUsed)]
-    pub fn outbox_used(prefix: &str, except: &str) -> usize;
     /// Stores `value` under `key` (an empty value removes the key); whether storage took it.
     #[wasm_bindgen(js_name = outboxWrite)]
     pub fn outbox_write(key: &str, value: &str) -> bool;

@@ -1,0 +1,598 @@
+//! The recorder as one state machine, in the style of quinn-proto's `Connection`: one value holds
+//! every piece of the recorder's state, each happening in the page comes in as a method call with
+//! the time, and what to do about it comes out as [`Effect`]s (and, where the page waits for it,
+//! a direct answer such as a request's [`Plan`]). It never touches the browser: the web shell
+//! carries the effects out, and native tests drive whole page lives through it in milliseconds.
+
+#[cfg(feature = "events")]
+mod delivery;
+#[cfg(not(feature = "events"))]
+#[path = "no_delivery.rs"]
+mod delivery;
+pub mod effect;
+pub mod limits;
+mod requests;
+mod session_slot;
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::Millis;
+use crate::actions::{ActionKind, AutoEnd};
+use crate::allowlist::Allowlist;
+use crate::baggage::HeaderWrite;
+use crate::correlator::{Correlator, RequestFacts};
+use crate::cors::{self, Refusals};
+use crate::debug_id::DebugIds;
+use crate::event::Severity;
+use crate::id::{Id, IdPool};
+use crate::options::Config;
+use crate::origin::Origin;
+use crate::page_events::{self, ActionOutcome, RequestDone, Settled, Uncaught};
+use crate::propagation::{AppHeaders, Propagation};
+use crate::retry::split_key;
+use crate::traceparent;
+
+pub use delivery::Delivery;
+pub use effect::{Effect, PromiseId, Slot, Timer};
+pub use requests::Token;
+pub use session_slot::SESSION_KEY;
+
+use requests::{InFlight, Requests};
+use session_slot::SessionSlot;
+
+/// A request about to start, as the shell read it from the app's arguments.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// The absolute URL.
+    pub href: &'a str,
+    /// The HTTP method as the app gave it.
+    pub method: &'a str,
+    /// The header names the app set, `,a,b,` in lower case.
+    pub names: &'a str,
+    /// The ID this same `Request` or XHR object carried before.
+    pub previous: Option<Id>,
+    /// The ID `action.fetch` insists on.
+    pub forced: Option<Id>,
+    /// The app's `traceparent` value, if any.
+    pub traceparent: Option<&'a str>,
+    /// The app's `baggage` value, if any.
+    pub baggage: Option<&'a str>,
+    /// Whether headers are replaced (fetch) or appended (XHR).
+    pub write: HeaderWrite,
+}
+
+/// What to do with a request about to start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// Send it as it is, and report nothing.
+    Untouched,
+    /// The app set the correlation header itself: send it as it is, report how it settles.
+    Observe(Token),
+    /// Add `headers` (the correlation `id` first among them), report how it settles.
+    Tag {
+        /// Names it in the settlement.
+        token: Token,
+        /// Its correlation ID.
+        id: Id,
+        /// The headers to set, in order.
+        headers: Vec<(String, String)>,
+    },
+}
+
+/// An automatic action's trigger: a click on an actionable element, or a form submit.
+#[derive(Clone, Copy, Debug)]
+pub struct Trigger<'a> {
+    /// The name the element shows (cut to [`limits::MAX_ACTION_NAME_CHARS`] here).
+    pub name: &'a str,
+    /// A form submit rather than a click.
+    pub is_submit: bool,
+    /// The submit comes from the element whose click started the current automatic action.
+    pub same_element: bool,
+}
+
+/// Where the page is (its path goes on every event); the shell's is `location.pathname`.
+pub type PagePath = Box<dyn FnMut() -> String>;
+
+/// All of the recorder's state.
+pub struct Recorder {
+    correlator: Correlator,
+    propagation: Propagation,
+    allow: Allowlist,
+    /// Whether `propagateTo` has `RegExp` entries (the shell tests them).
+    regexes: bool,
+    /// Origins whose CORS preflight refused Threadline's headers: they get none any more.
+    refusals: Refusals,
+    page: Option<Origin>,
+    user: Option<String>,
+    session: SessionSlot,
+    requests: Requests,
+    debug_ids: DebugIds,
+    /// When the automatic-action timer is set for.
+    auto_timer: Option<Millis>,
+    #[cfg_attr(not(feature = "events"), allow(dead_code))]
+    path: PagePath,
+    effects: Vec<Effect>,
+    delivery: Option<Delivery>,
+}
+
+impl Recorder {
+    /// The recorder for `config` on a page at `page`; `regexes` says whether `propagateTo` has
+    /// `RegExp` entries; `stored_session` is the session slot's text. `None` when no random ID
+    /// can be drawn.
+    pub fn new(
+        config: Config,
+        page: Option<Origin>,
+        regexes: bool,
+        ids: IdPool,
+        path: PagePath,
+        stored_session: Option<&str>,
+    ) -> Option<Recorder> {
+        let mut correlator = Correlator::with_ids(config.retry_window, ids);
+        let tab = correlator.mint().ok()?;
+        let delivery = Delivery::new(&config, tab);
+        let allow = Allowlist {
+            page: config.same_origin.then(|| page.clone()).flatten(),
+            patterns: config.propagate_to,
+        };
+        Some(Recorder {
+            correlator,
+            propagation: config.propagation,
+            allow,
+            regexes,
+            refusals: Refusals::default(),
+            page,
+            user: None,
+            session: SessionSlot::new(config.session, stored_session),
+            requests: Requests::default(),
+            debug_ids: DebugIds::default(),
+            auto_timer: None,
+            path,
+            effects: Vec::new(),
+            delivery,
+        })
+    }
+
+    /// The effects decided since the last call, in the order to carry them out.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        core::mem::take(&mut self.effects)
+    }
+
+    /// Whether there are effects to carry out.
+    pub fn has_effects(&self) -> bool {
+        !self.effects.is_empty()
+    }
+
+    /// The correlation header's name.
+    pub fn header(&self) -> &str {
+        &self.propagation.header
+    }
+
+    /// Whether events are recorded and sent (an `endpoint` was given).
+    pub fn sends_events(&self) -> bool {
+        self.delivery.is_some()
+    }
+
+    /// The session ID, rotating it if it expired; reading it never extends it.
+    pub fn session_id(&mut self, now: Millis) -> Option<Id> {
+        let Recorder {
+            session,
+            correlator,
+            effects,
+            ..
+        } = self;
+        session.id(now, || correlator.mint().ok(), effects)
+    }
+
+    /// The app's opaque user ID (`setUser`), on every event and, with `userInBaggage`, in
+    /// `baggage`.
+    pub fn set_user(&mut self, user: Option<String>) {
+        self.user = user;
+    }
+
+    /// Another tab wrote storage key `key` (`None`: removed, or all of storage cleared).
+    pub fn storage_changed(&mut self, key: Option<&str>, value: Option<&str>) {
+        if key.is_none_or(|k| k == SESSION_KEY) {
+            self.session
+                .changed(if key.is_some() { value } else { None });
+        }
+        if let Some(delivery) = self.delivery.as_mut() {
+            delivery.storage_changed(key, value);
+        }
+    }
+
+    /// Whether a request to the absolute URL `href` may carry the correlation header: if so,
+    /// whether it goes to the page's own origin. `regex` tests an origin against the `RegExp`
+    /// entries of `propagateTo`.
+    fn allows(&self, href: &str, regex: &dyn Fn(&str) -> bool) -> Option<bool> {
+        let origin = Origin::parse_url(href)?;
+        if self.refusals.is_refused(&origin) {
+            return None;
+        }
+        let same_origin = self.page.as_ref() == Some(&origin);
+        if self.allow.allows(&origin) || (self.regexes && regex(&origin.serialize())) {
+            return Some(same_origin);
+        }
+        None
+    }
+
+    /// A request is about to start: which headers it gets. If the app set the correlation
+    /// header itself, nothing is added and, when events are recorded, the request is only
+    /// followed for its `http.request` event.
+    pub fn request_starting(
+        &mut self,
+        now: Millis,
+        request: &Request<'_>,
+        regex: &dyn Fn(&str) -> bool,
+    ) -> Plan {
+        self.plan(now, request, regex).unwrap_or(Plan::Untouched)
+    }
+
+    fn plan(
+        &mut self,
+        now: Millis,
+        request: &Request<'_>,
+        regex: &dyn Fn(&str) -> bool,
+    ) -> Option<Plan> {
+        let app = AppHeaders {
+            same_origin: self.allows(request.href, regex)?,
+            names: request.names,
+            baggage: request.baggage,
+            write: request.write,
+        };
+        let trace = request.traceparent.and_then(traceparent::trace_id);
+        if app.has(&self.propagation.header) {
+            self.delivery.as_ref()?;
+            let token = self.requests.next_token();
+            let key = crate::retry::request_key(request.method, request.href);
+            self.follow(InFlight {
+                token,
+                id: None,
+                key,
+                started: now,
+                attempt: 0,
+                trace,
+            });
+            return Some(Plan::Observe(token));
+        }
+        let facts = RequestFacts {
+            method: request.method,
+            url: request.href,
+            forced: request.forced,
+            same_object: request.previous,
+        };
+        let tag = self.correlator.tag(&facts, now).ok()?;
+        let span = if self.propagation.traceparent {
+            self.correlator.span().ok()
+        } else {
+            None
+        };
+        let session = if self.propagation.sends_session(app.same_origin) {
+            self.session_id(now)
+        } else {
+            None
+        };
+        let headers = self
+            .propagation
+            .headers(tag.id, span, session, self.user.as_deref(), &app);
+        let token = self.requests.next_token();
+        self.follow(InFlight {
+            token,
+            id: Some(tag.id),
+            key: tag.key,
+            started: now,
+            attempt: tag.attempt,
+            trace: trace.filter(|t| *t != tag.id),
+        });
+        Some(Plan::Tag {
+            token,
+            id: tag.id,
+            headers,
+        })
+    }
+
+    /// Follows a request; those forgotten to make room lose their `http.request` event, which
+    /// is counted as dropped.
+    fn follow(&mut self, request: InFlight) {
+        let forgotten = self.requests.push(request);
+        if forgotten > 0 {
+            if let Some(delivery) = self.delivery.as_mut() {
+                delivery.count_forgotten(forgotten);
+            }
+        }
+    }
+
+    /// How many requests are followed until they settle.
+    pub fn requests_in_flight(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// A planned request settled; `echoed` is the correlation header of its response,
+    /// `sent_traceparent` the `traceparent` it went out with, when code below Threadline
+    /// replaced Threadline's.
+    pub fn request_settled(
+        &mut self,
+        now: Millis,
+        token: Token,
+        settled: Settled,
+        echoed: Option<&str>,
+        sent_traceparent: Option<&str>,
+    ) {
+        let Some(mut request) = self.requests.take(token) else {
+            return;
+        };
+        if let Some(trace) = sent_traceparent.and_then(traceparent::trace_id) {
+            if Some(trace) != request.id {
+                request.trace = Some(trace);
+            }
+        }
+        if let Some(id) = request.id {
+            self.correlator
+                .settled(id, &request.key, settled.status(), now);
+        }
+        if settled.failed() {
+            let action = request.id.and_then(|id| self.correlator.request_failed(id));
+            self.debug_ids.request_failed(echoed, action);
+        }
+        if self.is_recorded(settled.severity()) {
+            let keep_query = self.keeps_query();
+            let (method, url) = split_key(&request.key);
+            let done = RequestDone {
+                method,
+                url,
+                settled,
+                duration: now.saturating_sub(request.started),
+                attempt: request.attempt,
+                echoed,
+                trace: request.trace,
+            };
+            // A request the app tagged itself belongs to the ID its server echoed, if that is
+            // one of ours; else to the current action or the session.
+            let correlation = request.id.or_else(|| echoed.and_then(Id::parse));
+            // Stamped when the request started, so it sorts before what the servers logged.
+            self.emit_at(now, correlation, Some(request.started), |stamp, _| {
+                page_events::http_request(stamp, &done, keep_query)
+            });
+        }
+        self.schedule_auto_end(now);
+    }
+
+    /// Whether tagged request `token`, which failed without a response, may be sent once more
+    /// without Threadline's headers, as a refused CORS preflight would need (see `cors`).
+    pub fn may_resend(&self, token: Token) -> bool {
+        let Some(request) = self.requests.get(token) else {
+            return false;
+        };
+        let (method, url) = split_key(&request.key);
+        request.id.is_some()
+            && Origin::parse_url(url)
+                .is_some_and(|to| cors::may_resend(method, &to, self.page.as_ref()))
+    }
+
+    /// The server at `href`'s origin refused Threadline's headers (the request answered once
+    /// sent without them): its origin gets no headers from now on; the first time, a warning
+    /// says which line the server needs and a `threadline.cors_refused` event is recorded.
+    pub fn cors_refused(&mut self, now: Millis, href: &str) {
+        let Some(origin) = Origin::parse_url(href) else {
+            return;
+        };
+        let name = origin.serialize();
+        if !self.refusals.refuse(origin) {
+            return;
+        }
+        let warning = cors::refusal_warning(&name, &self.propagation);
+        self.emit(now, None, Severity::Warn, |stamp, _| {
+            page_events::cors_refused(stamp, &name, &warning)
+        });
+        self.effects.push(Effect::Warn(warning));
+    }
+
+    /// `startAction(name, attributes)`: a new action, current until it ends or another starts;
+    /// `attributes` as the walker flattened them. `None` when no random ID can be drawn.
+    pub fn start_action(&mut self, now: Millis, name: &str, attributes: &str) -> Option<Id> {
+        let id = self.begin_action(now, ActionKind::Explicit, name, attributes);
+        self.schedule_auto_end(now);
+        id
+    }
+
+    /// A click or submit: starts an automatic action unless an explicit one is current, or the
+    /// submit comes from the button whose click started the current automatic action.
+    pub fn trigger(&mut self, now: Millis, trigger: &Trigger<'_>) -> Option<Id> {
+        if let Some((_, kind)) = self.correlator.current_action() {
+            if kind == ActionKind::Explicit || (trigger.is_submit && trigger.same_element) {
+                return None;
+            }
+        }
+        let id = self.begin_action(now, ActionKind::Auto, trigger.name, "");
+        self.schedule_auto_end(now);
+        id
+    }
+
+    fn begin_action(
+        &mut self,
+        now: Millis,
+        kind: ActionKind,
+        name: &str,
+        attributes: &str,
+    ) -> Option<Id> {
+        if let Some((previous, ActionKind::Auto)) = self.correlator.current_action() {
+            self.finish_action(now, previous, None);
+        }
+        let name = action_name(name);
+        let label = self.is_recorded(Severity::Info).then(|| name.clone());
+        let id = self.correlator.start_action(kind, name, now).ok()?;
+        let auto = kind == ActionKind::Auto;
+        if let Some(name) = label {
+            self.emit(now, Some(id), Severity::Info, |stamp, redactor| {
+                page_events::action_start(stamp, &name, auto, attributes, redactor)
+            });
+        }
+        let Recorder {
+            session,
+            correlator,
+            effects,
+            ..
+        } = self;
+        session.touch(now, || correlator.mint().ok(), effects);
+        Some(id)
+    }
+
+    /// `action.end(outcome)`: ends action `id` if it is still alive (ending twice is harmless).
+    pub fn end_action(&mut self, now: Millis, id: Id, outcome: ActionOutcome) {
+        self.finish_action(now, id, Some(outcome));
+        self.schedule_auto_end(now);
+    }
+
+    /// Ends action `id`; without an `outcome`, it is `error` if one of its requests failed.
+    fn finish_action(&mut self, now: Millis, id: Id, outcome: Option<ActionOutcome>) {
+        let Some(action) = self.correlator.end_action(id) else {
+            return;
+        };
+        let outcome = outcome.unwrap_or(if action.failed {
+            ActionOutcome::Error
+        } else {
+            ActionOutcome::Ok
+        });
+        if outcome == ActionOutcome::Error {
+            self.debug_ids.action_failed(id);
+        }
+        let duration = now.saturating_sub(action.started);
+        self.emit(now, Some(id), outcome.severity(), |stamp, _| {
+            page_events::action_end(stamp, &action.name, outcome, duration, action.requests)
+        });
+    }
+
+    /// The current action: its ID, name and whether it started by itself.
+    pub fn current_action(&self) -> Option<(Id, &str, bool)> {
+        self.correlator
+            .current_live_action()
+            .map(|a| (a.id, a.name.as_str(), a.kind == ActionKind::Auto))
+    }
+
+    /// The ID a user should report now (see `debug_id`).
+    pub fn debug_id(&self) -> Option<String> {
+        let current = self.correlator.current_action().map(|(id, _)| id);
+        self.debug_ids.answer(current)
+    }
+
+    /// Ends the automatic action when its requests are done, else sets its timer.
+    fn schedule_auto_end(&mut self, now: Millis) {
+        match self.correlator.poll_auto_action(now) {
+            AutoEnd::Ended(id) => {
+                self.finish_action(now, id, None);
+                self.set_auto_timer(None);
+            }
+            AutoEnd::CheckAt(at) => self.set_auto_timer(Some(at)),
+            AutoEnd::Nothing => self.set_auto_timer(None),
+        }
+    }
+
+    fn set_auto_timer(&mut self, at: Option<Millis>) {
+        if self.auto_timer == at {
+            return;
+        }
+        self.auto_timer = at;
+        self.effects.push(match at {
+            Some(at) => Effect::SetTimer(Timer::AutoAction, at),
+            None => Effect::CancelTimer(Timer::AutoAction),
+        });
+    }
+
+    /// A timer the recorder set fired.
+    pub fn timer_fired(&mut self, now: Millis, timer: Timer) {
+        match timer {
+            Timer::AutoAction => {
+                self.auto_timer = None;
+                self.schedule_auto_end(now);
+            }
+            Timer::Batch => self.batch_timer_fired(now),
+            Timer::FlushDeadline => self.flush_deadline(now),
+        }
+    }
+
+    /// `log(level, message, attributes)`, or an event of Threadline's own UI (`name` `ui.…`,
+    /// under `correlation`).
+    pub fn log(
+        &mut self,
+        now: Millis,
+        name: &str,
+        severity: Severity,
+        message: &str,
+        attributes: &str,
+        correlation: Option<Id>,
+    ) {
+        self.emit(now, correlation, severity, |stamp, redactor| {
+            page_events::log(stamp, name, severity, message, attributes, redactor)
+        });
+    }
+
+    /// An uncaught error or unhandled rejection.
+    pub fn uncaught(&mut self, now: Millis, uncaught: &Uncaught<'_>) {
+        self.emit(now, None, Severity::Error, |stamp, _| {
+            page_events::error(stamp, uncaught)
+        });
+    }
+
+    /// A `console.error` (`is_error`) or `console.warn` line.
+    pub fn console(&mut self, now: Millis, is_error: bool, message: &str) {
+        let severity = if is_error {
+            Severity::Error
+        } else {
+            Severity::Warn
+        };
+        self.emit(now, None, severity, |stamp, _| {
+            page_events::console(stamp, severity, message)
+        });
+    }
+
+    /// Requests started between `init` and the recorder being ready: `held` waited and were
+    /// planned, `untagged` went out untouched; the longest wait, in ms.
+    pub fn startup(&mut self, now: Millis, held: u32, untagged: u32, waited_ms: u32) {
+        self.emit(now, None, Severity::Info, |stamp, _| {
+            page_events::startup(stamp, held, untagged, waited_ms)
+        });
+    }
+
+    /// A message of `bytes` is about to be sent on the socket at `url`: records `ws.send` and
+    /// answers the IDs a JSON object message carries (the action's, outside one none; the
+    /// session's), or `None` when there is nothing to add.
+    pub fn socket_sent(&mut self, now: Millis, url: &str, bytes: u64) -> Option<(Option<Id>, Id)> {
+        let action = self.correlator.current_action().map(|(id, _)| id);
+        let session = self.session_id(now);
+        let keep_query = self.keeps_query();
+        self.emit(now, action, Severity::Info, |stamp, _| {
+            page_events::ws_message(stamp, true, url, bytes, None, keep_query)
+        });
+        session.map(|s| (action, s))
+    }
+
+    /// A message of `bytes` arrived on the socket at `url` carrying `correlation`: recorded as
+    /// `ws.message` under it when it is a Threadline ID, else beside it.
+    pub fn socket_received(&mut self, now: Millis, url: &str, correlation: &str, bytes: u64) {
+        let ours = Id::parse(correlation);
+        let foreign = ours.is_none().then_some(correlation);
+        let keep_query = self.keeps_query();
+        self.emit(now, ours, Severity::Info, |stamp, _| {
+            page_events::ws_message(stamp, false, url, bytes, foreign, keep_query)
+        });
+    }
+
+    /// `shutdown()`: flushes (settling `promise`), then stops: no more timers or uploads once
+    /// that flush settled, and the automatic action's timer is cleared now.
+    pub fn shutdown(&mut self, now: Millis, promise: PromiseId) {
+        self.flush(now, promise, true);
+        self.set_auto_timer(None);
+    }
+}
+
+/// An action's name: trimmed, `action` when empty, cut to the one cap.
+fn action_name(name: &str) -> String {
+    let trimmed = name.trim_ascii();
+    let name = if trimmed.is_empty() {
+        "action"
+    } else {
+        trimmed
+    };
+    name.chars().take(limits::MAX_ACTION_NAME_CHARS).collect()
+}

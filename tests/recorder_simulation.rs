@@ -1,0 +1,472 @@
+//! Whole page lives through the core recorder, natively: hours of failing and recovering
+//! endpoints, reloads that send what the last page stored, two tabs sharing a session and the
+//! storage budget, shutdown in every state, more requests in flight than the recorder follows.
+//! Every event is stored by the endpoint exactly once, or counted in a `threadline.dropped`
+//! event.
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+mod sim;
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use sim::{Answer, Collector, Storage, Tab, config};
+use threadline::Millis;
+use threadline::actions::AUTO_ACTION_IDLE_MS;
+use threadline::options::Config;
+use threadline::page_events::{ActionOutcome, Settled};
+use threadline::recorder::limits::{FLUSH_GRACE, MAX_ACTION_NAME_CHARS, MAX_IN_FLIGHT};
+use threadline::recorder::{Plan, Trigger};
+
+const T0: Millis = 1_800_000_000_000;
+
+fn storage() -> Rc<RefCell<Storage>> {
+    Rc::new(RefCell::new(Storage::default()))
+}
+
+/// Runs timers and answers uploads with `answer` until nothing is pending or `until`.
+fn drain(
+    tab: &mut Tab,
+    now: &mut Millis,
+    until: Millis,
+    collector: &mut Collector,
+    answer: Answer,
+) {
+    while *now < until {
+        tab.run_timers(*now);
+        while tab.answer(*now, answer, collector) {}
+        match tab.next_timer() {
+            Some(at) if at <= until => *now = at.max(*now + 1),
+            _ => return,
+        }
+    }
+}
+
+/// Each event stored once, and stored plus dropped is what was recorded (drop reports are
+/// events too, each counted once: stored, or dropped itself).
+fn assert_accounted(collector: &Collector, recorded: u64) {
+    let twice: Vec<_> = collector.stored.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "stored more than once: {twice:?}");
+    let stored = collector.stored.len() as u64;
+    assert_eq!(
+        stored + collector.dropped(),
+        recorded,
+        "stored {stored} + dropped {} != recorded {recorded}",
+        collector.dropped()
+    );
+}
+
+/// Stored notes that the page left storage overflowing: written beside the stored events,
+/// never queued, so not among the events recorded.
+fn storage_notes(collector: &Collector) -> u64 {
+    collector
+        .named("threadline.dropped")
+        .filter(|r| sim::attr(r, "dropped.storage_full").is_some())
+        .count() as u64
+}
+
+#[test]
+fn three_hours_of_outages_and_recoveries_lose_nothing_uncounted() {
+    let store = storage();
+    let mut tab = Tab::open(config(), &store, 1, T0);
+    let mut collector = Collector::default();
+    let mut now = T0;
+    // The endpoint: up, then 503s, then the network gone, then 429s, then up, in 15-minute turns.
+    let script = [
+        Answer::Ok,
+        Answer::Status(503),
+        Answer::NetworkError,
+        Answer::Status(429),
+        Answer::Ok,
+        Answer::Status(500),
+    ];
+    let end = T0 + 3 * 3_600_000;
+    let mut n: usize = 0;
+    while now < end {
+        let answer = script[((now - T0) / 900_000) as usize % script.len()];
+        for _ in 0..3 {
+            n += 1;
+            tab.log(now, &format!("event {n}"));
+        }
+        tab.run_timers(now);
+        while tab.answer(now, answer, &mut collector) {}
+        now += 1_000;
+    }
+    assert!(n > 30_000);
+    // Back for good: everything still queued goes.
+    let p = tab.flush(now);
+    drain(
+        &mut tab,
+        &mut now,
+        end + 3_600_000,
+        &mut collector,
+        Answer::Ok,
+    );
+    assert!(tab.settled.contains(&p));
+    assert!(tab.uploads.is_empty() && tab.rec.events_recorded() > n as u64);
+    assert!(
+        collector.dropped() > 0,
+        "a full queue during the outages drops the oldest, counted"
+    );
+    assert_accounted(&collector, tab.rec.events_recorded());
+}
+
+#[test]
+fn a_rejected_batch_is_counted_and_the_rest_goes_on() {
+    let store = storage();
+    let mut tab = Tab::open(config(), &store, 2, T0);
+    let mut collector = Collector::default();
+    let mut now = T0;
+    tab.log_many(now, "a", 10);
+    tab.flush(now);
+    assert!(tab.answer(now, Answer::Status(400), &mut collector));
+    tab.log_many(now, "b", 5);
+    tab.flush(now);
+    drain(&mut tab, &mut now, T0 + 60_000, &mut collector, Answer::Ok);
+    assert_eq!(collector.log_messages().len(), 5);
+    assert_eq!(collector.dropped(), 10);
+    assert_accounted(&collector, tab.rec.events_recorded());
+}
+
+#[test]
+fn a_reload_sends_what_the_hidden_page_stored_exactly_once() {
+    let store = storage();
+    let mut first = Tab::open(config(), &store, 3, T0);
+    let mut collector = Collector::default();
+    let mut now = T0;
+    first.log_many(now, "before", 50);
+    // The endpoint is down, then the page is hidden and closed.
+    first.flush(now);
+    assert!(first.answer(now, Answer::NetworkError, &mut collector));
+    first.hide(now);
+    first.beacons.clear(); // the beacon is lost too
+    let recorded = first.rec.events_recorded();
+    drop(first);
+    now += 5_000;
+    let mut second = Tab::open(config(), &store, 4, now);
+    drain(
+        &mut second,
+        &mut now,
+        T0 + 120_000,
+        &mut collector,
+        Answer::Ok,
+    );
+    let messages = collector.log_messages();
+    assert_eq!(messages.len(), 50, "{messages:?}");
+    assert!(
+        !store
+            .borrow()
+            .items
+            .keys()
+            .any(|k| k.starts_with("threadline.outbox.")),
+        "claimed storage is removed"
+    );
+    assert_accounted(&collector, recorded + second.rec.events_recorded());
+}
+
+#[test]
+fn storage_past_the_budget_keeps_the_newest_and_stores_the_count() {
+    let store = storage();
+    let small = Config {
+        max_storage_bytes: 40_000,
+        ..config()
+    };
+    let mut first = Tab::open(small.clone(), &store, 5, T0);
+    let now = T0;
+    for i in 0..400 {
+        first.log(now, &format!("{i:04} {}", "x".repeat(200)));
+    }
+    first.hide(now);
+    first.beacons.clear();
+    let recorded = first.rec.events_recorded();
+    let stored_bytes: usize = store.borrow().items.values().map(String::len).sum();
+    assert!(stored_bytes <= 40_000, "{stored_bytes}");
+    let mut collector = Collector::default();
+    let mut now = now + 1_000;
+    let mut second = Tab::open(small, &store, 6, now);
+    drain(
+        &mut second,
+        &mut now,
+        T0 + 120_000,
+        &mut collector,
+        Answer::Ok,
+    );
+    let messages = collector.log_messages();
+    assert!(messages.len() < 400 && messages.iter().any(|m| m.starts_with("0399")));
+    assert!(
+        !messages.iter().any(|m| m.starts_with("0000")),
+        "the oldest go first"
+    );
+    // What did not fit is counted by the note stored with the rest.
+    assert_eq!(storage_notes(&collector), 1);
+    assert_accounted(&collector, recorded + second.rec.events_recorded() + 1);
+}
+
+#[test]
+fn two_tabs_share_one_session_and_one_storage_budget() {
+    let store = storage();
+    let budget = Config {
+        max_storage_bytes: 30_000,
+        ..config()
+    };
+    let mut a = Tab::open(budget.clone(), &store, 7, T0);
+    let session = a.rec.session_id(T0).unwrap();
+    a.apply();
+    let mut b = Tab::open(budget, &store, 8, T0 + 10);
+    assert_eq!(
+        b.rec.session_id(T0 + 10),
+        Some(session),
+        "the second tab joins the session"
+    );
+    b.apply();
+    a.sync();
+    for i in 0..300 {
+        a.log(T0 + 20, &format!("a{i} {}", "y".repeat(150)));
+        b.log(T0 + 20, &format!("b{i} {}", "y".repeat(150)));
+    }
+    a.hide(T0 + 30);
+    b.sync();
+    b.hide(T0 + 31);
+    let used: usize = store
+        .borrow()
+        .items
+        .iter()
+        .filter(|(k, _)| k.starts_with("threadline.outbox."))
+        .map(|(_, v)| v.len())
+        .sum();
+    assert!(
+        used <= 30_000,
+        "both tabs together stay within the budget: {used}"
+    );
+    // After 31 idle minutes the session rotates, once, for both tabs.
+    let later = T0 + 31 * 60_000;
+    let rotated = a.rec.session_id(later).unwrap();
+    a.apply();
+    assert_ne!(rotated, session);
+    b.sync();
+    assert_eq!(b.rec.session_id(later + 5), Some(rotated));
+}
+
+#[test]
+fn shutdown_settles_and_stops_in_every_state() {
+    type Setup = fn(&mut Tab, &mut Collector, Millis);
+    let states: [(&str, Setup); 5] = [
+        ("idle", |_, _, _| {}),
+        ("events queued", |t, _, now| t.log(now, "queued")),
+        ("upload in flight", |t, _, now| {
+            t.log(now, "in flight");
+            t.flush(now);
+        }),
+        ("backing off", |t, c, now| {
+            t.log(now, "failing");
+            t.flush(now);
+            t.answer(now, Answer::Status(503), c);
+        }),
+        ("page hidden", |t, _, now| {
+            t.log(now, "hidden");
+            t.hide(now);
+        }),
+    ];
+    for (state, setup) in states {
+        let store = storage();
+        let mut tab = Tab::open(config(), &store, 9, T0);
+        let mut collector = Collector::default();
+        setup(&mut tab, &mut collector, T0);
+        let p = tab.shutdown(T0 + 1);
+        let deadline = T0 + 1 + Config::default().upload_timeout + FLUSH_GRACE;
+        // The endpoint never answers: the flush settles by its deadline anyway.
+        let mut now = T0 + 1;
+        while !tab.settled.contains(&p) {
+            let next = tab
+                .next_timer()
+                .unwrap_or_else(|| panic!("{state}: no timer left and not settled"));
+            assert!(next <= deadline, "{state}: settles by the deadline");
+            now = next;
+            tab.run_timers(now);
+        }
+        assert!(
+            tab.timers.is_empty(),
+            "{state}: no timer after shutdown: {:?}",
+            tab.timers
+        );
+        tab.uploads.clear();
+        tab.log(now + 1, "after");
+        tab.run_timers(now + 100_000);
+        assert!(
+            tab.uploads.is_empty() && tab.timers.is_empty(),
+            "{state}: nothing is sent after shutdown"
+        );
+        let p2 = tab.flush(now + 2);
+        assert!(
+            tab.settled.contains(&p2),
+            "{state}: a flush after shutdown settles at once"
+        );
+    }
+}
+
+#[test]
+fn requests_past_the_in_flight_bound_are_counted_not_lost() {
+    let store = storage();
+    let mut tab = Tab::open(config(), &store, 10, T0);
+    let mut collector = Collector::default();
+    let mut now = T0;
+    let total = MAX_IN_FLIGHT + 500;
+    let mut tokens = Vec::new();
+    for i in 0..total {
+        match tab.fetch(now, "GET", &format!("https://shop.test/api/item/{i}")) {
+            Plan::Tag { token, .. } => tokens.push(token),
+            other => panic!("same-origin request not tagged: {other:?}"),
+        }
+    }
+    assert!(tab.rec.requests_in_flight() <= MAX_IN_FLIGHT);
+    for chunk in tokens.chunks(500) {
+        now += 50;
+        for token in chunk {
+            tab.rec
+                .request_settled(now, *token, Settled::Status(200), None, None);
+            tab.apply();
+        }
+        tab.flush(now);
+        let until = now + 60_000;
+        drain(&mut tab, &mut now, until, &mut collector, Answer::Ok);
+    }
+    let requests = collector.named("http.request").count();
+    assert_eq!(
+        requests,
+        total - MAX_IN_FLIGHT / 2,
+        "the older half was forgotten"
+    );
+    // The forgotten requests' events were never recorded, and are counted as dropped.
+    assert_accounted(
+        &collector,
+        tab.rec.events_recorded() + (MAX_IN_FLIGHT / 2) as u64,
+    );
+    assert_eq!(requests as u64 + collector.dropped(), total as u64);
+}
+
+#[test]
+fn an_automatic_action_ends_once_its_requests_settle_and_its_failure_is_the_debug_id() {
+    let store = storage();
+    let mut tab = Tab::open(config(), &store, 11, T0);
+    let long = "Pay ".repeat(40);
+    let id = tab.click(T0, &long).unwrap();
+    let plan = tab.fetch(T0 + 5, "POST", "https://shop.test/api/pay");
+    assert_eq!(Tab::tagged(&plan), Some(id));
+    // The submit the same click causes is the same action.
+    assert_eq!(
+        tab.rec.trigger(
+            T0 + 6,
+            &Trigger {
+                name: "form",
+                is_submit: true,
+                same_element: true
+            }
+        ),
+        None
+    );
+    let Plan::Tag { token, .. } = plan else {
+        unreachable!()
+    };
+    tab.rec.request_settled(
+        T0 + 300,
+        token,
+        Settled::Status(502),
+        Some("server-id-0123456789"),
+        None,
+    );
+    tab.apply();
+    assert_eq!(tab.timers.get(&0), Some(&(T0 + 300 + AUTO_ACTION_IDLE_MS)));
+    tab.run_timers(T0 + 300 + AUTO_ACTION_IDLE_MS);
+    assert_eq!(tab.rec.current_action(), None);
+    assert_eq!(tab.rec.debug_id().as_deref(), Some("server-id-0123456789"));
+    assert!(
+        !tab.timers.contains_key(&0),
+        "no automatic-action timer once it ended"
+    );
+}
+
+#[test]
+fn action_names_are_cut_to_one_cap_and_outcomes_follow_failures() {
+    let store = storage();
+    let mut tab = Tab::open(config(), &store, 12, T0);
+    let mut collector = Collector::default();
+    let long = "é".repeat(200);
+    let auto = tab.click(T0, &long).unwrap();
+    let Plan::Tag { token, .. } = tab.fetch(T0 + 1, "GET", "https://shop.test/api/cart") else {
+        panic!()
+    };
+    tab.rec
+        .request_settled(T0 + 2, token, Settled::NetworkError, None, None);
+    tab.apply();
+    tab.run_timers(T0 + 1_000);
+    let explicit = tab.rec.start_action(T0 + 2_000, &long, "").unwrap();
+    tab.apply();
+    assert_ne!(auto, explicit);
+    tab.rec
+        .end_action(T0 + 2_001, explicit, ActionOutcome::Cancelled);
+    tab.apply();
+    let mut now = T0 + 2_001;
+    tab.flush(now);
+    drain(&mut tab, &mut now, T0 + 60_000, &mut collector, Answer::Ok);
+    let names: Vec<String> = collector
+        .named("action.start")
+        .map(|r| sim::attr(r, "action.name").unwrap())
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(
+        names
+            .iter()
+            .all(|n| n.chars().count() == MAX_ACTION_NAME_CHARS),
+        "{names:?}"
+    );
+    let outcomes: HashSet<String> = collector
+        .named("action.end")
+        .map(|r| sim::attr(r, "action.outcome").unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        HashSet::from(["error".to_owned(), "cancelled".to_owned()])
+    );
+    assert_accounted(&collector, tab.rec.events_recorded());
+}
+
+#[test]
+fn a_request_to_another_origin_gets_nothing_and_a_refusing_origin_gets_nothing_more() {
+    let store = storage();
+    let mut tab = Tab::open(
+        Config {
+            propagate_to: vec![
+                threadline::allowlist::OriginPattern::parse("https://api.shop.test").unwrap(),
+            ],
+            ..config()
+        },
+        &store,
+        13,
+        T0,
+    );
+    assert_eq!(
+        tab.fetch(T0, "GET", "https://api.shop.test.evil.test/x"),
+        Plan::Untouched
+    );
+    let Plan::Tag { token, .. } = tab.fetch(T0, "GET", "https://api.shop.test/x") else {
+        panic!()
+    };
+    assert!(
+        tab.rec.may_resend(token),
+        "a failed cross-origin GET may go again without headers"
+    );
+    tab.rec.cors_refused(T0 + 1, "https://api.shop.test/x");
+    tab.apply();
+    assert_eq!(tab.warnings.len(), 1);
+    assert_eq!(
+        tab.fetch(T0 + 2, "GET", "https://api.shop.test/y"),
+        Plan::Untouched
+    );
+}
