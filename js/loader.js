@@ -5,6 +5,7 @@
 
 import load, { createRecorder, Recorder } from "../build/pkg/threadline.js";
 import { holdRequests, releaseRequests } from "./patch.js";
+import { HAPPENING, report } from "./protocol.js";
 import { compileWasm } from "./wasm.js";
 
 /** How long requests started before the recorder is ready wait for it, at most (ms). */
@@ -127,11 +128,5 @@ export async function init(options) {
 /** Tells the recorder (and, for requests that went out untagged, the console) how startup went. */
 function reportStartup([held, untagged, waited, hooks]) {
   if (untagged) console.warn(`Threadline: ${untagged} request(s) started before the recorder was ready went out without the correlation header (it was not ready within ${STARTUP_DEADLINE_MS} ms, or did not start)`);
-  if (hooks && (held || untagged)) {
-    try {
-      hooks.startup(held, untagged, waited);
-    } catch (_) {
-      // Only the report is lost.
-    }
-  }
+  if (hooks && (held || untagged)) report(hooks, HAPPENING.startup, held, untagged, waited);
 }

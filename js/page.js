@@ -6,6 +6,8 @@
 // patch.js. The glue is kept to two files: wasm-bindgen's test runner stalls when a page loads
 // many snippet modules at once.)
 
+import { HAPPENING, PAGE, report } from "./protocol.js";
+
 // --- The window and the page's one recorder, kept in a registry on `globalThis` that every
 // copy and version of Threadline on the page finds: a second `init` anywhere gets the first
 // recorder, and fetch and XHR are patched once.
@@ -134,12 +136,9 @@ export function slotSet(slot, value) {
   slot.set(value);
 }
 
-/**
- * Calls `hooks.storageChanged(key, newValue)` when another tab writes storage (`key` null when it
- * cleared it); returns the unwatch function.
- */
+/** Reports each storage write of another tab (`HAPPENING.storageChanged`); returns the unwatch function. */
 export function watchStorage(hooks) {
-  const listener = (event) => hooks.storageChanged(event.key, event.newValue);
+  const listener = (event) => report(hooks, HAPPENING.storageChanged, 0, 0, 0, event.key, event.newValue);
   window.addEventListener("storage", listener);
   return () => window.removeEventListener("storage", listener);
 }
@@ -207,28 +206,7 @@ export function watchActions(target, hooks) {
   };
 }
 
-/**
- * Calls `hooks.tick(kind)` after `delay` ms (an automatic action may end, or a batch is due);
- * returns the timer.
- */
-export function tickAfter(hooks, delay, kind) {
-  return setTimeout(() => {
-    try {
-      hooks.tick(kind);
-    } catch (_) {
-      // The recorder is gone.
-    }
-  }, delay);
-}
-
-export function cancelTick(timer) {
-  clearTimeout(timer);
-}
-
 // --- Events: attributes, the page's errors, console lines and lifecycle, and delivery.
-
-const MAX_DEPTH = 6;
-const MAX_ENTRIES = 200;
 
 /** A short description of a DOM node: `button#pay.primary`, `#text`. */
 function nodeName(node) {
@@ -241,18 +219,22 @@ function nodeName(node) {
 /**
  * Flattens attributes for the recorder (which redacts, types and bounds them): entries of
  * `<kind><dotted key>\0<value>\0`, kind `s`, `i` (integer or BigInt), `d` (other finite number)
- * or `b`. Never throws: cycles, functions, symbols, DOM nodes, Errors, throwing getters and deep
- * nesting become short descriptions. Strings are cut past `maxLength` characters.
+ * or `b`. Never throws: cycles, functions, symbols, DOM nodes, Errors, throwing getters and
+ * nesting deeper than `maxDepth` become short descriptions. Strings are cut past `maxLength`
+ * characters. The first `maxKept` entries are written; the others, among the first `maxWalked`
+ * visited, are counted in a last entry `n\0<count>\0` (the limits are the core's,
+ * `recorder::limits`).
  */
-export function flatten(value, maxLength) {
+export function flatten(value, maxLength, maxDepth, maxKept, maxWalked) {
   let out = "";
-  let count = 0;
+  let walked = 0;
   const cut = (text) => {
     const s = text.length > maxLength ? text.slice(0, maxLength) : text;
     return s.includes("\0") ? s.replace(/\0/g, "\uFFFD") : s;
   };
   const put = (kind, key, text) => {
-    if (key && count++ < MAX_ENTRIES) out += `${kind}${cut(key)}\0${cut(text)}\0`;
+    if (!key || walked >= maxWalked) return;
+    if (++walked <= maxKept) out += `${kind}${cut(key)}\0${cut(text)}\0`;
   };
   const join = (a, b) => (a ? `${a}.${b}` : String(b));
   const ancestors = [];
@@ -283,11 +265,11 @@ export function flatten(value, maxLength) {
       }
       if (typeof Node === "function" && v instanceof Node) return put("s", key, nodeName(v));
       if (v instanceof Date) return put("s", key, Number.isNaN(v.getTime()) ? "Invalid Date" : v.toISOString());
-      if (depth >= MAX_DEPTH) return put("s", key, Array.isArray(v) ? "[array]" : "[object]");
+      if (depth >= maxDepth) return put("s", key, Array.isArray(v) ? "[array]" : "[object]");
       ancestors.push(v);
       try {
         for (const k of Object.keys(v)) {
-          if (count >= MAX_ENTRIES) break;
+          if (walked >= maxWalked) break;
           let child;
           try {
             child = v[k];
@@ -306,7 +288,7 @@ export function flatten(value, maxLength) {
     return undefined;
   };
   walk("", value, 0);
-  return out;
+  return walked > maxKept ? `${out}n\0${walked - maxKept}\0` : out;
 }
 
 /** One console argument as text. */
@@ -325,12 +307,16 @@ function consoleText(arg) {
   }
 }
 
-/** Reports an uncaught error or rejection reason. */
-function reportError(hooks, source, error, fallback) {
+/** Reports an uncaught error (`rejection` 0) or rejection reason (1). */
+function reportError(hooks, rejection, error, fallback) {
   const isError = error !== null && typeof error === "object" && "message" in error;
   const text = (v) => (v == null ? "" : String(v));
-  hooks.uncaught(
-    source,
+  report(
+    hooks,
+    HAPPENING.uncaught,
+    rejection,
+    0,
+    0,
     isError ? text(error.name) : "",
     isError ? text(error.message) : fallback || consoleText(error),
     isError ? text(error.stack) : "",
@@ -338,9 +324,9 @@ function reportError(hooks, source, error, fallback) {
 }
 
 /**
- * Reports to the hooks: the page hidden or left (`lifecycle(0)`), shown again (1), back online
- * (2); uncaught errors and unhandled rejections (`uncaught`) when `errors`; `console.warn` and
- * `console.error` lines (`console`) when `consoleLines`. Returns a function that stops it all.
+ * Reports to the hooks: the page hidden or left, shown again, back online (`PAGE`); uncaught
+ * errors and unhandled rejections when `errors`; `console.warn` and `console.error` lines when
+ * `consoleLines`. Returns a function that stops it all.
  */
 export function watchPage(hooks, errors, consoleLines) {
   const undo = [];
@@ -355,12 +341,13 @@ export function watchPage(hooks, errors, consoleLines) {
     target.addEventListener(type, safe);
     undo.push(() => target.removeEventListener(type, safe));
   };
-  on(document, "visibilitychange", () => hooks.lifecycle(document.visibilityState === "hidden" ? 0 : 1));
-  on(window, "pagehide", () => hooks.lifecycle(0));
-  on(window, "online", () => hooks.lifecycle(2));
+  const lifecycle = (change) => report(hooks, HAPPENING.lifecycle, change);
+  on(document, "visibilitychange", () => lifecycle(document.visibilityState === "hidden" ? PAGE.hidden : PAGE.visible));
+  on(window, "pagehide", () => lifecycle(PAGE.hidden));
+  on(window, "online", () => lifecycle(PAGE.online));
   if (errors) {
-    on(window, "error", (e) => reportError(hooks, "error", e.error, e.message));
-    on(window, "unhandledrejection", (e) => reportError(hooks, "unhandledrejection", e.reason));
+    on(window, "error", (e) => reportError(hooks, 0, e.error, e.message));
+    on(window, "unhandledrejection", (e) => reportError(hooks, 1, e.reason));
   }
   if (consoleLines) {
     for (const level of ["warn", "error"]) {
@@ -368,7 +355,7 @@ export function watchPage(hooks, errors, consoleLines) {
       if (typeof original !== "function") continue;
       const wrapper = function (...args) {
         try {
-          hooks.console(level === "error", args.map(consoleText).join(" "));
+          report(hooks, HAPPENING.console, level === "error" ? 1 : 0, 0, 0, args.map(consoleText).join(" "));
         } catch (_) {
           // The line is still printed.
         }
@@ -385,21 +372,15 @@ export function watchPage(hooks, errors, consoleLines) {
 
 /**
  * POSTs an event batch with `fetchFn` (the page's fetch from before Threadline patched it, so the
- * upload is neither tagged nor recorded), then calls `hooks.uploaded(id, status, retryAfter)`,
- * status 0 for a network error or when no answer came within `timeout` ms (it is aborted then).
+ * upload is neither tagged nor recorded), then reports `HAPPENING.uploaded` (batch `id`, the
+ * status and `Retry-After`), status 0 for a network error or when no answer came within `timeout` ms (it is aborted then).
  * The endpoint must allow the page's origin (CORS) and expose `Retry-After`.
  */
 export function upload(fetchFn, url, bytes, hooks, id, timeout) {
   // `bytes` views wasm memory only during this call: copied (a memcpy, where a string body would
   // be decoded from UTF-8 here and encoded again by fetch).
   const body = bytes.slice();
-  const done = (status, retryAfter) => {
-    try {
-      hooks.uploaded(id, status, retryAfter == null ? undefined : retryAfter);
-    } catch (_) {
-      // The recorder is gone.
-    }
-  };
+  const done = (status, retryAfter) => report(hooks, HAPPENING.uploaded, id, status, 0, retryAfter);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeout);
   Promise.resolve()
@@ -507,7 +488,7 @@ function objectStart(text) {
  * the IDs the recorder answers (`hooks.socketSent`) written in after its opening brace, the rest
  * of the text left exactly as the app wrote it (numbers are never re-serialised); fields the
  * message already has are kept. Other messages go as they are. Messages received that carry a
- * `correlation_id` are reported (`hooks.socketReceived`).
+ * `correlation_id` are reported (`HAPPENING.socketReceived`).
  */
 export function watchSocket(ws, hooks) {
   if (!ws || typeof ws.send !== "function" || typeof ws.addEventListener !== "function") return;
@@ -542,7 +523,7 @@ export function watchSocket(ws, hooks) {
       if (typeof data !== "string" || objectStart(data) < 0 || !data.includes('"correlation_id"')) return;
       const message = JSON.parse(data);
       const correlation = message && message.correlation_id;
-      if (typeof correlation === "string") hooks.socketReceived(String(ws.url), correlation, data.length);
+      if (typeof correlation === "string") report(hooks, HAPPENING.socketReceived, data.length, 0, 0, ws.url, correlation);
     } catch (_) {
       // Not JSON: not reported.
     }

@@ -7,31 +7,13 @@
 // properties, and the headers in the form the app gave them (a plain object, an array of pairs
 // or a `Headers`).
 //
-// Every decision is the recorder's, through its `hooks`: `hooks.plan(request)` answers a
-// number: 0 (leave it alone), the request's token (add the headers of the last answer), or the
-// token negated (the headers changed: `hooks.decision()` gives `id\nname\nvalue…`, or `\nheader`
-// when the app set the correlation header itself: add nothing, only report how it ends). The
-// requests of one action carry the same ID, so they cross no string out of wasm. `request` is
-// one string (one copy into wasm per request): href, method, the header names the app set as
-// ",name,name," in lower case (and `traceparent` and `baggage`, without values, beside a tracer
-// that appends its own whatever a request carries), the ID the object carried before, the ID to force, the app's
-// `traceparent` and `baggage` and `x` for an XHR, joined by newlines, which none of them can
-// contain; an empty field means "none".
-// `hooks.settle(token, status, how, echoed, traceparent)` reports how a planned request ended:
-// `how` is 0 with a response (`status`), 1 for a network error, 2 for an abort; `echoed` is the
-// response's correlation header, if the server sent one and CORS lets the page read it;
-// `traceparent` the one the request went out with when code below replaced Threadline's.
-// `hooks.mayResend(token)` says whether a request that failed without a response may go once
-// more without Threadline's headers (a refused CORS preflight), `hooks.corsRefused(href)` that
-// it then answered.
+// Every decision is the recorder's, through its `hooks`, in the protocol of `protocol.js`.
 
-/** Reports a settlement; a failure to report never reaches the page. */
-function report(hooks, token, status, how, echoed, traceparent) {
-  try {
-    hooks.settle(token, status, how, echoed == null ? undefined : String(echoed), traceparent);
-  } catch (_) {
-    // Nothing to do: the request itself is unaffected.
-  }
+import { HAPPENING, SETTLED, plan, report } from "./protocol.js";
+
+/** Reports how a planned request ended (`SETTLED`). */
+function settle(hooks, token, status, how, echoed, traceparent) {
+  report(hooks, HAPPENING.settled, token, status, how, echoed, traceparent);
 }
 
 /** The value of header `name` in an XHR's raw response headers (no console noise for hidden ones). */
@@ -201,27 +183,6 @@ function requestUrl(input) {
   return undefined;
 }
 
-/** The latest headers part of plan answers, split (`[id, name, value, …]`), per hooks object. */
-const decisions = new WeakMap();
-
-/**
- * Asks the recorder about a request; `names` are the header names the app set as ",a,b,".
- * Returns `[token, id, name, value, …]` (`[token, "", header]` when only observed), or undefined.
- */
-function plan(hooks, href, method, names, previous, forced, traceparent, baggage, kind) {
-  const answer = hooks.plan(`${href}\n${method}\n${names}\n${previous}\n${forced}\n${traceparent}\n${baggage}\n${kind}`);
-  if (!answer) return undefined;
-  let decision = decisions.get(hooks);
-  if (answer < 0 || !decision) {
-    const text = hooks.decision();
-    // Empty only if the recorder could not answer: nothing to add, and nothing to keep.
-    if (!text) return undefined;
-    decision = text.split("\n");
-    decisions.set(hooks, decision);
-  }
-  return [Math.abs(answer), ...decision];
-}
-
 /** RequestInit members fetch reads by name, which may be getters a `for…in` does not see. */
 const INIT_MEMBERS = ["method", "headers", "body", "referrer", "referrerPolicy", "mode", "credentials", "cache", "redirect", "integrity", "keepalive", "signal", "priority", "duplex", "window"];
 
@@ -345,7 +306,7 @@ function prepareFetch(input, init, hooks, forced) {
       }
     } catch (_) {
       // fetch would refuse these arguments just the same: it does, with the app's own.
-      report(hooks, prepared.token, 0, 1);
+      settle(hooks, prepared.token, 0, SETTLED.networkError);
       return undefined;
     }
     if (isRequest) sent.set(input, id);
@@ -389,7 +350,7 @@ function observe(promise, prepared, hooks, resend) {
         // Unreadable: no echo.
       }
     }
-    report(hooks, token, response.status, 0, echoed, traceparent);
+    settle(hooks, token, response.status, SETTLED.response, echoed, traceparent);
     return response;
   };
   return promise.then(
@@ -402,25 +363,21 @@ function observe(promise, prepared, hooks, resend) {
       const aborted = error && error.name === "AbortError";
       let again;
       try {
-        again = !aborted && hooks.mayResend(token) ? resend() : undefined;
+        again = !aborted && report(hooks, HAPPENING.mayResend, token) ? resend() : undefined;
       } catch (_) {
         again = undefined;
       }
       if (!again) {
-        report(hooks, token, 0, aborted ? 2 : 1, undefined, replacedTraceparent(prepared));
+        settle(hooks, token, 0, aborted ? SETTLED.aborted : SETTLED.networkError, undefined, replacedTraceparent(prepared));
         throw error;
       }
       return Promise.resolve(again).then(
         (response) => {
-          try {
-            hooks.corsRefused(href);
-          } catch (_) {
-            // The response still reaches the app.
-          }
+          report(hooks, HAPPENING.corsRefused, 0, 0, 0, href);
           return answered(response, false);
         },
         (second) => {
-          report(hooks, token, 0, 1, undefined, replacedTraceparent(prepared));
+          settle(hooks, token, 0, SETTLED.networkError, undefined, replacedTraceparent(prepared));
           throw second;
         },
       );
@@ -441,7 +398,7 @@ export function actionFetch(input, init, hooks, forced) {
   } catch (error) {
     if (prepared) {
       if (prepared.id) release(prepared.id);
-      report(hooks, prepared.token, 0, 1);
+      settle(hooks, prepared.token, 0, SETTLED.networkError);
     }
     return Promise.reject(error);
   }
@@ -491,7 +448,7 @@ export function patchFetch(target, hooks, header) {
       promise = prepared.id ? original.call(this, prepared.input, prepared.init) : original.apply(this, arguments);
     } catch (_) {
       if (prepared.id) release(prepared.id);
-      report(hooks, prepared.token, 0, 1);
+      settle(hooks, prepared.token, 0, SETTLED.networkError);
       return original.apply(this, arguments);
     }
     return observe(promise, prepared, hooks, () => original.apply(self, args));
@@ -555,13 +512,8 @@ export function patchXhr(proto, hooks, header) {
         // Unreadable: no echo.
       }
     }
-    let probe = false;
-    try {
-      probe = !answered && !state.aborted && patch.hooks.mayResend(token);
-    } catch (_) {
-      // No probe.
-    }
-    report(patch.hooks, token, answered ? xhr.status : 0, answered ? 0 : state.aborted ? 2 : 1, echoed, state.lateTraceparent);
+    const probe = !answered && !state.aborted && report(patch.hooks, HAPPENING.mayResend, token);
+    settle(patch.hooks, token, answered ? xhr.status : 0, answered ? SETTLED.response : state.aborted ? SETTLED.aborted : SETTLED.networkError, echoed, state.lateTraceparent);
     if (probe) probeRefusal(state.href, state.method, xhr.withCredentials);
   }
 
@@ -572,13 +524,7 @@ export function patchXhr(proto, hooks, header) {
     try {
       const probe = (untaggedFetch || window.fetch).call(window, href, { method, credentials: withCredentials ? "include" : "same-origin" });
       probe.then(
-        () => {
-          try {
-            patch.hooks.corsRefused(href);
-          } catch (_) {
-            // Nothing concluded.
-          }
-        },
+        () => report(patch.hooks, HAPPENING.corsRefused, 0, 0, 0, href),
         () => {},
       );
     } catch (_) {

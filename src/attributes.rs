@@ -5,7 +5,9 @@
 //! `BigInt`, DOM nodes and `Error`s are its business); it hands over one flat string of entries,
 //! each `<kind><dotted key>\0<value>\0`, where kind is `s` (string), `i` (integer), `d` (other
 //! finite number, as JavaScript wrote it) or `b` (`true`/`false`). Nested objects arrive as
-//! dotted keys (`user.address.city`), arrays as indices (`items.0`).
+//! dotted keys (`user.address.city`), arrays as indices (`items.0`). A last entry of kind `n`
+//! with an empty key counts the entries the walker left out past [`MAX_ATTRIBUTES`] (see
+//! `recorder::limits`), so [`DROPPED_ATTRIBUTES_KEY`] counts them too.
 
 use crate::event::JsonNumber;
 use crate::otlp::RecordWriter;
@@ -27,6 +29,10 @@ pub fn write(entries: &str, redactor: &Redactor, out: &mut RecordWriter) {
     let mut rest = entries;
     while let Some(((kind, key, value), after)) = next_entry(rest) {
         rest = after;
+        if kind == b'n' {
+            dropped = dropped.saturating_add(parse_int(value).unwrap_or(0).max(0));
+            continue;
+        }
         let key = cut(key, MAX_KEY_BYTES).0;
         if key.is_empty() || !matches!(kind, b's' | b'i' | b'd' | b'b') {
             continue;
@@ -105,6 +111,20 @@ mod tests {
 
     fn entries(list: &[(&str, &str)]) -> String {
         list.iter().map(|(k, v)| format!("{k}\0{v}\0")).collect()
+    }
+
+    #[test]
+    fn entries_the_walker_left_out_are_counted_with_those_dropped_here() {
+        let mut list: Vec<(String, String)> =
+            (0..70).map(|i| (format!("sk{i}"), "v".into())).collect();
+        list.push(("n".into(), "130".into()));
+        let text: String = list.iter().map(|(k, v)| format!("{k}\0{v}\0")).collect();
+        let got = parse(&text, &Redactor::default());
+        assert_eq!(got.len(), MAX_ATTRIBUTES + 1);
+        assert_eq!(
+            got.last(),
+            Some(&(DROPPED_ATTRIBUTES_KEY.to_owned(), Value::IntValue(136)))
+        );
     }
 
     /// The attributes written for `input`, after the writer's standard ones.

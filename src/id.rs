@@ -82,19 +82,36 @@ fn nibble(n: u8) -> char {
     char::from(if n < 10 { b'0' + n } else { b'a' + n - 10 })
 }
 
-/// Where random bytes come from: the platform CSPRNG in a page ([`Csprng`]), a seeded generator
-/// in simulations, so a whole page life replays exactly.
-pub trait Entropy {
-    /// Fills `out` with random bytes.
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), getrandom::Error>;
+/// Where random bytes come from. A concrete choice, not a trait object: an indirect call would
+/// keep every function reachable through the wasm table in the download.
+#[derive(Clone, Copy, Debug)]
+pub enum Entropy {
+    /// The platform CSPRNG (`crypto.getRandomValues` in a browser).
+    Csprng,
+    /// A seeded generator (splitmix64), so a simulated page life replays exactly. Native only:
+    /// IDs a page sends always come from the CSPRNG.
+    #[cfg(not(target_arch = "wasm32"))]
+    Seeded(u64),
 }
 
-/// The platform CSPRNG (`crypto.getRandomValues` in a browser).
-pub struct Csprng;
-
-impl Entropy for Csprng {
+impl Entropy {
     fn fill(&mut self, out: &mut [u8]) -> Result<(), getrandom::Error> {
-        getrandom::fill(out)
+        match self {
+            Entropy::Csprng => getrandom::fill(out),
+            #[cfg(not(target_arch = "wasm32"))]
+            Entropy::Seeded(state) => {
+                for chunk in out.chunks_mut(8) {
+                    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                    let mut z = *state;
+                    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                    z ^= z >> 31;
+                    let bytes = z.to_le_bytes();
+                    chunk.copy_from_slice(bytes.get(..chunk.len()).unwrap_or(&[]));
+                }
+                Ok(())
+            }
+        }
     }
 }
 
@@ -103,20 +120,20 @@ impl Entropy for Csprng {
 pub struct IdPool {
     block: [u8; POOL_BYTES],
     used: usize,
-    source: alloc::boxed::Box<dyn Entropy>,
+    source: Entropy,
 }
 
 const POOL_BYTES: usize = 512;
 
 impl Default for IdPool {
     fn default() -> Self {
-        IdPool::new(alloc::boxed::Box::new(Csprng))
+        IdPool::new(Entropy::Csprng)
     }
 }
 
 impl IdPool {
     /// A pool drawing from `source`.
-    pub fn new(source: alloc::boxed::Box<dyn Entropy>) -> Self {
+    pub fn new(source: Entropy) -> Self {
         IdPool {
             block: [0; POOL_BYTES],
             used: POOL_BYTES,

@@ -243,7 +243,7 @@ impl Delivery {
     }
 }
 
-impl Recorder {
+impl<P: crate::recorder::PagePath> Recorder<P> {
     /// The endpoint events are sent to.
     pub fn endpoint(&self) -> Option<&str> {
         self.delivery.as_ref().map(|d| d.endpoint.as_str())
@@ -288,7 +288,7 @@ impl Recorder {
             time: now,
             correlation_id,
             session_id,
-            page_path: (self.path)(),
+            page_path: self.path.path(),
             user_id: self.user.clone(),
         })
     }
@@ -352,7 +352,7 @@ impl Recorder {
     /// settled, stops the pipeline (what was not acknowledged is then in storage).
     #[inline(never)]
     fn carry_out(&mut self, now: Millis, next: Next) {
-        let Recorder {
+        let Self {
             delivery, effects, ..
         } = self;
         let Some(d) = delivery.as_mut() else {
@@ -477,7 +477,7 @@ impl Recorder {
     /// `threadline.dropped` event stored with the rest (it only matters if this page never
     /// comes back).
     pub fn page_hidden(&mut self, now: Millis) {
-        let Recorder {
+        let Self {
             delivery, effects, ..
         } = self;
         let over = match delivery.as_ref() {
@@ -493,14 +493,14 @@ impl Recorder {
                 event_id: stamp.id.to_hex(),
                 json: page_events::dropped(&stamp, &counts),
             });
-            let Recorder {
+            let Self {
                 delivery, effects, ..
             } = self;
             if let Some(d) = delivery.as_ref() {
                 d.write_outbox(note.as_ref(), effects);
             }
         }
-        let Recorder {
+        let Self {
             delivery, effects, ..
         } = self;
         if let Some(d) = delivery.as_mut() {

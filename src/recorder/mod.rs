@@ -14,7 +14,6 @@ pub mod limits;
 mod requests;
 mod session_slot;
 
-use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -92,11 +91,16 @@ pub struct Trigger<'a> {
     pub same_element: bool,
 }
 
-/// Where the page is (its path goes on every event); the shell's is `location.pathname`.
-pub type PagePath = Box<dyn FnMut() -> String>;
+/// Where the page is: its path goes on every event (the shell's reads `location.pathname`).
+/// A type parameter, not a trait object: an indirect call would keep every function reachable
+/// through the wasm table in the download.
+pub trait PagePath {
+    /// The page's path now.
+    fn path(&mut self) -> String;
+}
 
 /// All of the recorder's state.
-pub struct Recorder {
+pub struct Recorder<P: PagePath> {
     correlator: Correlator,
     propagation: Propagation,
     allow: Allowlist,
@@ -112,12 +116,12 @@ pub struct Recorder {
     /// When the automatic-action timer is set for.
     auto_timer: Option<Millis>,
     #[cfg_attr(not(feature = "events"), allow(dead_code))]
-    path: PagePath,
+    path: P,
     effects: Vec<Effect>,
     delivery: Option<Delivery>,
 }
 
-impl Recorder {
+impl<P: PagePath> Recorder<P> {
     /// The recorder for `config` on a page at `page`; `regexes` says whether `propagateTo` has
     /// `RegExp` entries; `stored_session` is the session slot's text. `None` when no random ID
     /// can be drawn.
@@ -126,9 +130,9 @@ impl Recorder {
         page: Option<Origin>,
         regexes: bool,
         ids: IdPool,
-        path: PagePath,
+        path: P,
         stored_session: Option<&str>,
-    ) -> Option<Recorder> {
+    ) -> Option<Recorder<P>> {
         let mut correlator = Correlator::with_ids(config.retry_window, ids);
         let tab = correlator.mint().ok()?;
         let delivery = Delivery::new(&config, tab);
@@ -176,7 +180,7 @@ impl Recorder {
 
     /// The session ID, rotating it if it expired; reading it never extends it.
     pub fn session_id(&mut self, now: Millis) -> Option<Id> {
-        let Recorder {
+        let Self {
             session,
             correlator,
             effects,
@@ -205,7 +209,7 @@ impl Recorder {
     /// Whether a request to the absolute URL `href` may carry the correlation header: if so,
     /// whether it goes to the page's own origin. `regex` tests an origin against the `RegExp`
     /// entries of `propagateTo`.
-    fn allows(&self, href: &str, regex: &dyn Fn(&str) -> bool) -> Option<bool> {
+    fn allows(&self, href: &str, regex: impl Fn(&str) -> bool) -> Option<bool> {
         let origin = Origin::parse_url(href)?;
         if self.refusals.is_refused(&origin) {
             return None;
@@ -224,7 +228,7 @@ impl Recorder {
         &mut self,
         now: Millis,
         request: &Request<'_>,
-        regex: &dyn Fn(&str) -> bool,
+        regex: impl Fn(&str) -> bool,
     ) -> Plan {
         self.plan(now, request, regex).unwrap_or(Plan::Untouched)
     }
@@ -233,7 +237,7 @@ impl Recorder {
         &mut self,
         now: Millis,
         request: &Request<'_>,
-        regex: &dyn Fn(&str) -> bool,
+        regex: impl Fn(&str) -> bool,
     ) -> Option<Plan> {
         let app = AppHeaders {
             same_origin: self.allows(request.href, regex)?,
@@ -428,7 +432,7 @@ impl Recorder {
                 page_events::action_start(stamp, &name, auto, attributes, redactor)
             });
         }
-        let Recorder {
+        let Self {
             session,
             correlator,
             effects,

@@ -32,7 +32,7 @@ impl Delivery {
     }
 }
 
-impl Recorder {
+impl<P: crate::recorder::PagePath> Recorder<P> {
     /// No endpoint.
     pub fn endpoint(&self) -> Option<&str> {
         None

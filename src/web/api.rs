@@ -1,7 +1,6 @@
 //! The JavaScript API: `createRecorder` (wrapped by `init` in `js/loader.js`), `Recorder` and
 //! `Action`. One recorder per page: a second `init` returns the first.
 
-use alloc::boxed::Box;
 use alloc::rc::{Rc, Weak};
 use alloc::string::String;
 use core::cell::RefCell;
@@ -10,6 +9,7 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
+use crate::attributes::MAX_ATTRIBUTES;
 use crate::baggage::is_user_id;
 use crate::event::Severity;
 use crate::id::{Id, IdPool};
@@ -17,11 +17,12 @@ use crate::options::{already_running, differences};
 use crate::origin::Origin;
 use crate::otlp::MAX_VALUE_BYTES;
 use crate::page_events::ActionOutcome;
+use crate::recorder::limits::{MAX_ATTRIBUTE_DEPTH, MAX_ATTRIBUTES_WALKED};
 use crate::recorder::{self, SESSION_KEY};
 use crate::web::auto_actions::AutoActions;
 use crate::web::driver::{Handle, Shell, stored_session, with_shell};
 use crate::web::fetch::FetchPatch;
-use crate::web::glue;
+use crate::web::glue::{self, Page};
 use crate::web::hooks::Hooks;
 use crate::web::options::read_options;
 use crate::web::xhr::XhrPatch;
@@ -72,7 +73,7 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
         Origin::parse_url(&page_url),
         !options.regexes.is_empty(),
         IdPool::default(),
-        Box::new(glue::page_path),
+        Page,
         stored_session(&slot).as_deref(),
     )
     .ok_or_else(|| {
@@ -229,19 +230,20 @@ impl Recorder {
 impl Recorder {
     /// Flushes, then stops sending (no timers, no retries) if `close`.
     fn flush_then(&self, close: bool) -> Promise {
-        let promise = with_shell(&self.handle, |shell, now| {
-            let (promise, id) = shell.promise();
+        let pair = glue::deferred();
+        let resolve: Function = pair.get(1).unchecked_into();
+        let held = with_shell(&self.handle, |shell, now| {
+            let id = shell.promise(resolve.clone());
             if close {
                 shell.core.shutdown(now, id);
             } else {
                 shell.core.flush(now, id, close);
             }
-            promise
         });
-        promise.map_or_else(
-            || Promise::resolve(&JsValue::UNDEFINED),
-            JsCast::unchecked_into,
-        )
+        if held.is_none() {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
+        pair.get(0).unchecked_into()
     }
 
     /// Records event `name` at `level` (see `log` and `recordUi`).
@@ -321,10 +323,16 @@ fn read_attributes(shell: &Shell, value: &JsValue) -> String {
     if !shell.core.sends_events() || value.is_undefined() || value.is_null() {
         return String::new();
     }
-    // MAX_VALUE_BYTES is small; one more character tells a cut string from a whole one.
+    // The limits are small; one more character tells a cut string from a whole one.
     #[allow(clippy::cast_possible_truncation)]
-    let max = MAX_VALUE_BYTES as u32 + 1;
-    glue::flatten(value, max)
+    let (max_length, max_kept) = (MAX_VALUE_BYTES as u32 + 1, MAX_ATTRIBUTES as u32);
+    glue::flatten(
+        value,
+        max_length,
+        MAX_ATTRIBUTE_DEPTH,
+        max_kept,
+        MAX_ATTRIBUTES_WALKED,
+    )
 }
 
 /// The `Action` object for action `id` (the current one): the one handed out before, if any.

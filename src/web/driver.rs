@@ -13,12 +13,12 @@ use wasm_bindgen::JsValue;
 use crate::Millis;
 use crate::id::Id;
 use crate::recorder::{Effect, PromiseId, Recorder, Slot, Timer};
-use crate::web::glue::{self, now};
+use crate::web::glue::{self, Page, now};
 use crate::web::protocol::Decisions;
 
 /// The recorder in the page; lives in an `Rc<RefCell<_>>` ([`Handle`]).
 pub(crate) struct Shell {
-    pub core: Recorder,
+    pub core: Recorder<Page>,
     /// The `Hooks` object the JS glue calls back into.
     pub hooks: JsValue,
     /// The `RegExp` entries of `propagateTo`.
@@ -48,7 +48,7 @@ pub(crate) type Handle = Rc<RefCell<Shell>>;
 impl Shell {
     /// The shell around `core`.
     pub fn new(
-        core: Recorder,
+        core: Recorder<Page>,
         regexes: Vec<RegExp>,
         upload_fetch: JsValue,
         session_slot: JsValue,
@@ -70,12 +70,11 @@ impl Shell {
         }
     }
 
-    /// A promise for `flush()` or `shutdown()`, and the ID the core settles it by.
-    pub fn promise(&mut self) -> (JsValue, PromiseId) {
-        let pair = glue::deferred();
+    /// Holds the `resolve` of a `flush()` or `shutdown()` promise; the ID the core settles it by.
+    pub fn promise(&mut self, resolve: Function) -> PromiseId {
         self.next_promise = self.next_promise.wrapping_add(1);
-        self.promises.push((self.next_promise, pair.get(1).into()));
-        (pair.get(0), self.next_promise)
+        self.promises.push((self.next_promise, resolve));
+        self.next_promise
     }
 
     /// Carries out what the core decided, in order.

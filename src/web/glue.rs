@@ -38,9 +38,13 @@ extern "C" {
     /// Reports actionable clicks and form submits to the hooks; returns the unwatch function.
     #[wasm_bindgen(js_name = watchActions)]
     pub fn watch_actions(target: &JsValue, hooks: &JsValue) -> Function;
-    /// Calls the hooks' `tick(kind)` after `delay` ms; returns the timer.
+}
+
+#[wasm_bindgen(module = "/js/protocol.js")]
+extern "C" {
+    /// Reports timer `code` to the hooks after `delay` ms; returns the timer.
     #[wasm_bindgen(js_name = tickAfter)]
-    pub fn tick_after(hooks: &JsValue, delay: i32, kind: u8) -> JsValue;
+    pub fn tick_after(hooks: &JsValue, delay: i32, code: u8) -> JsValue;
     /// Cancels a timer from [`tick_after`].
     #[wasm_bindgen(js_name = cancelTick)]
     pub fn cancel_tick(timer: &JsValue);
@@ -97,8 +101,15 @@ extern "C" {
 #[wasm_bindgen(module = "/js/page.js")]
 extern "C" {
     /// Attributes as `<kind><key>\0<value>\0` entries (see `attributes`), strings cut past
-    /// `max_length` characters.
-    pub fn flatten(value: &JsValue, max_length: u32) -> String;
+    /// `max_length` characters, walked `max_depth` deep; past `max_kept` entries only counted,
+    /// up to `max_walked`.
+    pub fn flatten(
+        value: &JsValue,
+        max_length: u32,
+        max_depth: u32,
+        max_kept: u32,
+        max_walked: u32,
+    ) -> String;
     /// Reports page lifecycle, uncaught errors and (if asked) console lines to the hooks;
     /// returns the unwatch function.
     #[wasm_bindgen(js_name = watchPage)]
@@ -124,6 +135,15 @@ extern "C" {
     /// `location.pathname`.
     #[wasm_bindgen(js_name = pagePath)]
     pub fn page_path() -> String;
+}
+
+/// The page's path, read when an event is stamped.
+pub(crate) struct Page;
+
+impl crate::recorder::PagePath for Page {
+    fn path(&mut self) -> String {
+        page_path()
+    }
 }
 
 /// Wall-clock milliseconds, shared by all tabs, as the core's clock.

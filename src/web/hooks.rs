@@ -1,8 +1,9 @@
-//! The entry points the recorder's own JavaScript glue calls back into: plan a request, report
-//! its end, a click or submit, a timer, another tab's storage write, an upload's end, the page
-//! being hidden or shown, an uncaught error, a console line. Each reads the clock once, hands
-//! the happening to the core and carries out its effects. One exported object instead of a
-//! closure each, which keeps closure machinery out of the download. Not part of the public API.
+//! The entry points the recorder's own JavaScript glue calls back into: `plan` (and `decision`)
+//! for a request about to start, `on` for every other happening (`web/protocol.rs`), `onAction`
+//! for a click or submit (it carries the element) and `socketSent` (it answers text). Each
+//! reads the clock once, hands the happening to the core and carries out its effects. One
+//! exported object with few methods: each export costs a shim in the wasm and in its glue. Not
+//! part of the public API.
 
 use alloc::rc::Weak;
 use alloc::string::String;
@@ -14,14 +15,24 @@ use crate::Millis;
 use crate::page_events::Uncaught;
 use crate::recorder::{Timer, Trigger};
 use crate::web::driver::{Shell, with_shell};
-use crate::web::protocol::{self, PAGE_HIDDEN, PAGE_ONLINE, PAGE_VISIBLE};
+use crate::web::protocol::{self, Happening, PAGE_HIDDEN, PAGE_ONLINE, PAGE_VISIBLE};
 
-/// A byte count from JavaScript as an integer (negative or NaN counts as 0).
-fn whole(bytes: f64) -> u64 {
-    // A message's length, far below 2^53.
+/// A count from JavaScript as an integer (negative or NaN counts as 0).
+fn whole(n: f64) -> u64 {
+    // Counts, lengths and statuses, far below 2^53.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let n = bytes.max(0.0) as u64;
+    let n = n.max(0.0) as u64;
     n
+}
+
+/// A token, batch ID or count from JavaScript.
+fn token(n: f64) -> u32 {
+    u32::try_from(whole(n)).unwrap_or(u32::MAX)
+}
+
+/// A code from JavaScript.
+fn small(n: f64) -> u8 {
+    u8::try_from(whole(n)).unwrap_or(u8::MAX)
 }
 
 /// Holds the recorder weakly: the glue outliving the recorder does nothing.
@@ -65,84 +76,73 @@ impl Hooks {
             .unwrap_or_default()
     }
 
-    /// A planned request ended: `how` is a `SETTLED_*` code of `web/protocol.rs`; `echoed` is
-    /// the response's correlation header, if readable; `traceparent` the one it went out with,
-    /// when code below Threadline replaced Threadline's.
-    pub fn settle(
+    /// A happening (a [`Happening`] code) with its numbers and texts, as `js/protocol.js`
+    /// lists them; the answer is 0 unless the happening asks a question.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on(
         &self,
-        token: u32,
-        status: u16,
-        how: u8,
-        echoed: Option<String>,
-        traceparent: Option<String>,
-    ) {
-        let settled = protocol::settled(how, status);
-        self.with(|shell, now| {
-            shell.core.request_settled(
-                now,
-                token,
-                settled,
-                echoed.as_deref(),
-                traceparent.as_deref(),
-            );
-        });
-    }
-
-    /// Tagged request `token` failed without a response: whether it may be sent once more
-    /// without Threadline's headers (a refused CORS preflight). It is still in flight until
-    /// settled.
-    #[wasm_bindgen(js_name = mayResend)]
-    pub fn may_resend(&self, token: u32) -> bool {
-        self.with(|shell, _| shell.core.may_resend(token))
-            .unwrap_or(false)
-    }
-
-    /// A request to `href` answered once sent without Threadline's headers: its server refused
-    /// them, and its origin gets none from now on.
-    #[wasm_bindgen(js_name = corsRefused)]
-    pub fn cors_refused(&self, href: String) {
-        self.with(|shell, now| shell.core.cors_refused(now, &href));
-    }
-
-    /// Requests started between `init` and the recorder being ready: `held` waited and were
-    /// planned, `untagged` went out untouched; the longest wait, in ms.
-    pub fn startup(&self, held: u32, untagged: u32, waited_ms: u32) {
-        self.with(|shell, now| shell.core.startup(now, held, untagged, waited_ms));
-    }
-
-    /// An event upload ended: its HTTP status, or 0 for a network error.
-    pub fn uploaded(&self, id: u32, status: u16, retry_after: Option<String>) {
-        self.with(|shell, now| {
-            shell
-                .core
-                .upload_answered(now, id, status, retry_after.as_deref());
-        });
-    }
-
-    /// The page changed: a `PAGE_*` code of `web/protocol.rs`.
-    pub fn lifecycle(&self, change: u8) {
-        self.with(|shell, now| match change {
-            PAGE_HIDDEN => shell.core.page_hidden(now),
-            PAGE_VISIBLE => shell.core.page_shown(),
-            PAGE_ONLINE => shell.core.online(now),
-            _ => {}
-        });
-    }
-
-    /// An uncaught error (`source` "error") or unhandled rejection.
-    pub fn uncaught(&self, source: String, kind: String, message: String, stack: String) {
-        let uncaught = Uncaught {
-            source: &source,
-            kind: &kind,
-            message: &message,
-            stack: &stack,
+        happening: u8,
+        a: f64,
+        b: f64,
+        c: f64,
+        s1: Option<String>,
+        s2: Option<String>,
+        s3: Option<String>,
+    ) -> f64 {
+        let Some(happening) = Happening::from_code(happening) else {
+            return 0.0;
         };
-        self.with(|shell, now| shell.core.uncaught(now, &uncaught));
-    }
-
-    /// A `console.error` (`is_error`) or `console.warn` line.
-    pub fn console(&self, is_error: bool, message: String) {
-        self.with(|shell, now| shell.core.console(now, is_error, &message));
+        let (s1, s2) = (s1.as_deref(), s2.as_deref());
+        self.with(|shell, now| {
+            let core = &mut shell.core;
+            match happening {
+                Happening::Settled => {
+                    let settled = protocol::settled(small(c), u16::try_from(whole(b)).unwrap_or(0));
+                    core.request_settled(now, token(a), settled, s1, s2);
+                }
+                Happening::MayResend => return f64::from(u8::from(core.may_resend(token(a)))),
+                Happening::CorsRefused => core.cors_refused(now, s1.unwrap_or_default()),
+                Happening::Startup => core.startup(now, token(a), token(b), token(c)),
+                Happening::Uploaded => {
+                    let status = u16::try_from(whole(b)).unwrap_or(0);
+                    core.upload_answered(now, token(a), status, s1);
+                }
+                Happening::Lifecycle => match small(a) {
+                    PAGE_HIDDEN => core.page_hidden(now),
+                    PAGE_VISIBLE => core.page_shown(),
+                    PAGE_ONLINE => core.online(now),
+                    _ => {}
+                },
+                Happening::Console => core.console(now, small(a) == 1, s1.unwrap_or_default()),
+                Happening::Tick => {
+                    if let Some(timer) = Timer::from_code(small(a)) {
+                        core.timer_fired(now, timer);
+                    }
+                }
+                Happening::SocketReceived => core.socket_received(
+                    now,
+                    s1.unwrap_or_default(),
+                    s2.unwrap_or_default(),
+                    whole(a),
+                ),
+                Happening::StorageChanged => core.storage_changed(s1, s2),
+                Happening::Uncaught => {
+                    let uncaught = Uncaught {
+                        source: if small(a) == 1 {
+                            "unhandledrejection"
+                        } else {
+                            "error"
+                        },
+                        kind: s1.unwrap_or_default(),
+                        message: s2.unwrap_or_default(),
+                        stack: s3.as_deref().unwrap_or_default(),
+                    };
+                    core.uncaught(now, &uncaught);
+                }
+            }
+            0.0
+        })
+        .unwrap_or(0.0)
     }
 
     /// A click on an actionable element, or a form submit (`element` is then the submitter).
@@ -166,13 +166,6 @@ impl Hooks {
         });
     }
 
-    /// A timer fired (its [`Timer`] code).
-    pub fn tick(&self, kind: u8) {
-        if let Some(timer) = Timer::from_code(kind) {
-            self.with(|shell, now| shell.core.timer_fired(now, timer));
-        }
-    }
-
     /// A message of `bytes` is about to be sent on the socket at `url`: records `ws.send` and
     /// answers the IDs a JSON object message carries, `correlation\nsession` (the correlation
     /// empty outside an action; the whole answer empty when there is nothing to add).
@@ -188,21 +181,5 @@ impl Hooks {
             session.push_hex(&mut ids);
         }
         ids
-    }
-
-    /// A message of `bytes` arrived on the socket at `url` carrying `correlation`.
-    #[wasm_bindgen(js_name = socketReceived)]
-    pub fn socket_received(&self, url: String, correlation: String, bytes: f64) {
-        self.with(|shell, now| {
-            shell
-                .core
-                .socket_received(now, &url, &correlation, whole(bytes));
-        });
-    }
-
-    /// Another tab wrote storage key `key` (`None` when it cleared storage).
-    #[wasm_bindgen(js_name = storageChanged)]
-    pub fn storage_changed(&self, key: Option<String>, value: Option<String>) {
-        self.with(|shell, _| shell.core.storage_changed(key.as_deref(), value.as_deref()));
     }
 }

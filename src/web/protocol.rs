@@ -1,6 +1,7 @@
-//! The JS↔wasm protocol, the one definition on the Rust side (`js/patch.js` and `js/page.js`
-//! speak it): how a request is described for planning and how the plan comes back, and the
-//! codes for how a request settled, page lifecycle changes and timers ([`Timer`]'s codes).
+//! The JS↔wasm protocol, the one definition on the Rust side (`js/protocol.js` is the
+//! JavaScript side): the happenings the glue reports through one entry, `hooks.on`, with typed
+//! codes ([`Happening`], `SETTLED_*`, `PAGE_*`, and [`Timer`]'s codes), and how a request is
+//! described for planning and how the plan comes back.
 //!
 //! Planning a request: JavaScript hands over one string, the fields below joined by `\n` (which
 //! none of them can contain; an empty field means "none"): href, method, the header names the
@@ -21,24 +22,63 @@ use crate::page_events::Settled;
 use js_sys::RegExp;
 
 use crate::recorder::{Plan, Recorder, Request};
-use crate::web::glue::now;
+use crate::web::glue::{Page, now};
 
 /// The last field of a planning request for an XHR.
 pub(crate) const KIND_XHR: &str = "x";
 
-/// How a request settled (`hooks.settle`'s `how`): with a response.
+/// What a call of `hooks.on(happening, a, b, c, s1, s2, s3)` reports; the meaning of the
+/// numbers and texts for each is listed in `js/protocol.js`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Happening {
+    Settled = 0,
+    MayResend = 1,
+    CorsRefused = 2,
+    Startup = 3,
+    Uploaded = 4,
+    Lifecycle = 5,
+    Console = 6,
+    Tick = 7,
+    SocketReceived = 8,
+    StorageChanged = 9,
+    Uncaught = 10,
+}
+
+impl Happening {
+    const ALL: [Happening; 11] = [
+        Happening::Settled,
+        Happening::MayResend,
+        Happening::CorsRefused,
+        Happening::Startup,
+        Happening::Uploaded,
+        Happening::Lifecycle,
+        Happening::Console,
+        Happening::Tick,
+        Happening::SocketReceived,
+        Happening::StorageChanged,
+        Happening::Uncaught,
+    ];
+
+    /// The happening a code names.
+    pub fn from_code(code: u8) -> Option<Happening> {
+        Happening::ALL.get(usize::from(code)).copied()
+    }
+}
+
+/// How a request settled (`Happening::Settled`'s `c`): with a response.
 pub(crate) const SETTLED_RESPONSE: u8 = 0;
 /// The app aborted it (any other code: no response, the network failed or CORS refused it).
 pub(crate) const SETTLED_ABORTED: u8 = 2;
 
-/// Page lifecycle changes (`hooks.lifecycle`): hidden or left.
+/// Page lifecycle changes (`Happening::Lifecycle`'s `a`): hidden or left.
 pub(crate) const PAGE_HIDDEN: u8 = 0;
 /// Shown again.
 pub(crate) const PAGE_VISIBLE: u8 = 1;
 /// Back online.
 pub(crate) const PAGE_ONLINE: u8 = 2;
 
-/// How a request settled, from `hooks.settle`'s `how` and `status`.
+/// How a request settled, from its `SETTLED_*` code and status.
 pub(crate) fn settled(how: u8, status: u16) -> Settled {
     match how {
         SETTLED_RESPONSE => Settled::Status(status),
@@ -50,7 +90,7 @@ pub(crate) fn settled(how: u8, status: u16) -> Settled {
 /// Plans the request `request` describes; the answer as above. `regexes` are the `RegExp`
 /// entries of `propagateTo`.
 pub(crate) fn plan(
-    core: &mut Recorder,
+    core: &mut Recorder<Page>,
     regexes: &[RegExp],
     decisions: &mut Decisions,
     request: &str,
@@ -59,7 +99,7 @@ pub(crate) fn plan(
 }
 
 fn plan_token(
-    core: &mut Recorder,
+    core: &mut Recorder<Page>,
     regexes: &[RegExp],
     decisions: &mut Decisions,
     request: &str,
@@ -83,7 +123,7 @@ fn plan_token(
         },
     };
     let regex = |origin: &str| regexes.iter().any(|re| re.test(origin));
-    let plan = core.request_starting(now(), &request, &regex);
+    let plan = core.request_starting(now(), &request, regex);
     let next = &mut decisions.next;
     next.clear();
     let token = match plan {

@@ -323,6 +323,25 @@ describe("what is recorded", () => {
     assert.equal(customEvent.attrs.password, "shown");
   });
 
+  test("an event keeps 64 attributes and counts every one left out, nested ones too", async () => {
+    const { page } = await app();
+    await page.evaluate(async () => {
+      const flat = {};
+      for (let i = 0; i < 300; i++) flat[`k${i}`] = i;
+      const nested = { a: {}, b: {}, c: {} };
+      for (const part of Object.values(nested)) for (let i = 0; i < 100; i++) part[`k${i}`] = "v";
+      tl.log("info", "many flat", flat);
+      tl.log("info", "many nested", nested);
+      await tl.flush();
+    });
+    for (const message of ["many flat", "many nested"]) {
+      const [event] = ingest.events("log").filter((e) => e.body.stringValue === message);
+      const kept = Object.keys(event.attrs).filter((k) => /^[abc.]*k\d+$/.test(k));
+      assert.equal(kept.length, 64, message);
+      assert.equal(event.attrs["threadline.attributes_dropped"], "236", message);
+    }
+  });
+
   test("bad event options make init reject with the option's name", async () => {
     const { page, context } = await openEsmPage(live);
     contexts.push(context);

@@ -20,22 +20,16 @@ use threadline::id::{Entropy, Id, IdPool};
 use threadline::options::Config;
 use threadline::origin::Origin;
 use threadline::outbox::KEY_PREFIX;
-use threadline::recorder::{Effect, Plan, PromiseId, Recorder, Request, SESSION_KEY, Slot, Timer};
+use threadline::recorder::{
+    Effect, PagePath, Plan, PromiseId, Recorder, Request, SESSION_KEY, Slot, Timer,
+};
 
-/// splitmix64: a seeded source, so a failing life replays exactly.
-pub struct Seeded(pub u64);
+/// The simulated page is always at `/checkout`.
+pub struct Checkout;
 
-impl Entropy for Seeded {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), getrandom::Error> {
-        for chunk in out.chunks_mut(8) {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^= z >> 31;
-            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
-        }
-        Ok(())
+impl PagePath for Checkout {
+    fn path(&mut self) -> String {
+        "/checkout".to_owned()
     }
 }
 
@@ -138,7 +132,7 @@ pub fn attr(record: &serde_json::Value, key: &str) -> Option<String> {
 
 /// One tab running the recorder.
 pub struct Tab {
-    pub rec: Recorder,
+    pub rec: Recorder<Checkout>,
     /// This tab's storage key for pending events.
     pub outbox_key: String,
     pub index: usize,
@@ -176,8 +170,8 @@ impl Tab {
             config,
             Origin::parse_url("https://shop.test/checkout"),
             false,
-            IdPool::new(Box::new(Seeded(seed))),
-            Box::new(|| "/checkout".to_owned()),
+            IdPool::new(Entropy::Seeded(seed)),
+            Checkout,
             stored_session.as_deref(),
         )
         .expect("a recorder");
@@ -387,7 +381,7 @@ impl Tab {
                 baggage: None,
                 write: HeaderWrite::Replace,
             },
-            &|_| false,
+            |_: &str| false,
         );
         self.apply();
         plan
