@@ -115,6 +115,16 @@ impl Entropy {
     }
 }
 
+/// Whether `text` is 16 to 64 letters, digits, `-` or `_`: the rule for every ID Threadline
+/// accepts from the outside (an ID a server echoed, the middleware's incoming header), so a
+/// backend may replace an ID it found invalid with its own and the page still reports it.
+pub fn is_acceptable_id(text: &str) -> bool {
+    (16..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Random bytes drawn from the entropy source a block at a time, so minting an ID costs no
 /// WebCrypto call.
 pub struct IdPool {

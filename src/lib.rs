@@ -2,7 +2,9 @@
 //! on the requests the page sends to its own APIs, so one search finds the whole story.
 //!
 //! The crate is a pure core, tested natively, and a thin web shell (`web`, wasm32 only) that
-//! carries the core's decisions out in the browser. From JavaScript:
+//! carries the core's decisions out in the browser. Above the policy modules, one state machine,
+//! [`recorder::Recorder`], holds all of the recorder's state: each happening in the page goes in
+//! with the time, and what to do comes out as [`recorder::Effect`]s. From JavaScript:
 //!
 //! ```js
 //! import { init } from "threadline";

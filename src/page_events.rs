@@ -177,14 +177,10 @@ pub struct RequestDone<'a> {
     pub trace: Option<Id>,
 }
 
-/// A correlation ID a server echoed, if it is one a backend would accept: 16 to 64 letters,
-/// digits, `-` or `_` (a server may have replaced an ID it found invalid with its own).
+/// A correlation ID a server echoed, if it is one a backend would accept
+/// ([`crate::id::is_acceptable_id`]; a server may have replaced an ID it found invalid).
 pub fn echoed_id(text: &str) -> Option<&str> {
-    let valid = (16..=64).contains(&text.len())
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    valid.then_some(text)
+    crate::id::is_acceptable_id(text).then_some(text)
 }
 
 /// `url` cut before the first of `stops`.

@@ -5,12 +5,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Whether `text` is 16 to 64 letters, digits, `-` or `_`: the rule for every ID Threadline
-/// accepts from the outside.
+/// accepts from the outside, the recorder's own (`threadline::id::is_acceptable_id`).
 pub fn is_valid_id(text: &str) -> bool {
-    (16..=64).contains(&text.len())
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    threadline::id::is_acceptable_id(text)
 }
 
 /// Why a text is not an ID.
