@@ -58,22 +58,23 @@ impl Hooks {
 impl Hooks {
     /// Plans a request about to start (see `web/protocol.rs`).
     pub fn plan(&self, request: String) -> f64 {
-        self.with(|shell, _| {
+        self.with(|shell, now| {
             let Shell {
                 core,
                 regexes,
                 decisions,
                 ..
             } = shell;
-            protocol::plan(core, regexes, decisions, &request)
+            protocol::plan(now, core, regexes, decisions, &request)
         })
         .unwrap_or(0.0)
     }
 
     /// The headers of the latest plan (see `web/protocol.rs`).
     pub fn decision(&self) -> String {
-        self.with(|shell, _| shell.decisions.take())
-            .unwrap_or_default()
+        let handle = self.handle.upgrade();
+        let shell = handle.as_ref().and_then(|h| h.try_borrow_mut().ok());
+        shell.map(|mut s| s.decisions.take()).unwrap_or_default()
     }
 
     /// A happening (a [`Happening`] code) with its numbers and texts, as `js/protocol.js`

@@ -21,8 +21,9 @@ use crate::id::Id;
 use crate::page_events::Settled;
 use js_sys::RegExp;
 
+use crate::Millis;
 use crate::recorder::{Plan, Recorder, Request};
-use crate::web::glue::{Page, now};
+use crate::web::glue::Page;
 
 /// The last field of a planning request for an XHR.
 pub(crate) const KIND_XHR: &str = "x";
@@ -87,18 +88,20 @@ pub(crate) fn settled(how: u8, status: u16) -> Settled {
     }
 }
 
-/// Plans the request `request` describes; the answer as above. `regexes` are the `RegExp`
-/// entries of `propagateTo`.
+/// Plans the request `request` describes at `now`; the answer as above. `regexes` are the
+/// `RegExp` entries of `propagateTo`.
 pub(crate) fn plan(
+    now: Millis,
     core: &mut Recorder<Page>,
     regexes: &[RegExp],
     decisions: &mut Decisions,
     request: &str,
 ) -> f64 {
-    plan_token(core, regexes, decisions, request).unwrap_or(0.0)
+    plan_token(now, core, regexes, decisions, request).unwrap_or(0.0)
 }
 
 fn plan_token(
+    now: Millis,
     core: &mut Recorder<Page>,
     regexes: &[RegExp],
     decisions: &mut Decisions,
@@ -123,7 +126,7 @@ fn plan_token(
         },
     };
     let regex = |origin: &str| regexes.iter().any(|re| re.test(origin));
-    let plan = core.request_starting(now(), &request, regex);
+    let plan = core.request_starting(now, &request, regex);
     let next = &mut decisions.next;
     next.clear();
     let token = match plan {
