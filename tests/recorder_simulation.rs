@@ -470,3 +470,103 @@ fn a_request_to_another_origin_gets_nothing_and_a_refusing_origin_gets_nothing_m
         Plan::Untouched
     );
 }
+
+#[test]
+fn a_request_the_app_tagged_itself_is_only_observed_and_recorded_under_the_echo() {
+    let store = storage();
+    let mut tab = Tab::open(config(), &store, 14, T0);
+    let mut collector = Collector::default();
+    let plan = tab.request(T0, "https://shop.test/api/a", ",x-correlation-id,", None);
+    let Plan::Observe(token) = plan else {
+        panic!("the app's own header is left alone: {plan:?}")
+    };
+    let echoed = "0af7651916cd43dd8448eb211c80319c";
+    tab.rec
+        .request_settled(T0 + 20, token, Settled::Status(200), Some(echoed), None);
+    tab.apply();
+    let mut now = T0 + 20;
+    tab.flush(now);
+    drain(&mut tab, &mut now, T0 + 60_000, &mut collector, Answer::Ok);
+    let request: Vec<_> = collector.named("http.request").collect();
+    assert_eq!(request.len(), 1);
+    assert_eq!(
+        sim::attr(request[0], "correlation_id").as_deref(),
+        Some(echoed)
+    );
+    assert_eq!(request[0]["traceId"].as_str(), Some(echoed));
+}
+
+#[test]
+fn traceparent_and_the_session_go_where_the_options_say() {
+    let store = storage();
+    let mut options = Config {
+        propagate_to: vec![
+            threadline::allowlist::OriginPattern::parse("https://api.shop.test").unwrap(),
+        ],
+        ..config()
+    };
+    options.propagation.traceparent = false;
+    let mut tab = Tab::open(options.clone(), &store, 15, T0);
+    let session = tab.rec.session_id(T0).unwrap().to_hex();
+    let names = |plan: &Plan| match plan {
+        Plan::Tag { headers, .. } => headers
+            .iter()
+            .map(|(n, _)| n.to_ascii_lowercase())
+            .collect::<Vec<_>>(),
+        other => panic!("not tagged: {other:?}"),
+    };
+    // By default the session goes to the page's own origin only, in baggage.
+    let same = tab.request(T0, "https://shop.test/api", ",", None);
+    assert_eq!(names(&same), ["x-correlation-id", "baggage"]);
+    let Plan::Tag { headers, .. } = &same else {
+        unreachable!()
+    };
+    assert_eq!(headers[1].1, format!("session.id={session}"));
+    let cross = tab.request(T0, "https://api.shop.test/v1", ",", None);
+    assert_eq!(names(&cross), ["x-correlation-id"]);
+    // The app's baggage is kept, the session added.
+    let merged = tab.request(T0, "https://shop.test/api", ",baggage,", Some("tenant=7"));
+    let Plan::Tag { headers, .. } = &merged else {
+        unreachable!()
+    };
+    assert_eq!(headers[1].1, format!("tenant=7,session.id={session}"));
+    // With traceparent, the trace and the session travel everywhere the header does.
+    options.propagation.traceparent = true;
+    options.propagation.session_to = threadline::propagation::SessionTo::All;
+    let mut traced = Tab::open(options, &storage(), 16, T0);
+    let plan = traced.request(T0, "https://api.shop.test/v1", ",", None);
+    assert_eq!(names(&plan), ["x-correlation-id", "traceparent", "baggage"]);
+    let Plan::Tag { id, headers, .. } = &plan else {
+        unreachable!()
+    };
+    assert!(
+        headers[1].1.starts_with(&format!("00-{}-", id.to_hex())) && headers[1].1.ends_with("-01")
+    );
+}
+
+#[test]
+fn the_session_rotates_after_idle_time_and_actions_keep_it_alive() {
+    let store = storage();
+    let mut tab = Tab::open(config(), &store, 17, T0);
+    let first = tab.rec.session_id(T0).unwrap();
+    tab.apply();
+    // Reading the session never extends it; an action does.
+    let idle = Config::default().session.idle;
+    assert_eq!(tab.rec.session_id(T0 + idle - 1), Some(first));
+    tab.rec.start_action(T0 + idle - 1, "keep", "").unwrap();
+    tab.apply();
+    assert_eq!(tab.rec.session_id(T0 + 2 * idle - 2), Some(first));
+    let rotated = tab.rec.session_id(T0 + 2 * idle).unwrap();
+    tab.apply();
+    assert_ne!(rotated, first);
+    assert!(store.borrow().items["threadline.session"].contains(&rotated.to_hex()));
+    // However active, it rotates at its maximum age.
+    let max_age = Config::default().session.max_age;
+    let mut at = T0 + 2 * idle;
+    while at < T0 + 2 * idle + max_age {
+        tab.rec.start_action(at, "busy", "").unwrap();
+        tab.apply();
+        at += idle / 2;
+    }
+    assert_ne!(tab.rec.session_id(at), Some(rotated));
+}

@@ -369,16 +369,32 @@ impl Tab {
 
     /// A fetch about to start; its plan.
     pub fn fetch(&mut self, now: Millis, method: &str, url: &str) -> Plan {
+        self.plan(now, method, url, ",", None)
+    }
+
+    /// A GET the app set header `names` (`,a,b,`) and `baggage` on, about to start.
+    pub fn request(&mut self, now: Millis, url: &str, names: &str, baggage: Option<&str>) -> Plan {
+        self.plan(now, "GET", url, names, baggage)
+    }
+
+    fn plan(
+        &mut self,
+        now: Millis,
+        method: &str,
+        url: &str,
+        names: &str,
+        baggage: Option<&str>,
+    ) -> Plan {
         let plan = self.rec.request_starting(
             now,
             &Request {
                 href: url,
                 method,
-                names: ",",
+                names,
                 previous: None,
                 forced: None,
                 traceparent: None,
-                baggage: None,
+                baggage,
                 write: HeaderWrite::Replace,
             },
             |_: &str| false,
