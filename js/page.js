@@ -2,9 +2,9 @@
 // option values, session storage, the DOM events and timer behind automatic actions, and for
 // events: walking attributes, page lifecycle, errors and console lines, uploads, beacons and the
 // storage of pending events. Each piece only reads, listens or sends; every decision is the
-// recorder's. (Request-level glue is in
-// patch.js. The glue is kept to two files: wasm-bindgen's test runner stalls when a page loads
-// many snippet modules at once.)
+// recorder's. (Request-level glue is in patch.js, the protocol both speak in protocol.js. The
+// glue is kept to these three files: wasm-bindgen's test runner stalls when a page loads many
+// snippet modules at once.)
 
 import { HAPPENING, PAGE, report } from "./protocol.js";
 
