@@ -181,7 +181,12 @@ for (const [, short, body] of glue.matchAll(/\n {8}"(\w+)": function\([^)]*\) \{
   if (call) importNames.set(short, call[1]);
 }
 for (const [, short, fn] of glue.matchAll(/"(\w+)": import\d+\.(\w+)/g)) importNames.set(short, fn);
-for (const [, fn, short] of glue.matchAll(/(?:function |\n {4})(\w+)\([^)]*\) \{\n(?: {4,}.*\n){0,4}? {4,}.*\bwasm\.(\w+)\(/g)) if (!exportNames.has(short)) exportNames.set(short, fn);
+let inside = null;
+for (const line of glue.split("\n")) {
+  const opens = /^(?:export )?function (\w+)\(|^ {4}(?:(?:get|set|static) )?(\w+)\([^)]*\) \{$/.exec(line);
+  if (opens) inside = opens[1] || opens[2];
+  for (const [, short] of line.matchAll(/\bwasm\.(\w+)\(/g)) if (inside && !exportNames.has(short)) exportNames.set(short, inside);
+}
 
 console.log(`Time to ready by phase: medians of ${LOADS} loads, ms since the page's first script (${dist})`);
 for (const name of ["handwritten", "threadline"]) {
