@@ -28,11 +28,11 @@ const OPTIONS = JSON.parse(process.env.PROFILE_OPTIONS || "{}");
 // --- The build, with names.
 
 mkdirSync(out, { recursive: true });
-// scripts/build.mjs keeps the optimised wasm with its names in build/pkg; shortening the names
-// again with -g gives the shipped file's code with the name section kept.
+// scripts/build.mjs keeps the optimised wasm with its names in build/pkg; its last step again,
+// with -g, gives the shipped file's code (the same bytes) with the name section kept.
 const named = join(out, "threadline_bg.wasm");
 execFileSync(join(root, "node_modules", ".bin", "wasm-opt"), [
-  "-g", "--strip-producers", "--strip-target-features", "--minify-imports-and-exports-and-modules",
+  "-Oz", "-g", "--strip-producers", "--strip-target-features", "--minify-imports-and-exports-and-modules",
   join(root, "build", "pkg", "threadline_opt.wasm"), "-o", named,
 ], { stdio: ["ignore", "ignore", "inherit"] });
 const shape = (file) => {
