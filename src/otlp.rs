@@ -8,7 +8,7 @@ use alloc::string::String;
 
 use crate::event::{Severity, Stamp};
 use crate::id::Id;
-use crate::json::push_string;
+use crate::json::{push_escaped, push_string};
 use crate::redact::{TRUNCATED_MARK, cut};
 use crate::text::push_decimal;
 
@@ -39,10 +39,9 @@ where
     let records_len: usize = records.clone().map(|r| r.len() + 1).sum();
     let mut out = String::with_capacity(records_len + 2 * resource.service_name.len() + 256);
     out.push_str(r#"{"resourceLogs":[{"resource":{"attributes":["#);
-    let mut first = true;
-    push_attr_key(&mut out, &mut first, "service.name");
-    push_str_value(&mut out, resource.service_name, usize::MAX);
-    out.push_str(r#"}]},"scopeLogs":[{"scope":{"name":""#);
+    push_attr_key(&mut out, &mut true, "service.name", STRING_VALUE);
+    push_cut_string(&mut out, resource.service_name, usize::MAX);
+    out.push_str(r#"}}]},"scopeLogs":[{"scope":{"name":""#);
     out.push_str(SCOPE_NAME);
     out.push_str(r#""},"logRecords":["#);
     for (i, record) in records.enumerate() {
@@ -76,9 +75,9 @@ impl RecordWriter {
         push_decimal(&mut out, severity.number().into());
         out.push_str(r#","severityText":""#);
         out.push_str(severity.text());
-        out.push_str(r#"","body":"#);
-        push_str_value(&mut out, message, MAX_MESSAGE_BYTES);
-        out.push_str(r#","traceId":""#);
+        out.push_str(r#"","body":{"stringValue":"#);
+        push_cut_string(&mut out, message, MAX_MESSAGE_BYTES);
+        out.push_str(r#"},"traceId":""#);
         stamp.correlation_id.push_hex(&mut out);
         out.push_str(r#"","attributes":["#);
         let mut writer = RecordWriter { out, first: true };
@@ -99,23 +98,31 @@ impl RecordWriter {
 
     /// A string attribute, cut at [`MAX_VALUE_BYTES`] with a mark.
     pub fn str(&mut self, key: &str, value: &str) {
-        push_attr_key(&mut self.out, &mut self.first, key);
-        push_str_value(&mut self.out, value, MAX_VALUE_BYTES);
-        self.out.push('}');
+        push_attr_key(&mut self.out, &mut self.first, key, STRING_VALUE);
+        push_cut_string(&mut self.out, value, MAX_VALUE_BYTES);
+        self.out.push_str("}}");
     }
 
     /// An ID attribute, as its 32-hex wire form.
     fn id(&mut self, key: &str, id: Id) {
-        push_attr_key(&mut self.out, &mut self.first, key);
-        self.out.push_str(r#"{"stringValue":""#);
+        push_attr_key(
+            &mut self.out,
+            &mut self.first,
+            key,
+            r#","value":{"stringValue":""#,
+        );
         id.push_hex(&mut self.out);
         self.out.push_str("\"}}");
     }
 
     /// An integer attribute (`intValue`, a decimal string in OTLP JSON).
     pub fn int(&mut self, key: &str, value: i64) {
-        push_attr_key(&mut self.out, &mut self.first, key);
-        self.out.push_str(r#"{"intValue":""#);
+        push_attr_key(
+            &mut self.out,
+            &mut self.first,
+            key,
+            r#","value":{"intValue":""#,
+        );
         if value < 0 {
             self.out.push('-');
         }
@@ -125,20 +132,24 @@ impl RecordWriter {
 
     /// A floating-point attribute given as JSON number text (see `event::JsonNumber`).
     pub fn double(&mut self, key: &str, json_number: &str) {
-        push_attr_key(&mut self.out, &mut self.first, key);
-        self.out.push_str(r#"{"doubleValue":"#);
+        push_attr_key(
+            &mut self.out,
+            &mut self.first,
+            key,
+            r#","value":{"doubleValue":"#,
+        );
         self.out.push_str(json_number);
         self.out.push_str("}}");
     }
 
     /// A boolean attribute.
     pub fn bool(&mut self, key: &str, value: bool) {
-        push_attr_key(&mut self.out, &mut self.first, key);
-        self.out.push_str(if value {
-            r#"{"boolValue":true}}"#
+        let value = if value {
+            r#","value":{"boolValue":true}}"#
         } else {
-            r#"{"boolValue":false}}"#
-        });
+            r#","value":{"boolValue":false}}"#
+        };
+        push_attr_key(&mut self.out, &mut self.first, key, value);
     }
 
     /// The finished record, holding no more memory than its length: the queue's bound
@@ -150,30 +161,29 @@ impl RecordWriter {
     }
 }
 
-/// `{"key":"<key>","value":` after a comma unless it is the first.
-fn push_attr_key(out: &mut String, first: &mut bool, key: &str) {
-    if !*first {
-        out.push(',');
-    }
+/// What follows an attribute's key when its value is a string.
+const STRING_VALUE: &str = r#","value":{"stringValue":"#;
+
+/// `{"key":"<key>"` and then `after` (`,"value":{…`), after a comma unless it is the first:
+/// written as few pieces as possible, since every piece is a call in the wasm.
+fn push_attr_key(out: &mut String, first: &mut bool, key: &str, after: &str) {
+    out.push_str(if *first { r#"{"key":"# } else { r#",{"key":"# });
     *first = false;
-    out.push_str(r#"{"key":"#);
     push_string(out, key);
-    out.push_str(r#","value":"#);
+    out.push_str(after);
 }
 
-/// `{"stringValue":"…"}`, cut at `max` bytes with a mark.
-fn push_str_value(out: &mut String, value: &str, max: usize) {
+/// `value` as a JSON string, cut at `max` bytes with a mark.
+fn push_cut_string(out: &mut String, value: &str, max: usize) {
     let (kept, was_cut) = cut(value, max);
-    out.push_str(r#"{"stringValue":"#);
     if was_cut {
-        let mut text = String::with_capacity(kept.len() + TRUNCATED_MARK.len());
-        text.push_str(kept);
-        text.push_str(TRUNCATED_MARK);
-        push_string(out, &text);
+        out.push('"');
+        push_escaped(out, kept);
+        push_escaped(out, TRUNCATED_MARK);
+        out.push('"');
     } else {
         push_string(out, kept);
     }
-    out.push('}');
 }
 
 /// Decoding for tests: records read back with the `opentelemetry-proto` decoder.
