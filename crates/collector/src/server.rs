@@ -586,10 +586,10 @@ async fn search(State(state): State<AppState>, Query(query): Query<SearchQuery>)
     }
 }
 
-/// What the collector has refused for load since start: `write_queue_refused`, requests
-/// answered 503 because the write queue was full.
+/// The writer's counters since start: requests refused because the write queue was full, and
+/// commits with the requests and records they held.
 async fn stats(State(state): State<AppState>) -> Response {
-    axum::Json(serde_json::json!({ "write_queue_refused": state.writer.refused() })).into_response()
+    axum::Json(state.writer.stats()).into_response()
 }
 
 fn asset(content_type: &'static str, text: &'static str) -> Response {

@@ -5,7 +5,10 @@
 //! counted; anything else is stored, so no record can hide another. Every query is
 //! parameterised.
 
-pub mod columns;
+mod columns;
+mod layouts;
+mod legacy;
+mod packed;
 pub mod postgres;
 pub mod sqlite;
 
@@ -85,18 +88,21 @@ pub struct RelatedError {
     pub message: String,
 }
 
-/// One page of a story's log records: `$1` the ID, `$2` the provenance, `$3, $4` the position
-/// after which to start, `$5` the limit (the same text serves both engines).
-pub(crate) const LOGS_PAGE: &str = "SELECT * FROM logs
-    WHERE (correlation_id = $1 OR trace_id = $1 OR session_id = $1) AND provenance = $2
-      AND (time_ns, id) > ($3, $4)
-    ORDER BY time_ns, id LIMIT $5";
+/// One page of a story's log records with their layouts: `$1` the ID as stored
+/// ([`packed::id`]), `$2` the provenance code, `$3, $4` the position after which to start, `$5`
+/// the limit (the same text serves both engines).
+pub(crate) const LOGS_PAGE: &str = "SELECT logs.*, layouts.content AS layout_content
+    FROM logs JOIN layouts ON layouts.id = logs.layout
+    WHERE (logs.correlation_id = $1 OR logs.trace_id = $1 OR logs.session_id = $1)
+      AND logs.provenance = $2 AND (logs.time_ns, logs.id) > ($3, $4)
+    ORDER BY logs.time_ns, logs.id LIMIT $5";
 
 /// The same for spans, by start time.
-pub(crate) const SPANS_PAGE: &str = "SELECT * FROM spans
-    WHERE (correlation_id = $1 OR trace_id = $1 OR session_id = $1) AND provenance = $2
-      AND (start_ns, id) > ($3, $4)
-    ORDER BY start_ns, id LIMIT $5";
+pub(crate) const SPANS_PAGE: &str = "SELECT spans.*, layouts.content AS layout_content
+    FROM spans JOIN layouts ON layouts.id = spans.layout
+    WHERE (spans.correlation_id = $1 OR spans.trace_id = $1 OR spans.session_id = $1)
+      AND spans.provenance = $2 AND (spans.start_ns, spans.id) > ($3, $4)
+    ORDER BY spans.start_ns, spans.id LIMIT $5";
 
 /// True when `db` names a PostgreSQL database (`postgres://` or `postgresql://`) rather than
 /// a SQLite file.
@@ -112,10 +118,6 @@ pub fn describe(db: &Path) -> String {
     } else {
         db.display().to_string()
     }
-}
-
-pub(crate) fn json_text(value: &impl Serialize) -> String {
-    serde_json::to_string(value).unwrap_or_default()
 }
 
 pub(crate) fn from_json<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {

@@ -33,6 +33,28 @@ pub enum WriteError {
 pub struct Writer {
     queue: mpsc::Sender<Job>,
     refused: Arc<AtomicU64>,
+    counts: Arc<Counts>,
+}
+
+/// What the writer tasks have committed since start: how well requests are grouped.
+#[derive(Default)]
+struct Counts {
+    commits: AtomicU64,
+    requests: AtomicU64,
+    records: AtomicU64,
+}
+
+/// The writer's counters, as `/api/stats` shows them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WriterStats {
+    /// Requests refused because the queue was full.
+    pub write_queue_refused: u64,
+    /// Transactions committed.
+    pub commits: u64,
+    /// Requests written in them.
+    pub committed_requests: u64,
+    /// Records and spans written in them (folded duplicates included).
+    pub committed_records: u64,
 }
 
 impl Writer {
@@ -40,12 +62,14 @@ impl Writer {
     pub fn start(store: Store, capacity: usize, tasks: usize) -> Writer {
         let (queue, jobs) = mpsc::channel(capacity.max(1));
         let jobs = Arc::new(Mutex::new(jobs));
+        let counts = Arc::new(Counts::default());
         for _ in 0..tasks.max(1) {
-            tokio::spawn(write_groups(store.clone(), jobs.clone()));
+            tokio::spawn(write_groups(store.clone(), jobs.clone(), counts.clone()));
         }
         Writer {
             queue,
             refused: Arc::new(AtomicU64::new(0)),
+            counts,
         }
     }
 
@@ -66,11 +90,21 @@ impl Writer {
     pub fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
     }
+
+    /// The writer's counters since start.
+    pub fn stats(&self) -> WriterStats {
+        WriterStats {
+            write_queue_refused: self.refused(),
+            commits: self.counts.commits.load(Ordering::Relaxed),
+            committed_requests: self.counts.requests.load(Ordering::Relaxed),
+            committed_records: self.counts.records.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// One writer task: takes the next request and every one waiting behind it (up to
 /// [`GROUP_ROWS`]), writes them in one transaction, answers each.
-async fn write_groups(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn write_groups(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>, counts: Arc<Counts>) {
     loop {
         let group = {
             let mut jobs = jobs.lock().await;
@@ -92,8 +126,14 @@ async fn write_groups(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
         };
         let (rows, answers): (Vec<Rows>, Vec<_>) =
             group.into_iter().map(|j| (j.rows, j.done)).unzip();
+        let (requests, records) = (rows.len(), rows.iter().map(Rows::len).sum::<usize>());
         match store.insert_group(rows).await {
             Ok(written) => {
+                counts.commits.fetch_add(1, Ordering::Relaxed);
+                counts
+                    .requests
+                    .fetch_add(requests as u64, Ordering::Relaxed);
+                counts.records.fetch_add(records as u64, Ordering::Relaxed);
                 for (done, w) in answers.into_iter().zip(written) {
                     let _ = done.send(Ok(w));
                 }

@@ -5,17 +5,19 @@
 //! duplicate folds into its first copy through the unique key `(provenance, content_hash, day)`,
 //! whichever collector received either copy.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Config, NoTls, Row};
 
-use super::columns::{log_of, span_of};
-use super::{After, RelatedError, Rows, StoreError, Written, count, failed, json_text};
+use super::columns::{StoredLog, StoredSpan, log_of, provenance_code, provenance_of, span_of};
+use super::layouts::KnownLayouts;
+use super::packed::{self, Layout};
+use super::{After, RelatedError, Rows, StoreError, Written, count, failed, legacy};
 use crate::rows::{LogRow, Provenance, SpanRow};
 
 /// Connections one collector holds at most.
@@ -29,7 +31,11 @@ const SCHEMA_LOCK: i64 = 0x7468_7265_6164;
 const DAY_NS: i64 = 86_400 * 1_000_000_000;
 
 /// Each migration, in order; version N is the Nth. Never edit one that has shipped: add another.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[FIRST_SCHEMA, COMPACT_SCHEMA];
+
+/// The first schema (version 1): every field in a column of its own as text or JSON, IDs as
+/// hex. Public so that a test can make a store as an older collector left it.
+pub const FIRST_SCHEMA: &str = "
 CREATE SEQUENCE logs_id_seq;
 CREATE TABLE logs (
     id                 bigint NOT NULL DEFAULT nextval('logs_id_seq'),
@@ -97,25 +103,110 @@ CREATE TABLE spans (
 CREATE INDEX spans_correlation ON spans (correlation_id, provenance, start_ns);
 CREATE INDEX spans_trace ON spans (trace_id, provenance, start_ns);
 CREATE INDEX spans_session ON spans (session_id, provenance, start_ns);
-"];
+";
+
+/// The compact rows (see [`super::packed`]): IDs as bytes, typed values in postcard, what rows
+/// share in `layouts`, fixed-width columns first so that no byte goes to alignment. The first
+/// schema's tables and partitions are set aside as `logs_v1`, `spans_v1` for their rows to be
+/// carried over, then dropped.
+const COMPACT_SCHEMA: &str = "
+DROP INDEX logs_correlation, logs_trace, logs_session, spans_correlation, spans_trace, spans_session;
+ALTER TABLE logs RENAME TO logs_v1;
+ALTER TABLE spans RENAME TO spans_v1;
+DO $$
+DECLARE part record;
+BEGIN
+    FOR part IN SELECT child.relname AS name FROM pg_inherits
+        JOIN pg_class parent ON parent.oid = inhparent JOIN pg_class child ON child.oid = inhrelid
+        WHERE parent.relname IN ('logs_v1', 'spans_v1')
+    LOOP
+        EXECUTE format('ALTER TABLE %I RENAME TO %I', part.name,
+            regexp_replace(part.name, '^(logs|spans)_', '\\1_v1_'));
+    END LOOP;
+END $$;
+CREATE TABLE layouts (
+    id      bigserial PRIMARY KEY,
+    hash    bytea NOT NULL UNIQUE,
+    content bytea NOT NULL
+);
+CREATE TABLE logs (
+    id                 bigint NOT NULL DEFAULT nextval('logs_id_seq'),
+    time_ns            bigint NOT NULL,
+    observed_time      bigint NOT NULL,
+    layout             bigint NOT NULL,
+    folded             bigint NOT NULL DEFAULT 0,
+    flags              bigint NOT NULL,
+    dropped_attributes bigint NOT NULL,
+    sent_time          bigint,
+    day                integer NOT NULL,
+    severity_number    integer NOT NULL,
+    provenance         smallint NOT NULL,
+    time_replaced      boolean NOT NULL,
+    error              boolean NOT NULL,
+    content_hash       bytea NOT NULL,
+    trace_id           bytea,
+    span_id            bytea,
+    correlation_id     bytea,
+    session_id         bytea,
+    severity_text      text NOT NULL,
+    event_name         text NOT NULL,
+    body               bytea NOT NULL,
+    attributes         bytea NOT NULL,
+    UNIQUE (provenance, content_hash, day)
+) PARTITION BY RANGE (day);
+CREATE INDEX logs_correlation ON logs (correlation_id, provenance, time_ns) WHERE correlation_id IS NOT NULL;
+CREATE INDEX logs_trace ON logs (trace_id, provenance, time_ns) WHERE trace_id IS NOT NULL;
+CREATE INDEX logs_session ON logs (session_id, provenance, time_ns) WHERE session_id IS NOT NULL;
+CREATE TABLE spans (
+    id             bigint NOT NULL DEFAULT nextval('spans_id_seq'),
+    start_ns       bigint NOT NULL,
+    end_ns         bigint NOT NULL,
+    layout         bigint NOT NULL,
+    folded         bigint NOT NULL DEFAULT 0,
+    flags          bigint NOT NULL,
+    day            integer NOT NULL,
+    kind           integer NOT NULL,
+    status_code    integer NOT NULL,
+    provenance     smallint NOT NULL,
+    time_replaced  boolean NOT NULL,
+    content_hash   bytea NOT NULL,
+    trace_id       bytea NOT NULL,
+    span_id        bytea NOT NULL,
+    parent_span_id bytea,
+    correlation_id bytea,
+    session_id     bytea,
+    name           text NOT NULL,
+    status_message text NOT NULL,
+    trace_state    text NOT NULL,
+    events         text NOT NULL,
+    links          text NOT NULL,
+    attributes     bytea NOT NULL,
+    UNIQUE (provenance, content_hash, day)
+) PARTITION BY RANGE (day);
+CREATE INDEX spans_correlation ON spans (correlation_id, provenance, start_ns) WHERE correlation_id IS NOT NULL;
+CREATE INDEX spans_trace ON spans (trace_id, provenance, start_ns);
+CREATE INDEX spans_session ON spans (session_id, provenance, start_ns) WHERE session_id IS NOT NULL;
+";
+
+/// Rows carried over from the first schema per step.
+const CARRY_STEP: i64 = 5000;
 
 const INSERT_LOG: &str = "
 INSERT INTO logs (day, provenance, content_hash, time_ns, time_replaced, sent_time, observed_time,
-    service, scope, scope_version, severity_number, severity_text, level, event_name, body, message,
-    trace_id, span_id, flags, correlation_id, session_id, event_id, resource, attributes,
-    dropped_attributes)
+    layout, severity_number, severity_text, error, event_name, body, trace_id, span_id, flags,
+    correlation_id, session_id, attributes, dropped_attributes, folded)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-    $21, $22, $23, $24, $25)
-ON CONFLICT (provenance, content_hash, day) DO UPDATE SET folded = logs.folded + 1
+    $21)
+ON CONFLICT (provenance, content_hash, day) DO UPDATE SET folded = logs.folded + 1 + excluded.folded
 RETURNING folded";
 
 const INSERT_SPAN: &str = "
-INSERT INTO spans (day, provenance, content_hash, start_ns, end_ns, time_replaced, service, scope,
-    scope_version, name, kind, trace_id, span_id, parent_span_id, status_code, status_message, flags,
-    correlation_id, session_id, resource, attributes, trace_state, events, links)
+INSERT INTO spans (day, provenance, content_hash, start_ns, end_ns, time_replaced, layout, name,
+    kind, trace_id, span_id, parent_span_id, status_code, status_message, flags, trace_state, events,
+    links, correlation_id, session_id, attributes, folded)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-    $21, $22, $23, $24)
-ON CONFLICT (provenance, content_hash, day) DO UPDATE SET folded = spans.folded + 1
+    $21, $22)
+ON CONFLICT (provenance, content_hash, day) DO UPDATE SET folded = spans.folded + 1 + excluded.folded
 RETURNING folded";
 
 /// How often a write that lost a deadlock or a dropped partition is tried again.
@@ -126,6 +217,7 @@ const ATTEMPTS: usize = 3;
 pub struct PostgresStore {
     pool: Pool,
     days: Arc<Mutex<HashSet<(&'static str, i32)>>>,
+    layouts: KnownLayouts,
 }
 
 /// A PostgreSQL URL without its password, for the start-up line.
@@ -167,76 +259,88 @@ fn retriable(e: &tokio_postgres::Error) -> bool {
     })
 }
 
-/// One row as the insert statement's parameters, with its partition day.
+/// One row as the insert statement's parameters.
 type Params = Vec<Box<dyn ToSql + Sync + Send>>;
 
-fn log_params(row: &LogRow) -> Params {
+fn log_params(s: StoredLog, day: i32, layout: i64) -> Params {
     vec![
-        Box::new(day_of(row.time_ns)),
-        Box::new(row.provenance.as_str()),
-        Box::new(row.content_hash.to_vec()),
-        Box::new(row.time_ns),
-        Box::new(row.time_replaced),
-        Box::new(row.sent_time_unix_nano.to_string()),
-        Box::new(row.observed_time_unix_nano.to_string()),
-        Box::new(row.service.clone()),
-        Box::new(row.scope.clone()),
-        Box::new(row.scope_version.clone()),
-        Box::new(row.severity_number),
-        Box::new(row.severity_text.clone()),
-        Box::new(row.level.clone()),
-        Box::new(row.event_name.clone()),
-        Box::new(json_text(&row.body)),
-        Box::new(row.message.clone()),
-        Box::new(row.trace_id.clone()),
-        Box::new(row.span_id.clone()),
-        Box::new(i64::from(row.flags)),
-        Box::new(row.correlation_id.clone()),
-        Box::new(row.session_id.clone()),
-        Box::new(row.event_id.clone()),
-        Box::new(json_text(&row.resource)),
-        Box::new(json_text(&row.attributes)),
-        Box::new(i64::from(row.dropped_attributes_count)),
+        Box::new(day),
+        Box::new(s.provenance),
+        Box::new(s.content_hash),
+        Box::new(s.time_ns),
+        Box::new(s.time_replaced),
+        Box::new(s.sent_time),
+        Box::new(s.observed_time),
+        Box::new(layout),
+        Box::new(s.severity_number),
+        Box::new(s.severity_text),
+        Box::new(s.error),
+        Box::new(s.event_name),
+        Box::new(s.body),
+        Box::new(s.trace_id),
+        Box::new(s.span_id),
+        Box::new(s.flags),
+        Box::new(s.correlation_id),
+        Box::new(s.session_id),
+        Box::new(s.attributes),
+        Box::new(s.dropped_attributes),
+        Box::new(s.folded),
     ]
 }
 
-fn span_params(row: &SpanRow) -> Params {
+fn span_params(s: StoredSpan, day: i32, layout: i64) -> Params {
     vec![
-        Box::new(day_of(row.start_ns)),
-        Box::new(row.provenance.as_str()),
-        Box::new(row.content_hash.to_vec()),
-        Box::new(row.start_ns),
-        Box::new(row.end_ns),
-        Box::new(row.time_replaced),
-        Box::new(row.service.clone()),
-        Box::new(row.scope.clone()),
-        Box::new(row.scope_version.clone()),
-        Box::new(row.name.clone()),
-        Box::new(row.kind),
-        Box::new(row.trace_id.clone()),
-        Box::new(row.span_id.clone()),
-        Box::new(row.parent_span_id.clone()),
-        Box::new(row.status_code),
-        Box::new(row.status_message.clone()),
-        Box::new(i64::from(row.flags)),
-        Box::new(row.correlation_id.clone()),
-        Box::new(row.session_id.clone()),
-        Box::new(json_text(&row.resource)),
-        Box::new(json_text(&row.attributes)),
-        Box::new(row.trace_state.clone()),
-        Box::new(row.events.to_string()),
-        Box::new(row.links.to_string()),
+        Box::new(day),
+        Box::new(s.provenance),
+        Box::new(s.content_hash),
+        Box::new(s.start_ns),
+        Box::new(s.end_ns),
+        Box::new(s.time_replaced),
+        Box::new(layout),
+        Box::new(s.name),
+        Box::new(s.kind),
+        Box::new(s.trace_id),
+        Box::new(s.span_id),
+        Box::new(s.parent_span_id),
+        Box::new(s.status_code),
+        Box::new(s.status_message),
+        Box::new(s.flags),
+        Box::new(s.trace_state),
+        Box::new(s.events),
+        Box::new(s.links),
+        Box::new(s.correlation_id),
+        Box::new(s.session_id),
+        Box::new(s.attributes),
+        Box::new(s.folded),
     ]
 }
 
-/// One row ready to insert: its table, partition day, unique key, parameters, and which
-/// request of the group it came from.
+/// A row's stored columns, of one table or the other.
+enum Stored {
+    Log(StoredLog),
+    Span(StoredSpan),
+}
+
+/// One row ready to insert: its table, partition day, unique key, layout (stored form and
+/// key), columns, and which request of the group it came from.
 struct Pending {
     table: &'static str,
     day: i32,
     hash: Vec<u8>,
-    params: Params,
+    layout: (Vec<u8>, Vec<u8>),
+    stored: Stored,
     job: usize,
+}
+
+impl Pending {
+    /// Its insert parameters, with its layout's row ID.
+    fn params(&self, layouts: &HashMap<Vec<u8>, i64>) -> Params {
+        let layout = layouts.get(&self.layout.1).copied().unwrap_or_default();
+        match &self.stored {
+            Stored::Log(s) => log_params(s.clone(), self.day, layout),
+            Stored::Span(s) => span_params(s.clone(), self.day, layout),
+        }
+    }
 }
 
 /// The rows of a group, in key order, so that two collectors writing overlapping batches take
@@ -245,24 +349,79 @@ fn pending(jobs: &[Rows]) -> Vec<Pending> {
     let mut rows = Vec::new();
     for (job, rows_of) in jobs.iter().enumerate() {
         match rows_of {
-            Rows::Logs(logs) => rows.extend(logs.iter().map(|r| Pending {
-                table: "logs",
-                day: day_of(r.time_ns),
-                hash: r.content_hash.to_vec(),
-                params: log_params(r),
-                job,
+            Rows::Logs(logs) => rows.extend(logs.iter().map(|r| {
+                let stored = StoredLog::of(r);
+                Pending {
+                    table: "logs",
+                    day: day_of(r.time_ns),
+                    hash: stored.content_hash.clone(),
+                    layout: stored.layout.encode(),
+                    stored: Stored::Log(stored),
+                    job,
+                }
             })),
-            Rows::Spans(spans) => rows.extend(spans.iter().map(|r| Pending {
-                table: "spans",
-                day: day_of(r.start_ns),
-                hash: r.content_hash.to_vec(),
-                params: span_params(r),
-                job,
+            Rows::Spans(spans) => rows.extend(spans.iter().map(|r| {
+                let stored = StoredSpan::of(r);
+                Pending {
+                    table: "spans",
+                    day: day_of(r.start_ns),
+                    hash: stored.content_hash.clone(),
+                    layout: stored.layout.encode(),
+                    stored: Stored::Span(stored),
+                    job,
+                }
             })),
         }
     }
     rows.sort_by(|a, b| (a.table, a.day, &a.hash).cmp(&(b.table, b.day, &b.hash)));
     rows
+}
+
+/// The row IDs of the layouts `rows` use, from `known` or else found or added in `layouts`.
+async fn layout_ids(
+    client: &impl GenericClient,
+    rows: &[Pending],
+    known: &KnownLayouts,
+) -> Result<HashMap<Vec<u8>, i64>, tokio_postgres::Error> {
+    let mut ids = HashMap::new();
+    for row in rows {
+        let (content, hash) = &row.layout;
+        if ids.contains_key(hash) {
+            continue;
+        }
+        if let Some(id) = known.get(hash) {
+            ids.insert(hash.clone(), id);
+            continue;
+        }
+        client
+            .execute(
+                "INSERT INTO layouts (hash, content) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
+                &[hash, content],
+            )
+            .await?;
+        let id: i64 = client
+            .query_one("SELECT id FROM layouts WHERE hash = $1", &[hash])
+            .await?
+            .try_get(0)?;
+        ids.insert(hash.clone(), id);
+    }
+    Ok(ids)
+}
+
+/// Creates the day partitions of `missing` on `tx`, which holds the schema lock.
+async fn create_days(
+    tx: &impl GenericClient,
+    missing: &[(&'static str, i32)],
+) -> Result<(), tokio_postgres::Error> {
+    for (table, day) in missing {
+        let name = partition(table, *day);
+        let next = i64::from(*day) + 1;
+        tx.batch_execute(&format!(
+            "CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} FOR VALUES FROM ({day}) TO ({next})"
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 impl PostgresStore {
@@ -283,6 +442,7 @@ impl PostgresStore {
         let store = PostgresStore {
             pool,
             days: Arc::new(Mutex::new(HashSet::new())),
+            layouts: KnownLayouts::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -314,6 +474,9 @@ impl PostgresStore {
             .skip(usize::try_from(applied).unwrap_or(usize::MAX))
         {
             tx.batch_execute(sql).await.map_err(failed)?;
+            if *sql == COMPACT_SCHEMA {
+                carry_over(&tx).await.map_err(failed)?;
+            }
             let version = i32::try_from(version + 1).map_err(failed)?;
             tx.execute(
                 "INSERT INTO threadline_schema (version) VALUES ($1)",
@@ -343,15 +506,7 @@ impl PostgresStore {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
             .await
             .map_err(failed)?;
-        for (table, day) in &missing {
-            let name = partition(table, *day);
-            let next = i64::from(*day) + 1;
-            tx.batch_execute(&format!(
-                "CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} FOR VALUES FROM ({day}) TO ({next})"
-            ))
-            .await
-            .map_err(failed)?;
-        }
+        create_days(&tx, &missing).await.map_err(failed)?;
         tx.commit().await.map_err(failed)?;
         let mut known = self.days.lock().map_err(|_| failed("a writer panicked"))?;
         known.extend(missing);
@@ -366,8 +521,16 @@ impl PostgresStore {
         for _ in 0..ATTEMPTS {
             self.ensure_days(&rows).await?;
             let mut client = self.client().await?;
-            match try_insert(&mut client, &rows, jobs.len()).await {
-                Ok(written) => return Ok(written),
+            let layouts = layout_ids(&client, &rows, &self.layouts)
+                .await
+                .map_err(failed)?;
+            self.layouts.remember(&layouts);
+            let tx = client.transaction().await.map_err(failed)?;
+            match insert_rows(&tx, &rows, &layouts, jobs.len()).await {
+                Ok(written) => {
+                    tx.commit().await.map_err(failed)?;
+                    return Ok(written);
+                }
                 Err(e) if retriable(&e) => {
                     last = e.to_string();
                     let mut known = self.days.lock().map_err(|_| failed("a writer panicked"))?;
@@ -394,7 +557,13 @@ impl PostgresStore {
         let rows = client
             .query(
                 &statement,
-                &[&id, &provenance.as_str(), &time, &row, &limit],
+                &[
+                    &packed::id(id),
+                    &provenance_code(provenance),
+                    &time,
+                    &row,
+                    &limit,
+                ],
             )
             .await
             .map_err(failed)?;
@@ -440,29 +609,33 @@ impl PostgresStore {
         let statement = client
             .prepare_cached(
                 "SELECT * FROM (
-                    SELECT DISTINCT ON (correlation_id) correlation_id, time_ns, service, provenance, message
-                    FROM logs
-                    WHERE session_id = $1 AND correlation_id IS NOT NULL AND correlation_id != $2
-                      AND level IN ('ERROR', 'FATAL') AND time_ns BETWEEN $3 AND $4
-                    ORDER BY correlation_id, time_ns DESC, id DESC
-                 ) latest ORDER BY time_ns DESC LIMIT $5",
+                    SELECT DISTINCT ON (story) story, time_ns, provenance, body, layout
+                    FROM (SELECT COALESCE(correlation_id, trace_id) AS story, * FROM logs
+                          WHERE session_id = $1 AND error AND time_ns BETWEEN $3 AND $4) errors
+                    WHERE story IS NOT NULL AND story != $2
+                    ORDER BY story, time_ns DESC, id DESC
+                 ) latest JOIN layouts ON layouts.id = latest.layout
+                 ORDER BY time_ns DESC LIMIT $5",
             )
             .await
             .map_err(failed)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (session, except) = (packed::id(session), packed::id(except));
         let rows = client
             .query(&statement, &[&session, &except, &from_ns, &to_ns, &limit])
             .await
             .map_err(failed)?;
         rows.iter()
             .map(|r| {
-                let provenance: String = r.try_get(3)?;
+                let story: Vec<u8> = r.try_get("story")?;
+                let body: Vec<u8> = r.try_get("body")?;
+                let layout: Vec<u8> = r.try_get("content")?;
                 Ok(RelatedError {
-                    correlation_id: r.try_get(0)?,
-                    time_ns: r.try_get(1)?,
-                    service: r.try_get(2)?,
-                    provenance: Provenance::parse(&provenance),
-                    message: r.try_get(4)?,
+                    correlation_id: packed::id_text(&story),
+                    time_ns: r.try_get("time_ns")?,
+                    service: Layout::decode(&layout).service,
+                    provenance: provenance_of(i64::from(r.try_get::<_, i16>("provenance")?)),
+                    message: packed::value_of(&body).display(),
                 })
             })
             .collect::<Result<Vec<_>, tokio_postgres::Error>>()
@@ -548,24 +721,76 @@ fn day_of_partition(table: &str, name: &str) -> Option<i32> {
     }
 }
 
-/// Inserts `rows` in one transaction on `client`, their statements pipelined; what the rows
-/// of each of the `jobs` requests did.
-async fn try_insert(
-    client: &mut deadpool_postgres::Object,
+/// Moves the rows of `logs_v1` and `spans_v1` into the compact tables on `tx` (which holds the
+/// schema lock), in their order, folded counts kept, then drops the old tables.
+async fn carry_over(tx: &deadpool_postgres::Transaction<'_>) -> Result<(), tokio_postgres::Error> {
+    for table in ["logs_v1", "spans_v1"] {
+        let mut after = 0i64;
+        loop {
+            let found = tx
+                .query(
+                    &format!("SELECT * FROM {table} WHERE id > $1 ORDER BY id LIMIT $2"),
+                    &[&after, &CARRY_STEP],
+                )
+                .await?;
+            let Some(last) = found.last() else { break };
+            after = last.try_get("id")?;
+            let rows = if table == "logs_v1" {
+                Rows::Logs(found.iter().map(legacy::log_of).collect::<Result<_, _>>()?)
+            } else {
+                Rows::Spans(
+                    found
+                        .iter()
+                        .map(legacy::span_of)
+                        .collect::<Result<_, _>>()?,
+                )
+            };
+            let mut rows = pending(&[rows]);
+            rows.sort_by_key(|r| match &r.stored {
+                Stored::Log(s) => s.time_ns,
+                Stored::Span(s) => s.start_ns,
+            });
+            let mut days: Vec<_> = rows.iter().map(|r| (r.table, r.day)).collect();
+            days.sort_unstable();
+            days.dedup();
+            create_days(tx, &days).await?;
+            let layouts = layout_ids(tx, &rows, &KnownLayouts::default()).await?;
+            for row in &rows {
+                let params = row.params(&layouts);
+                let refs: Vec<&(dyn ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                    .collect();
+                let sql = if row.table == "logs" {
+                    INSERT_LOG
+                } else {
+                    INSERT_SPAN
+                };
+                tx.query_one(sql, &refs).await?;
+            }
+        }
+    }
+    tx.batch_execute("DROP TABLE logs_v1; DROP TABLE spans_v1;")
+        .await
+}
+
+/// Inserts `rows` on `tx`, their statements pipelined; what the rows of each of the `jobs`
+/// requests did.
+async fn insert_rows(
+    tx: &deadpool_postgres::Transaction<'_>,
     rows: &[Pending],
+    layouts: &HashMap<Vec<u8>, i64>,
     jobs: usize,
 ) -> Result<Vec<Written>, tokio_postgres::Error> {
-    let tx = client.transaction().await?;
     let logs = tx.prepare_cached(INSERT_LOG).await?;
     let spans = tx.prepare_cached(INSERT_SPAN).await?;
-    let inserts = rows.iter().map(|row| {
-        let refs: Vec<&(dyn ToSql + Sync)> = row
-            .params
+    let params: Vec<Params> = rows.iter().map(|row| row.params(layouts)).collect();
+    let inserts = rows.iter().zip(&params).map(|(row, params)| {
+        let refs: Vec<&(dyn ToSql + Sync)> = params
             .iter()
             .map(|p| p.as_ref() as &(dyn ToSql + Sync))
             .collect();
         let statement = if row.table == "logs" { &logs } else { &spans };
-        let tx = &tx;
         async move { tx.query_one(statement, &refs).await }
     });
     let folded = futures_util::future::try_join_all(inserts).await?;
@@ -575,7 +800,6 @@ async fn try_insert(
             count(w, answer.try_get(0)?);
         }
     }
-    tx.commit().await?;
     Ok(written)
 }
 
