@@ -69,6 +69,40 @@ impl Rows {
     }
 }
 
+/// One request's rows in their stored form: encoded by the request's own task before they
+/// reach the queue, so that the writer, which is one per SQLite file, only writes.
+#[derive(Clone)]
+pub struct Prepared(Encoded);
+
+#[derive(Clone)]
+enum Encoded {
+    Logs(Vec<columns::StoredLog>),
+    Spans(Vec<columns::StoredSpan>),
+}
+
+impl Prepared {
+    /// `rows` in their stored form.
+    pub fn of(rows: &Rows) -> Prepared {
+        Prepared(match rows {
+            Rows::Logs(rows) => Encoded::Logs(rows.iter().map(columns::StoredLog::of).collect()),
+            Rows::Spans(rows) => Encoded::Spans(rows.iter().map(columns::StoredSpan::of).collect()),
+        })
+    }
+
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Encoded::Logs(rows) => rows.len(),
+            Encoded::Spans(rows) => rows.len(),
+        }
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Where a page of one kind and provenance starts: after this `(time, row id)`.
 pub type After = Option<(i64, i64)>;
 
@@ -162,7 +196,7 @@ impl Store {
 
     /// Stores the rows of several requests in one transaction (group commit), folding true
     /// duplicates; what each request's rows did, in order. Returns once committed.
-    pub async fn insert_group(&self, jobs: Vec<Rows>) -> Result<Vec<Written>, StoreError> {
+    pub async fn insert_group(&self, jobs: Vec<Prepared>) -> Result<Vec<Written>, StoreError> {
         match self {
             Store::Sqlite(s) => blocking(s, move |s| s.insert_group(&jobs)).await,
             Store::Postgres(p) => p.insert_group(&jobs).await,
@@ -170,7 +204,7 @@ impl Store {
     }
 
     async fn insert_one(&self, rows: Rows) -> Result<Written, StoreError> {
-        let written = self.insert_group(vec![rows]).await?;
+        let written = self.insert_group(vec![Prepared::of(&rows)]).await?;
         Ok(written.first().copied().unwrap_or_default())
     }
 

@@ -5,17 +5,18 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use crate::store::{Rows, Store, StoreError, Written};
+use crate::store::{Prepared, Rows, Store, StoreError, Written};
 
 /// Rows one transaction takes at most (it always takes at least one request).
 const GROUP_ROWS: usize = 20_000;
 
 /// One request waiting to be written, and where its answer goes.
 struct Job {
-    rows: Rows,
+    rows: Prepared,
     done: oneshot::Sender<Result<Written, StoreError>>,
 }
 
@@ -42,6 +43,7 @@ struct Counts {
     commits: AtomicU64,
     requests: AtomicU64,
     records: AtomicU64,
+    busy_us: AtomicU64,
 }
 
 /// The writer's counters, as `/api/stats` shows them.
@@ -55,6 +57,9 @@ pub struct WriterStats {
     pub committed_requests: u64,
     /// Records and spans written in them (folded duplicates included).
     pub committed_records: u64,
+    /// Milliseconds the writer tasks spent writing groups, added up over the tasks: against the
+    /// wall time it says whether writing is where the time goes.
+    pub write_busy_ms: u64,
 }
 
 impl Writer {
@@ -76,6 +81,7 @@ impl Writer {
     /// Writes `rows` with whatever else is waiting; returns once committed.
     pub async fn write(&self, rows: Rows) -> Result<Written, WriteError> {
         let (done, answer) = oneshot::channel();
+        let rows = Prepared::of(&rows);
         if self.queue.try_send(Job { rows, done }).is_err() {
             self.refused.fetch_add(1, Ordering::Relaxed);
             return Err(WriteError::Full);
@@ -98,6 +104,7 @@ impl Writer {
             commits: self.counts.commits.load(Ordering::Relaxed),
             committed_requests: self.counts.requests.load(Ordering::Relaxed),
             committed_records: self.counts.records.load(Ordering::Relaxed),
+            write_busy_ms: self.counts.busy_us.load(Ordering::Relaxed) / 1000,
         }
     }
 }
@@ -124,10 +131,14 @@ async fn write_groups(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>, count
             }
             group
         };
-        let (rows, answers): (Vec<Rows>, Vec<_>) =
+        let (rows, answers): (Vec<Prepared>, Vec<_>) =
             group.into_iter().map(|j| (j.rows, j.done)).unzip();
-        let (requests, records) = (rows.len(), rows.iter().map(Rows::len).sum::<usize>());
-        match store.insert_group(rows).await {
+        let (requests, records) = (rows.len(), rows.iter().map(Prepared::len).sum::<usize>());
+        let started = Instant::now();
+        let result = store.insert_group(rows).await;
+        let busy = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        counts.busy_us.fetch_add(busy, Ordering::Relaxed);
+        match result {
             Ok(written) => {
                 counts.commits.fetch_add(1, Ordering::Relaxed);
                 counts

@@ -647,3 +647,35 @@ async fn a_postgres_database_of_the_first_schema_is_carried_over() {
     );
     first_schema_rows_read_back(&PathBuf::from(&url)).await;
 }
+
+#[tokio::test]
+async fn sqlite_search_uses_the_id_indices_not_a_scan() {
+    let engine = sqlite();
+    let store = Store::open(&engine.db).await.unwrap();
+    drop(store);
+    let db = rusqlite::Connection::open(&engine.db).unwrap();
+    for (table, time) in [("logs", "time_ns"), ("spans", "start_ns")] {
+        let sql = format!(
+            "EXPLAIN QUERY PLAN SELECT {table}.*, layouts.content AS layout_content
+             FROM {table} JOIN layouts ON layouts.id = {table}.layout
+             WHERE ({table}.correlation_id = ?1 OR {table}.trace_id = ?1 OR {table}.session_id = ?1)
+               AND {table}.provenance = ?2 AND ({table}.{time}, {table}.id) > (?3, ?4)
+             ORDER BY {table}.{time}, {table}.id LIMIT ?5"
+        );
+        let mut plan = db.prepare(&sql).unwrap();
+        let plan: Vec<String> = plan
+            .query_map([0, 0, 0, 0, 100], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let plan = plan.join("\n");
+        for index in ["correlation", "trace", "session"] {
+            assert!(
+                plan.contains(&format!("USING INDEX {table}_{index}")),
+                "{plan}"
+            );
+        }
+        assert!(!plan.contains(&format!("SCAN {table}")), "{plan}");
+        assert!(!plan.contains("autoindex"), "{plan}");
+    }
+}

@@ -4,7 +4,7 @@
 //! follow from others (message, level, event ID, a correlation ID equal to the trace ID) are not
 //! stored but derived again.
 
-use super::packed::{self, Context, Layout};
+use super::packed::{self, Context, EncodedLayout, Layout};
 use crate::ingest::text_of;
 use crate::rows::{LogRow, Provenance, SpanRow, level_of};
 
@@ -133,7 +133,7 @@ pub struct StoredLog {
     pub time_replaced: bool,
     pub sent_time: Option<i64>,
     pub observed_time: i64,
-    pub layout: Layout,
+    pub layout: EncodedLayout,
     pub severity_number: i32,
     pub severity_text: String,
     pub error: bool,
@@ -168,7 +168,8 @@ impl StoredLog {
                 (&row.service, &row.scope, &row.scope_version),
                 &row.resource,
                 &row.attributes,
-            ),
+            )
+            .encode(),
             severity_number: row.severity_number,
             severity_text: row.severity_text.clone(),
             error: matches!(row.level.as_str(), "ERROR" | "FATAL"),
@@ -194,7 +195,7 @@ pub struct StoredSpan {
     pub start_ns: i64,
     pub end_ns: i64,
     pub time_replaced: bool,
-    pub layout: Layout,
+    pub layout: EncodedLayout,
     pub name: String,
     pub kind: i32,
     pub trace_id: Vec<u8>,
@@ -229,7 +230,8 @@ impl StoredSpan {
                 (&row.service, &row.scope, &row.scope_version),
                 &row.resource,
                 &row.attributes,
-            ),
+            )
+            .encode(),
             name: row.name.clone(),
             kind: row.kind,
             trace_id: packed::id(&row.trace_id),

@@ -137,6 +137,16 @@ pub fn values(attributes: &[KeyValue], context: Context<'_>) -> Vec<u8> {
     postcard::to_allocvec(&packed).unwrap_or_default()
 }
 
+/// A layout in its stored form, with the key it is found by (the first 16 bytes of the SHA-256
+/// of that form).
+#[derive(Clone, Debug)]
+pub struct EncodedLayout {
+    /// The stored form.
+    pub content: Vec<u8>,
+    /// The key.
+    pub key: Vec<u8>,
+}
+
 /// What a row shares with many others: its service, scope, resource attributes and the keys of
 /// its own attributes. Stored once per distinct layout in `layouts`, keyed by its hash.
 #[derive(Clone, Serialize, Deserialize, Default)]
@@ -172,12 +182,14 @@ impl Layout {
         }
     }
 
-    /// Its stored form and the key it is found by (the first 16 bytes of its SHA-256).
-    pub fn encode(&self) -> (Vec<u8>, Vec<u8>) {
-        let bytes = postcard::to_allocvec(self).unwrap_or_default();
-        let hash = Sha256::digest(&bytes);
-        let key = hash.get(..16).unwrap_or_default().to_vec();
-        (bytes, key)
+    /// Its stored form and the key it is found by.
+    pub fn encode(&self) -> EncodedLayout {
+        let content = postcard::to_allocvec(self).unwrap_or_default();
+        let key = Sha256::digest(&content)
+            .get(..16)
+            .unwrap_or_default()
+            .to_vec();
+        EncodedLayout { content, key }
     }
 
     /// A stored layout back; unreadable bytes read as an empty layout.
@@ -243,8 +255,7 @@ mod tests {
             session: Some("S-1"),
         };
         let layout = Layout::new(("shop", "app", "1"), &attributes, &attributes);
-        let (stored, _) = layout.encode();
-        let layout = Layout::decode(&stored);
+        let layout = Layout::decode(&layout.encode().content);
         let back = layout.attributes(&values(&attributes, context), context);
         assert_eq!(serde_json::to_string(&back).unwrap(), text);
         assert_eq!(

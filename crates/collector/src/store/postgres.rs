@@ -16,8 +16,10 @@ use tokio_postgres::{Config, NoTls, Row};
 
 use super::columns::{StoredLog, StoredSpan, log_of, provenance_code, provenance_of, span_of};
 use super::layouts::KnownLayouts;
-use super::packed::{self, Layout};
-use super::{After, RelatedError, Rows, StoreError, Written, count, failed, legacy};
+use super::packed::{self, EncodedLayout, Layout};
+use super::{
+    After, Encoded, Prepared, RelatedError, Rows, StoreError, Written, count, failed, legacy,
+};
 use crate::rows::{LogRow, Provenance, SpanRow};
 
 /// Connections one collector holds at most.
@@ -316,27 +318,27 @@ fn span_params(s: StoredSpan, day: i32, layout: i64) -> Params {
 }
 
 /// A row's stored columns, of one table or the other.
-enum Stored {
-    Log(StoredLog),
-    Span(StoredSpan),
+enum Stored<'a> {
+    Log(&'a StoredLog),
+    Span(&'a StoredSpan),
 }
 
-/// One row ready to insert: its table, partition day, unique key, layout (stored form and
-/// key), columns, and which request of the group it came from.
-struct Pending {
+/// One row ready to insert: its table, partition day, unique key, layout, columns, and which
+/// request of the group it came from.
+struct Pending<'a> {
     table: &'static str,
     day: i32,
-    hash: Vec<u8>,
-    layout: (Vec<u8>, Vec<u8>),
-    stored: Stored,
+    hash: &'a [u8],
+    layout: &'a EncodedLayout,
+    stored: Stored<'a>,
     job: usize,
 }
 
-impl Pending {
+impl Pending<'_> {
     /// Its insert parameters, with its layout's row ID.
     fn params(&self, layouts: &HashMap<Vec<u8>, i64>) -> Params {
-        let layout = layouts.get(&self.layout.1).copied().unwrap_or_default();
-        match &self.stored {
+        let layout = layouts.get(&self.layout.key).copied().unwrap_or_default();
+        match self.stored {
             Stored::Log(s) => log_params(s.clone(), self.day, layout),
             Stored::Span(s) => span_params(s.clone(), self.day, layout),
         }
@@ -345,47 +347,47 @@ impl Pending {
 
 /// The rows of a group, in key order, so that two collectors writing overlapping batches take
 /// their row locks in the same order.
-fn pending(jobs: &[Rows]) -> Vec<Pending> {
+fn pending(jobs: &[Prepared]) -> Vec<Pending<'_>> {
+    let mut rows = in_order(jobs);
+    rows.sort_by(|a, b| (a.table, a.day, a.hash).cmp(&(b.table, b.day, b.hash)));
+    rows
+}
+
+/// The rows of a group in the order they came.
+fn in_order(jobs: &[Prepared]) -> Vec<Pending<'_>> {
     let mut rows = Vec::new();
     for (job, rows_of) in jobs.iter().enumerate() {
-        match rows_of {
-            Rows::Logs(logs) => rows.extend(logs.iter().map(|r| {
-                let stored = StoredLog::of(r);
-                Pending {
-                    table: "logs",
-                    day: day_of(r.time_ns),
-                    hash: stored.content_hash.clone(),
-                    layout: stored.layout.encode(),
-                    stored: Stored::Log(stored),
-                    job,
-                }
+        match &rows_of.0 {
+            Encoded::Logs(logs) => rows.extend(logs.iter().map(|s| Pending {
+                table: "logs",
+                day: day_of(s.time_ns),
+                hash: &s.content_hash,
+                layout: &s.layout,
+                stored: Stored::Log(s),
+                job,
             })),
-            Rows::Spans(spans) => rows.extend(spans.iter().map(|r| {
-                let stored = StoredSpan::of(r);
-                Pending {
-                    table: "spans",
-                    day: day_of(r.start_ns),
-                    hash: stored.content_hash.clone(),
-                    layout: stored.layout.encode(),
-                    stored: Stored::Span(stored),
-                    job,
-                }
+            Encoded::Spans(spans) => rows.extend(spans.iter().map(|s| Pending {
+                table: "spans",
+                day: day_of(s.start_ns),
+                hash: &s.content_hash,
+                layout: &s.layout,
+                stored: Stored::Span(s),
+                job,
             })),
         }
     }
-    rows.sort_by(|a, b| (a.table, a.day, &a.hash).cmp(&(b.table, b.day, &b.hash)));
     rows
 }
 
 /// The row IDs of the layouts `rows` use, from `known` or else found or added in `layouts`.
 async fn layout_ids(
     client: &impl GenericClient,
-    rows: &[Pending],
+    rows: &[Pending<'_>],
     known: &KnownLayouts,
 ) -> Result<HashMap<Vec<u8>, i64>, tokio_postgres::Error> {
     let mut ids = HashMap::new();
     for row in rows {
-        let (content, hash) = &row.layout;
+        let (content, hash): (&Vec<u8>, &Vec<u8>) = (&row.layout.content, &row.layout.key);
         if ids.contains_key(hash) {
             continue;
         }
@@ -489,7 +491,7 @@ impl PostgresStore {
     }
 
     /// Creates the day partitions of `table` that `days` need and this collector has not seen.
-    async fn ensure_days(&self, rows: &[Pending]) -> Result<(), StoreError> {
+    async fn ensure_days(&self, rows: &[Pending<'_>]) -> Result<(), StoreError> {
         let mut missing: Vec<(&'static str, i32)> = {
             let known = self.days.lock().map_err(|_| failed("a writer panicked"))?;
             rows.iter()
@@ -515,7 +517,7 @@ impl PostgresStore {
 
     /// See [`super::Store::insert_group`]: one transaction, pipelined, tried again when it lost
     /// a deadlock or a partition was dropped meanwhile.
-    pub async fn insert_group(&self, jobs: &[Rows]) -> Result<Vec<Written>, StoreError> {
+    pub async fn insert_group(&self, jobs: &[Prepared]) -> Result<Vec<Written>, StoreError> {
         let rows = pending(jobs);
         let mut last = String::new();
         for _ in 0..ATTEMPTS {
@@ -745,11 +747,8 @@ async fn carry_over(tx: &deadpool_postgres::Transaction<'_>) -> Result<(), tokio
                         .collect::<Result<_, _>>()?,
                 )
             };
-            let mut rows = pending(&[rows]);
-            rows.sort_by_key(|r| match &r.stored {
-                Stored::Log(s) => s.time_ns,
-                Stored::Span(s) => s.start_ns,
-            });
+            let prepared = [Prepared::of(&rows)];
+            let rows = in_order(&prepared);
             let mut days: Vec<_> = rows.iter().map(|r| (r.table, r.day)).collect();
             days.sort_unstable();
             days.dedup();
@@ -778,7 +777,7 @@ async fn carry_over(tx: &deadpool_postgres::Transaction<'_>) -> Result<(), tokio
 /// requests did.
 async fn insert_rows(
     tx: &deadpool_postgres::Transaction<'_>,
-    rows: &[Pending],
+    rows: &[Pending<'_>],
     layouts: &HashMap<Vec<u8>, i64>,
     jobs: usize,
 ) -> Result<Vec<Written>, tokio_postgres::Error> {

@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use super::columns::{StoredLog, StoredSpan, log_of, provenance_code, provenance_of, span_of};
 use super::layouts::KnownLayouts;
-use super::packed::{self, Layout};
-use super::{After, RelatedError, Rows, StoreError, Written, count, failed, legacy};
+use super::packed::{self, EncodedLayout, Layout};
+use super::{
+    After, Encoded, Prepared, RelatedError, Rows, StoreError, Written, count, failed, legacy,
+};
 use crate::rows::{LogRow, Provenance, SpanRow};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
@@ -91,6 +93,8 @@ CREATE INDEX IF NOT EXISTS spans_time ON spans (start_ns);
 ";
 
 /// The compact rows: IDs as bytes, typed values in postcard, what rows share in `layouts`. The
+/// duplicate key puts the content hash first, so that the planner never takes it for a scan of
+/// one provenance instead of the ID indices (which the first schema's key invited). The
 /// first schema's tables are set aside as `logs_v1` and `spans_v1` for their rows to be carried
 /// over, then dropped.
 const COMPACT_SCHEMA: &str = "
@@ -127,7 +131,7 @@ CREATE TABLE logs (
     session_id         BLOB,
     attributes         BLOB NOT NULL,
     dropped_attributes INTEGER NOT NULL,
-    UNIQUE (provenance, content_hash)
+    UNIQUE (content_hash, provenance)
 );
 CREATE INDEX logs_correlation ON logs (correlation_id, provenance, time_ns) WHERE correlation_id IS NOT NULL;
 CREATE INDEX logs_trace ON logs (trace_id, provenance, time_ns) WHERE trace_id IS NOT NULL;
@@ -156,7 +160,7 @@ CREATE TABLE spans (
     correlation_id BLOB,
     session_id     BLOB,
     attributes     BLOB NOT NULL,
-    UNIQUE (provenance, content_hash)
+    UNIQUE (content_hash, provenance)
 );
 CREATE INDEX spans_correlation ON spans (correlation_id, provenance, start_ns) WHERE correlation_id IS NOT NULL;
 CREATE INDEX spans_trace ON spans (trace_id, provenance, start_ns);
@@ -270,7 +274,7 @@ impl SqliteStore {
                         .map_err(failed)?
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(failed)?;
-                    Rows::Logs(rows)
+                    Prepared::of(&Rows::Logs(rows))
                 } else {
                     let rows = query
                         .query_map(params![after, CARRY_STEP], |r| {
@@ -280,12 +284,9 @@ impl SqliteStore {
                         .map_err(failed)?
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(failed)?;
-                    Rows::Spans(rows)
+                    Prepared::of(&Rows::Spans(rows))
                 };
-                match &rows {
-                    Rows::Logs(logs) => self.insert_logs(tx, logs, &mut layouts)?,
-                    Rows::Spans(spans) => self.insert_spans(tx, spans, &mut layouts)?,
-                };
+                self.insert_prepared(tx, &rows, &mut layouts)?;
                 match ids.last() {
                     Some(last) if rows.len() == usize::try_from(CARRY_STEP).unwrap_or(0) => {
                         after = *last;
@@ -319,31 +320,40 @@ impl SqliteStore {
 
     /// Stores each batch of rows in `jobs`, all in one transaction, folding true duplicates;
     /// what each batch did, in order.
-    pub fn insert_group(&self, jobs: &[Rows]) -> Result<Vec<Written>, StoreError> {
+    pub fn insert_group(&self, jobs: &[Prepared]) -> Result<Vec<Written>, StoreError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction().map_err(failed)?;
         let mut layouts = NewLayouts::new();
         let mut written = Vec::with_capacity(jobs.len());
         for job in jobs {
-            written.push(match job {
-                Rows::Logs(rows) => self.insert_logs(&tx, rows, &mut layouts)?,
-                Rows::Spans(rows) => self.insert_spans(&tx, rows, &mut layouts)?,
-            });
+            written.push(self.insert_prepared(&tx, job, &mut layouts)?);
         }
         tx.commit().map_err(failed)?;
         self.layouts.remember(&layouts);
         Ok(written)
     }
 
+    fn insert_prepared(
+        &self,
+        tx: &Transaction<'_>,
+        rows: &Prepared,
+        layouts: &mut NewLayouts,
+    ) -> Result<Written, StoreError> {
+        match &rows.0 {
+            Encoded::Logs(rows) => self.insert_logs(tx, rows, layouts),
+            Encoded::Spans(rows) => self.insert_spans(tx, rows, layouts),
+        }
+    }
+
     /// The row ID of `layout`, added to `layouts` if it is new.
     fn layout_id(
         &self,
         tx: &Transaction<'_>,
-        layout: &Layout,
+        layout: &EncodedLayout,
         new: &mut NewLayouts,
     ) -> Result<i64, StoreError> {
-        let (content, hash) = layout.encode();
-        if let Some(id) = self.layouts.get(&hash).or_else(|| new.get(&hash).copied()) {
+        let (content, hash) = (&layout.content, &layout.key);
+        if let Some(id) = self.layouts.get(hash).or_else(|| new.get(hash).copied()) {
             return Ok(id);
         }
         let id: i64 = tx
@@ -354,14 +364,14 @@ impl SqliteStore {
             .map_err(failed)?
             .query_row(params![hash, content], |r| r.get(0))
             .map_err(failed)?;
-        new.insert(hash, id);
+        new.insert(hash.clone(), id);
         Ok(id)
     }
 
     fn insert_logs(
         &self,
         tx: &Transaction<'_>,
-        rows: &[LogRow],
+        rows: &[StoredLog],
         layouts: &mut NewLayouts,
     ) -> Result<Written, StoreError> {
         let mut written = Written::default();
@@ -373,13 +383,12 @@ impl SqliteStore {
                     dropped_attributes, folded)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
                     ?18, ?19, ?20)
-                 ON CONFLICT (provenance, content_hash)
+                 ON CONFLICT (content_hash, provenance)
                     DO UPDATE SET folded = folded + 1 + excluded.folded
                  RETURNING folded",
             )
             .map_err(failed)?;
-        for row in rows {
-            let s = StoredLog::of(row);
+        for s in rows {
             let layout = self.layout_id(tx, &s.layout, layouts)?;
             let folded: i64 = insert
                 .query_row(
@@ -416,7 +425,7 @@ impl SqliteStore {
     fn insert_spans(
         &self,
         tx: &Transaction<'_>,
-        rows: &[SpanRow],
+        rows: &[StoredSpan],
         layouts: &mut NewLayouts,
     ) -> Result<Written, StoreError> {
         let mut written = Written::default();
@@ -427,13 +436,12 @@ impl SqliteStore {
                     trace_state, events, links, correlation_id, session_id, attributes, folded)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
                     ?18, ?19, ?20, ?21)
-                 ON CONFLICT (provenance, content_hash)
+                 ON CONFLICT (content_hash, provenance)
                     DO UPDATE SET folded = folded + 1 + excluded.folded
                  RETURNING folded",
             )
             .map_err(failed)?;
-        for row in rows {
-            let s = StoredSpan::of(row);
+        for s in rows {
             let layout = self.layout_id(tx, &s.layout, layouts)?;
             let folded: i64 = insert
                 .query_row(
