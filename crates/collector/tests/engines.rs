@@ -22,7 +22,7 @@ use common::*;
 use serde_json::Value;
 use threadline_collector::ingest::{self, Clock, Format, Limits};
 use threadline_collector::rows::Provenance;
-use threadline_collector::store::Store;
+use threadline_collector::store::{Prepared, Rows, Store, Written};
 use tokio::io::AsyncBufReadExt;
 
 /// A database of one engine, removed when dropped (SQLite) or left to the private server.
@@ -68,6 +68,7 @@ on_both_engines!(
     retention_removes_old_records,
     a_restart_keeps_records_and_folding,
     related_errors_of_the_session,
+    one_group_holding_a_record_twice_stores_it_once,
 );
 
 async fn on(engine: &Engine) -> Collector {
@@ -160,6 +161,36 @@ fn rows_at(body: &Value, now_ns: i64) -> Vec<threadline_collector::rows::LogRow>
     ingest::log_rows(&request, Provenance::Backend, &Limits::default(), &clock)
         .unwrap()
         .rows
+}
+
+async fn one_group_holding_a_record_twice_stores_it_once(engine: Engine) {
+    let store = Store::open(&engine.db).await.unwrap();
+    let batch = body(
+        "shop",
+        "app",
+        &[(None, 1, "one", TRACE), (None, 2, "two", TRACE)],
+    );
+    let job = Prepared::of(&Rows::Logs(rows_at(&batch, now_ns() as i64)));
+    let written = store.insert_group(vec![job.clone(), job]).await.unwrap();
+    assert_eq!(
+        written,
+        [
+            Written {
+                added: 2,
+                folded: 0
+            },
+            Written {
+                added: 0,
+                folded: 2
+            }
+        ],
+        "the first request stored both, the second's copies folded"
+    );
+    let logs = store
+        .logs(TRACE, Provenance::Backend, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(logs.iter().map(|r| r.folded).collect::<Vec<_>>(), [1, 1]);
 }
 
 async fn retention_removes_old_records(engine: Engine) {

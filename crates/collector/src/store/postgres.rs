@@ -193,23 +193,18 @@ CREATE INDEX spans_session ON spans (session_id, provenance, start_ns) WHERE ses
 /// Rows carried over from the first schema per step.
 const CARRY_STEP: i64 = 5000;
 
-const INSERT_LOG: &str = "
-INSERT INTO logs (day, provenance, content_hash, time_ns, time_replaced, sent_time, observed_time,
-    layout, severity_number, severity_text, error, event_name, body, trace_id, span_id, flags,
-    correlation_id, session_id, attributes, dropped_attributes, folded)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-    $21)
-ON CONFLICT (provenance, content_hash, day) DO UPDATE SET folded = logs.folded + 1 + excluded.folded
-RETURNING folded";
+/// The columns a log row inserts, in the order of [`log_params`].
+const LOG_COLUMNS: &str = "day, provenance, content_hash, time_ns, time_replaced, sent_time,
+    observed_time, layout, severity_number, severity_text, error, event_name, body, trace_id,
+    span_id, flags, correlation_id, session_id, attributes, dropped_attributes, folded";
 
-const INSERT_SPAN: &str = "
-INSERT INTO spans (day, provenance, content_hash, start_ns, end_ns, time_replaced, layout, name,
-    kind, trace_id, span_id, parent_span_id, status_code, status_message, flags, trace_state, events,
-    links, correlation_id, session_id, attributes, folded)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-    $21, $22)
-ON CONFLICT (provenance, content_hash, day) DO UPDATE SET folded = spans.folded + 1 + excluded.folded
-RETURNING folded";
+/// The columns a span inserts, in the order of [`span_params`].
+const SPAN_COLUMNS: &str = "day, provenance, content_hash, start_ns, end_ns, time_replaced,
+    layout, name, kind, trace_id, span_id, parent_span_id, status_code, status_message, flags,
+    trace_state, events, links, correlation_id, session_id, attributes, folded";
+
+/// Rows one multi-row `INSERT` takes at most (PostgreSQL allows 65,535 parameters).
+const ROWS_PER_INSERT: usize = 1000;
 
 /// How often a write that lost a deadlock or a dropped partition is tried again.
 const ATTEMPTS: usize = 3;
@@ -264,7 +259,10 @@ fn retriable(e: &tokio_postgres::Error) -> bool {
 /// One row as the insert statement's parameters.
 type Params = Vec<Box<dyn ToSql + Sync + Send>>;
 
-fn log_params(s: StoredLog, day: i32, layout: i64) -> Params {
+/// A row's unique key: provenance, content hash, day.
+type Key = (i16, Vec<u8>, i32);
+
+fn log_params(s: StoredLog, day: i32, layout: i64, copies: i64) -> Params {
     vec![
         Box::new(day),
         Box::new(s.provenance),
@@ -286,11 +284,11 @@ fn log_params(s: StoredLog, day: i32, layout: i64) -> Params {
         Box::new(s.session_id),
         Box::new(s.attributes),
         Box::new(s.dropped_attributes),
-        Box::new(s.folded),
+        Box::new(s.folded + copies),
     ]
 }
 
-fn span_params(s: StoredSpan, day: i32, layout: i64) -> Params {
+fn span_params(s: StoredSpan, day: i32, layout: i64, copies: i64) -> Params {
     vec![
         Box::new(day),
         Box::new(s.provenance),
@@ -313,7 +311,7 @@ fn span_params(s: StoredSpan, day: i32, layout: i64) -> Params {
         Box::new(s.correlation_id),
         Box::new(s.session_id),
         Box::new(s.attributes),
-        Box::new(s.folded),
+        Box::new(s.folded + copies),
     ]
 }
 
@@ -335,12 +333,32 @@ struct Pending<'a> {
 }
 
 impl Pending<'_> {
-    /// Its insert parameters, with its layout's row ID.
-    fn params(&self, layouts: &HashMap<Vec<u8>, i64>) -> Params {
+    /// Its insert parameters, with its layout's row ID and `copies` more copies folded in.
+    fn params(&self, layouts: &HashMap<Vec<u8>, i64>, copies: i64) -> Params {
         let layout = layouts.get(&self.layout.key).copied().unwrap_or_default();
         match self.stored {
-            Stored::Log(s) => log_params(s.clone(), self.day, layout),
-            Stored::Span(s) => span_params(s.clone(), self.day, layout),
+            Stored::Log(s) => log_params(s.clone(), self.day, layout, copies),
+            Stored::Span(s) => span_params(s.clone(), self.day, layout, copies),
+        }
+    }
+
+    /// The unique key it folds by.
+    fn key(&self) -> Key {
+        (self.provenance(), self.hash.to_vec(), self.day)
+    }
+
+    fn provenance(&self) -> i16 {
+        match self.stored {
+            Stored::Log(s) => s.provenance,
+            Stored::Span(s) => s.provenance,
+        }
+    }
+
+    /// The folded count it brings from where it came (non-zero only for rows carried over).
+    fn folded(&self) -> i64 {
+        match self.stored {
+            Stored::Log(s) => s.folded,
+            Stored::Span(s) => s.folded,
         }
     }
 }
@@ -349,7 +367,9 @@ impl Pending<'_> {
 /// their row locks in the same order.
 fn pending(jobs: &[Prepared]) -> Vec<Pending<'_>> {
     let mut rows = in_order(jobs);
-    rows.sort_by(|a, b| (a.table, a.day, a.hash).cmp(&(b.table, b.day, b.hash)));
+    rows.sort_by(|a, b| {
+        (a.table, a.day, a.hash, a.provenance()).cmp(&(b.table, b.day, b.hash, b.provenance()))
+    });
     rows
 }
 
@@ -754,49 +774,81 @@ async fn carry_over(tx: &deadpool_postgres::Transaction<'_>) -> Result<(), tokio
             days.dedup();
             create_days(tx, &days).await?;
             let layouts = layout_ids(tx, &rows, &KnownLayouts::default()).await?;
-            for row in &rows {
-                let params = row.params(&layouts);
-                let refs: Vec<&(dyn ToSql + Sync)> = params
-                    .iter()
-                    .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-                    .collect();
-                let sql = if row.table == "logs" {
-                    INSERT_LOG
-                } else {
-                    INSERT_SPAN
-                };
-                tx.query_one(sql, &refs).await?;
-            }
+            insert_rows(tx, &rows, &layouts, 1).await?;
         }
     }
     tx.batch_execute("DROP TABLE logs_v1; DROP TABLE spans_v1;")
         .await
 }
 
-/// Inserts `rows` on `tx`, their statements pipelined; what the rows of each of the `jobs`
-/// requests did.
+/// Inserts `rows` on `tx`, each table's in multi-row statements, a row whose key comes again
+/// in the group written once with the other copies folded in; what the rows of each of the
+/// `jobs` requests did.
 async fn insert_rows(
     tx: &deadpool_postgres::Transaction<'_>,
     rows: &[Pending<'_>],
     layouts: &HashMap<Vec<u8>, i64>,
     jobs: usize,
 ) -> Result<Vec<Written>, tokio_postgres::Error> {
-    let logs = tx.prepare_cached(INSERT_LOG).await?;
-    let spans = tx.prepare_cached(INSERT_SPAN).await?;
-    let params: Vec<Params> = rows.iter().map(|row| row.params(layouts)).collect();
-    let inserts = rows.iter().zip(&params).map(|(row, params)| {
-        let refs: Vec<&(dyn ToSql + Sync)> = params
+    let mut firsts: Vec<&Pending<'_>> = Vec::new();
+    let mut copies: HashMap<Key, i64> = HashMap::new();
+    for row in rows {
+        match copies.get_mut(&row.key()) {
+            Some(more) => *more += 1,
+            None => {
+                copies.insert(row.key(), 0);
+                firsts.push(row);
+            }
+        }
+    }
+    let mut folded: HashMap<Key, i64> = HashMap::new();
+    for (table, columns) in [("logs", LOG_COLUMNS), ("spans", SPAN_COLUMNS)] {
+        let of_table: Vec<&Pending<'_>> = firsts
             .iter()
-            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .copied()
+            .filter(|r| r.table == table)
             .collect();
-        let statement = if row.table == "logs" { &logs } else { &spans };
-        async move { tx.query_one(statement, &refs).await }
-    });
-    let folded = futures_util::future::try_join_all(inserts).await?;
+        for chunk in of_table.chunks(ROWS_PER_INSERT) {
+            let params: Vec<Params> = chunk
+                .iter()
+                .map(|r| r.params(layouts, copies.get(&r.key()).copied().unwrap_or(0)))
+                .collect();
+            let width = params.first().map_or(0, Vec::len);
+            let tuples: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let places: Vec<String> =
+                        (1..=width).map(|j| format!("${}", i * width + j)).collect();
+                    format!("({})", places.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO {table} ({columns}) VALUES {}
+                 ON CONFLICT (provenance, content_hash, day)
+                    DO UPDATE SET folded = {table}.folded + 1 + excluded.folded
+                 RETURNING provenance, content_hash, day, folded",
+                tuples.join(", ")
+            );
+            let refs: Vec<&(dyn ToSql + Sync)> = params
+                .iter()
+                .flatten()
+                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            for answer in tx.query(&sql, &refs).await? {
+                folded.insert(
+                    (answer.try_get(0)?, answer.try_get(1)?, answer.try_get(2)?),
+                    answer.try_get(3)?,
+                );
+            }
+        }
+    }
     let mut written = vec![Written::default(); jobs];
-    for (row, answer) in rows.iter().zip(folded) {
+    let mut seen: HashSet<Key> = HashSet::new();
+    for row in rows {
+        let key = row.key();
+        let brought = row.folded() + copies.get(&key).copied().unwrap_or(0);
+        let stored_now = seen.insert(key.clone()) && folded.get(&key) == Some(&brought);
         if let Some(w) = written.get_mut(row.job) {
-            count(w, answer.try_get(0)?);
+            count(w, if stored_now { 0 } else { 1 });
         }
     }
     Ok(written)

@@ -264,32 +264,27 @@ impl SqliteStore {
                         "SELECT * FROM {table} WHERE id > ?1 ORDER BY id LIMIT ?2"
                     ))
                     .map_err(failed)?;
-                let mut ids = Vec::new();
-                let rows = if table == "logs_v1" {
+                let (rows, last) = if table == "logs_v1" {
                     let rows = query
-                        .query_map(params![after, CARRY_STEP], |r| {
-                            ids.push(r.get::<_, i64>("id")?);
-                            legacy::log_of(r)
-                        })
+                        .query_map(params![after, CARRY_STEP], |r| legacy::log_of(r))
                         .map_err(failed)?
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(failed)?;
-                    Prepared::of(&Rows::Logs(rows))
+                    let last = rows.last().map(|r| r.row_id);
+                    (Prepared::of(&Rows::Logs(rows)), last)
                 } else {
                     let rows = query
-                        .query_map(params![after, CARRY_STEP], |r| {
-                            ids.push(r.get::<_, i64>("id")?);
-                            legacy::span_of(r)
-                        })
+                        .query_map(params![after, CARRY_STEP], |r| legacy::span_of(r))
                         .map_err(failed)?
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(failed)?;
-                    Prepared::of(&Rows::Spans(rows))
+                    let last = rows.last().map(|r| r.row_id);
+                    (Prepared::of(&Rows::Spans(rows)), last)
                 };
                 self.insert_prepared(tx, &rows, &mut layouts)?;
-                match ids.last() {
-                    Some(last) if rows.len() == usize::try_from(CARRY_STEP).unwrap_or(0) => {
-                        after = *last;
+                match last {
+                    Some(id) if rows.len() == usize::try_from(CARRY_STEP).unwrap_or(0) => {
+                        after = id;
                     }
                     _ => break,
                 }
