@@ -463,7 +463,9 @@ and never shrinks once grown. OpenTelemetry's log processor keeps at most 2048 r
 ${rows((n) => `${(memories[n].heapBefore / 1048576).toFixed(1)} | ${(memories[n].heapAfter / 1048576).toFixed(1)} | ${(memories[n].wasmAfter / 1048576).toFixed(1)}`)}
 `;
 // The hand-written account of Threadline's bytes (measured with bench/wasm-sizes.mjs), after the tables.
-writeFileSync(join(root, "BENCHMARKS.md"), `${report}\n${readFileSync(join(here, "where-the-bytes-go.md"), "utf8")}${readFileSync(join(here, "side-by-side.md"), "utf8")}`);
+// The collector's section is written by `npm run bench:collector` (bench/collector.mjs).
+const collector = existsSync(join(here, "collector.md")) ? `\n${readFileSync(join(here, "collector.md"), "utf8")}` : "";
+writeFileSync(join(root, "BENCHMARKS.md"), `${report}\n${readFileSync(join(here, "where-the-bytes-go.md"), "utf8")}${readFileSync(join(here, "side-by-side.md"), "utf8")}${collector}`);
 writeFileSync(join(here, "results.json"), JSON.stringify({ date: new Date().toISOString(), chromium: chromiumVersion, rounds: ROUNDS, sizes, runs, medians: med, memories }, null, 2));
 console.log(verdicts.join("\n"));
 console.log("Wrote BENCHMARKS.md and bench/results.json");
