@@ -182,9 +182,7 @@ function attributes(n, story, batch) {
     { key: "http.request.method", value: { stringValue: n % 3 ? "GET" : "POST" } },
     { key: "url.path", value: { stringValue: `${ROUTES[n % ROUTES.length]}/${n % 9973}` } },
     { key: "http.response.status_code", value: { intValue: String(n % 17 ? 200 : 503) } },
-    { key: "user.id", value: { stringValue: `user-${n % 5000}` } },
     { key: "duration_ms", value: { doubleValue: (n % 1000) / 7 } },
-    { key: "cart.items", value: { intValue: String(n % 12) } },
   ];
 }
 
@@ -386,7 +384,7 @@ function report(results, two, verdicts, started) {
     "## Collector",
     "",
     `Written by \`npm run bench:collector\` (bench/collector.mjs) on ${new Date(started).toISOString().slice(0, 10)}, ${Math.round((Date.now() - started) / 60000)} min on this 2-core machine; release builds; the baseline is the collector of commit \`${BASELINE_COMMIT}\` (the build before group commit, the reader pool, PostgreSQL and the compact rows), run in the same bench against SQLite.`,
-    `Load: OTLP JSON batches of ${BATCH} log records from a backend (write token), ${ATTRIBUTE_BYTES} B of attribute JSON per record (9 attributes: correlation, session and event IDs, method, path, status, user, duration, items), the trace ID equal to the correlation ID as Threadline's recorder sends it, ${STORY} records per story. Every phase sends a fixed number of batches (${PHASES.map((p) => `${p.batches} at ${p.clients}`).join(", ")} clients) or stops at its time limit; a search phase runs ${SEARCHES} searches of a story's correlation ID, one at a time, or stops after ${SEARCH_SECONDS} s. PostgreSQL 15 runs with fsync on; SQLite with \`synchronous = FULL\` (the baseline: \`NORMAL\`). The machine's other work shows in its load average (a row of the table).`,
+    `Load: OTLP JSON batches of ${BATCH} log records from a backend (write token), ${ATTRIBUTE_BYTES} B of attribute JSON per record (7 attributes: correlation, session and event IDs, method, path, status, duration), the trace ID equal to the correlation ID as Threadline's recorder sends it, ${STORY} records per story. Every phase sends a fixed number of batches (${PHASES.map((p) => `${p.batches} at ${p.clients}`).join(", ")} clients) or stops at its time limit; a search phase runs ${SEARCHES} searches of a story's correlation ID, one at a time, or stops after ${SEARCH_SECONDS} s. PostgreSQL 15 runs with fsync on; SQLite with \`synchronous = FULL\` (the baseline: \`NORMAL\`). The machine's other work shows in its load average (a row of the table).`,
     "",
     head,
     ...results[0].load.map((_, i) => row(`${results[0].load[i].clients} client${i ? "s" : ""}: records/s (p50 / p99 ms)`, (r) => `${n(r.load[i].records)} (${ms(r.load[i].p50)} / ${ms(r.load[i].p99)})${r.load[i].cut ? " cut" : ""}`)),

@@ -30,7 +30,7 @@ use crate::ingest::{self, Clock, Encoding, Format, Limits, Refusal};
 use crate::limits::{BodyShare, BodyShares, Limiter, retry_after_seconds};
 use crate::rows::Provenance;
 use crate::search::{self, PageLimits};
-use crate::store::{Rows, Store, Written};
+use crate::store::{Prepared, Rows, Store, Written};
 use crate::writer::{WriteError, Writer};
 
 /// What the handlers share.
@@ -519,11 +519,11 @@ async fn ingest(
         match signal {
             Signal::Logs => ingest::decode_logs(&plain, format)
                 .and_then(|r| ingest::log_rows(&r, provenance, &limits, &clock))
-                .map(|d| (Rows::Logs(d.rows), d.rejected)),
+                .map(|d| (Prepared::of(&Rows::Logs(d.rows)), d.rejected)),
             Signal::Traces => ingest::decode_traces(&plain, format)
                 .and_then(|r| ingest::span_rows(&r, provenance, &limits, &clock))
-                .map(|d| (Rows::Spans(d.rows), d.rejected)),
-            Signal::Metrics => Ok((Rows::Logs(Vec::new()), 0)),
+                .map(|d| (Prepared::of(&Rows::Spans(d.rows)), d.rejected)),
+            Signal::Metrics => Ok((Prepared::of(&Rows::Logs(Vec::new())), 0)),
         }
     };
     let (rows, rejected) = match tokio::task::spawn_blocking(decode).await {
@@ -559,8 +559,9 @@ async fn ingest(
     }
 }
 
-/// What a body decodes to: its rows and how many records were refused one by one.
-type Decoded = (Rows, usize);
+/// What a body decodes to: its rows, encoded for the store, and how many records were refused
+/// one by one.
+type Decoded = (Prepared, usize);
 
 #[derive(Deserialize)]
 struct SearchQuery {

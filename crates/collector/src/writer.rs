@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use crate::store::{Prepared, Rows, Store, StoreError, Written};
+use crate::store::{Prepared, Store, StoreError, Written};
 
 /// Rows one transaction takes at most (it always takes at least one request).
 const GROUP_ROWS: usize = 20_000;
@@ -79,9 +79,8 @@ impl Writer {
     }
 
     /// Writes `rows` with whatever else is waiting; returns once committed.
-    pub async fn write(&self, rows: Rows) -> Result<Written, WriteError> {
+    pub async fn write(&self, rows: Prepared) -> Result<Written, WriteError> {
         let (done, answer) = oneshot::channel();
-        let rows = Prepared::of(&rows);
         if self.queue.try_send(Job { rows, done }).is_err() {
             self.refused.fetch_add(1, Ordering::Relaxed);
             return Err(WriteError::Full);
