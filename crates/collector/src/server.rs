@@ -50,6 +50,9 @@ pub struct AppState {
     pub limiter: Arc<Limiter>,
     /// Bounds on one request.
     pub limits: Limits,
+    /// Bodies decoded at once: one per core, so that decoding never starves the writer of
+    /// CPU (past it, a request waits for its turn without holding a thread).
+    pub decoding: Arc<Semaphore>,
     /// Body bytes all requests may hold at once.
     pub buffered: Arc<Semaphore>,
     /// Body bytes one client without a credential may hold at once.
@@ -526,7 +529,11 @@ async fn ingest(
             Signal::Metrics => Ok((Prepared::of(&Rows::Logs(Vec::new())), 0)),
         }
     };
-    let (rows, rejected) = match tokio::task::spawn_blocking(decode).await {
+    let decoded = match state.decoding.acquire().await {
+        Ok(_turn) => tokio::task::spawn_blocking(decode).await,
+        Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    };
+    let (rows, rejected) = match decoded {
         Ok(Ok(decoded)) => decoded,
         Ok(Err(r)) => return refusal(r, format),
         Err(e) => {
