@@ -466,9 +466,12 @@ and never shrinks once grown. OpenTelemetry's log processor keeps at most 2048 r
 ${rows((n) => `${(memories[n].heapBefore / 1048576).toFixed(1)} | ${(memories[n].heapAfter / 1048576).toFixed(1)} | ${(memories[n].wasmAfter / 1048576).toFixed(1)}`)}
 `;
 // The hand-written accounts after the tables: Threadline's bytes (measured with
-// bench/wasm-sizes.mjs), side-by-side runs, and where its time goes (bench/profile-*.mjs).
-const accounts = ["where-the-bytes-go.md", "side-by-side.md", "profile.md"].map((f) => readFileSync(join(here, f), "utf8"));
-writeFileSync(join(root, "BENCHMARKS.md"), `${report}\n${accounts.join("")}`);
+// bench/wasm-sizes.mjs), side-by-side runs, where its time goes (bench/profile-*.mjs), and the
+// collector's section, written by `npm run bench:collector` (bench/collector.mjs).
+const accounts = ["where-the-bytes-go.md", "side-by-side.md", "profile.md", "collector.md"]
+  .filter((f) => existsSync(join(here, f)))
+  .map((f) => readFileSync(join(here, f), "utf8"));
+writeFileSync(join(root, "BENCHMARKS.md"), `${report}\n${accounts.join("\n")}`);
 writeFileSync(join(here, "results.json"), JSON.stringify({ date: new Date().toISOString(), chromium: chromiumVersion, rounds: ROUNDS, sizes, runs, medians: med, memories }, null, 2));
 console.log(verdicts.join("\n"));
 console.log("Wrote BENCHMARKS.md and bench/results.json");

@@ -14,7 +14,7 @@ use serde_json::{Map, Value as Json, json};
 use sha2::{Digest, Sha256};
 
 use crate::otlp::{LogRecord, LogsRequest, Resource, Scope, Span, TracesRequest};
-use crate::rows::{LogRow, Provenance, SpanRow};
+use crate::rows::{LogRow, Provenance, SpanRow, level_of};
 use crate::value::{AnyValue, KeyValue, find};
 
 /// How a body is encoded.
@@ -243,24 +243,11 @@ fn id_hex(bytes: &[u8]) -> Option<String> {
 }
 
 /// A text attribute, from the record's own attributes, else the resource's.
-fn text_of(own: &[KeyValue], resource: &[KeyValue], key: &str) -> Option<String> {
+pub(crate) fn text_of(own: &[KeyValue], resource: &[KeyValue], key: &str) -> Option<String> {
     find(own, key)
         .or_else(|| find(resource, key))
         .and_then(AnyValue::as_text)
         .map(str::to_owned)
-}
-
-/// The OTLP severity text for a severity number, when the sender gave none.
-fn level_of(number: i32) -> &'static str {
-    match number {
-        1..=4 => "TRACE",
-        5..=8 => "DEBUG",
-        9..=12 => "INFO",
-        13..=16 => "WARN",
-        17..=20 => "ERROR",
-        21..=24 => "FATAL",
-        _ => "",
-    }
 }
 
 /// SHA-256 of a canonical JSON of what was sent.
@@ -318,11 +305,7 @@ fn log_row(
         scope_version: scope.version.clone(),
         severity_number: record.severity_number,
         severity_text: record.severity_text.clone(),
-        level: if record.severity_text.is_empty() {
-            level_of(record.severity_number).to_owned()
-        } else {
-            record.severity_text.to_ascii_uppercase()
-        },
+        level: level_of(record.severity_number, &record.severity_text),
         event_name: record.event_name.clone(),
         message: record.body.display(),
         body: record.body.clone(),

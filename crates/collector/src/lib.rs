@@ -138,6 +138,9 @@ pub async fn serve(
         limiter,
         limits: settings.limits,
         buffered: Arc::new(Semaphore::new(settings.max_buffered_bytes)),
+        decoding: Arc::new(Semaphore::new(
+            std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+        )),
         client_shares: limits::BodyShares::new(settings.max_client_buffered_bytes),
         body_timeout: settings.connections.body_timeout,
         page: settings.page,

@@ -167,3 +167,21 @@ pub struct SpanRow {
     #[serde(skip)]
     pub content_hash: [u8; 32],
 }
+
+/// The level the timeline shows: the sender's severity text in upper case, else the OTLP
+/// severity text of its severity number.
+pub fn level_of(number: i32, text: &str) -> String {
+    if !text.is_empty() {
+        return text.to_ascii_uppercase();
+    }
+    match number {
+        1..=4 => "TRACE",
+        5..=8 => "DEBUG",
+        9..=12 => "INFO",
+        13..=16 => "WARN",
+        17..=20 => "ERROR",
+        21..=24 => "FATAL",
+        _ => "",
+    }
+    .to_owned()
+}

@@ -30,7 +30,7 @@ use crate::ingest::{self, Clock, Encoding, Format, Limits, Refusal};
 use crate::limits::{BodyShare, BodyShares, Limiter, retry_after_seconds};
 use crate::rows::Provenance;
 use crate::search::{self, PageLimits};
-use crate::store::{Rows, Store, Written};
+use crate::store::{Prepared, Rows, Store, Written};
 use crate::writer::{WriteError, Writer};
 
 /// What the handlers share.
@@ -50,6 +50,9 @@ pub struct AppState {
     pub limiter: Arc<Limiter>,
     /// Bounds on one request.
     pub limits: Limits,
+    /// Bodies decoded at once: one per core, so that decoding never starves the writer of
+    /// CPU (past it, a request waits for its turn without holding a thread).
+    pub decoding: Arc<Semaphore>,
     /// Body bytes all requests may hold at once.
     pub buffered: Arc<Semaphore>,
     /// Body bytes one client without a credential may hold at once.
@@ -519,14 +522,18 @@ async fn ingest(
         match signal {
             Signal::Logs => ingest::decode_logs(&plain, format)
                 .and_then(|r| ingest::log_rows(&r, provenance, &limits, &clock))
-                .map(|d| (Rows::Logs(d.rows), d.rejected)),
+                .map(|d| (Prepared::of(&Rows::Logs(d.rows)), d.rejected)),
             Signal::Traces => ingest::decode_traces(&plain, format)
                 .and_then(|r| ingest::span_rows(&r, provenance, &limits, &clock))
-                .map(|d| (Rows::Spans(d.rows), d.rejected)),
-            Signal::Metrics => Ok((Rows::Logs(Vec::new()), 0)),
+                .map(|d| (Prepared::of(&Rows::Spans(d.rows)), d.rejected)),
+            Signal::Metrics => Ok((Prepared::of(&Rows::Logs(Vec::new())), 0)),
         }
     };
-    let (rows, rejected) = match tokio::task::spawn_blocking(decode).await {
+    let decoded = match state.decoding.acquire().await {
+        Ok(_turn) => tokio::task::spawn_blocking(decode).await,
+        Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    };
+    let (rows, rejected) = match decoded {
         Ok(Ok(decoded)) => decoded,
         Ok(Err(r)) => return refusal(r, format),
         Err(e) => {
@@ -559,8 +566,9 @@ async fn ingest(
     }
 }
 
-/// What a body decodes to: its rows and how many records were refused one by one.
-type Decoded = (Rows, usize);
+/// What a body decodes to: its rows, encoded for the store, and how many records were refused
+/// one by one.
+type Decoded = (Prepared, usize);
 
 #[derive(Deserialize)]
 struct SearchQuery {
@@ -586,10 +594,10 @@ async fn search(State(state): State<AppState>, Query(query): Query<SearchQuery>)
     }
 }
 
-/// What the collector has refused for load since start: `write_queue_refused`, requests
-/// answered 503 because the write queue was full.
+/// The writer's counters since start: requests refused because the write queue was full, and
+/// commits with the requests and records they held.
 async fn stats(State(state): State<AppState>) -> Response {
-    axum::Json(serde_json::json!({ "write_queue_refused": state.writer.refused() })).into_response()
+    axum::Json(state.writer.stats()).into_response()
 }
 
 fn asset(content_type: &'static str, text: &'static str) -> Response {

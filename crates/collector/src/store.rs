@@ -5,7 +5,10 @@
 //! counted; anything else is stored, so no record can hide another. Every query is
 //! parameterised.
 
-pub mod columns;
+mod columns;
+mod layouts;
+mod legacy;
+mod packed;
 pub mod postgres;
 pub mod sqlite;
 
@@ -66,6 +69,40 @@ impl Rows {
     }
 }
 
+/// One request's rows in their stored form: encoded by the request's own task before they
+/// reach the queue, so that the writer, which is one per SQLite file, only writes.
+#[derive(Clone)]
+pub struct Prepared(Encoded);
+
+#[derive(Clone)]
+enum Encoded {
+    Logs(Vec<columns::StoredLog>),
+    Spans(Vec<columns::StoredSpan>),
+}
+
+impl Prepared {
+    /// `rows` in their stored form.
+    pub fn of(rows: &Rows) -> Prepared {
+        Prepared(match rows {
+            Rows::Logs(rows) => Encoded::Logs(rows.iter().map(columns::StoredLog::of).collect()),
+            Rows::Spans(rows) => Encoded::Spans(rows.iter().map(columns::StoredSpan::of).collect()),
+        })
+    }
+
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Encoded::Logs(rows) => rows.len(),
+            Encoded::Spans(rows) => rows.len(),
+        }
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Where a page of one kind and provenance starts: after this `(time, row id)`.
 pub type After = Option<(i64, i64)>;
 
@@ -85,18 +122,21 @@ pub struct RelatedError {
     pub message: String,
 }
 
-/// One page of a story's log records: `$1` the ID, `$2` the provenance, `$3, $4` the position
-/// after which to start, `$5` the limit (the same text serves both engines).
-pub(crate) const LOGS_PAGE: &str = "SELECT * FROM logs
-    WHERE (correlation_id = $1 OR trace_id = $1 OR session_id = $1) AND provenance = $2
-      AND (time_ns, id) > ($3, $4)
-    ORDER BY time_ns, id LIMIT $5";
+/// One page of a story's log records with their layouts: `$1` the ID as stored
+/// ([`packed::id`]), `$2` the provenance code, `$3, $4` the position after which to start, `$5`
+/// the limit (the same text serves both engines).
+pub(crate) const LOGS_PAGE: &str = "SELECT logs.*, layouts.content AS layout_content
+    FROM logs JOIN layouts ON layouts.id = logs.layout
+    WHERE (logs.correlation_id = $1 OR logs.trace_id = $1 OR logs.session_id = $1)
+      AND logs.provenance = $2 AND (logs.time_ns, logs.id) > ($3, $4)
+    ORDER BY logs.time_ns, logs.id LIMIT $5";
 
 /// The same for spans, by start time.
-pub(crate) const SPANS_PAGE: &str = "SELECT * FROM spans
-    WHERE (correlation_id = $1 OR trace_id = $1 OR session_id = $1) AND provenance = $2
-      AND (start_ns, id) > ($3, $4)
-    ORDER BY start_ns, id LIMIT $5";
+pub(crate) const SPANS_PAGE: &str = "SELECT spans.*, layouts.content AS layout_content
+    FROM spans JOIN layouts ON layouts.id = spans.layout
+    WHERE (spans.correlation_id = $1 OR spans.trace_id = $1 OR spans.session_id = $1)
+      AND spans.provenance = $2 AND (spans.start_ns, spans.id) > ($3, $4)
+    ORDER BY spans.start_ns, spans.id LIMIT $5";
 
 /// True when `db` names a PostgreSQL database (`postgres://` or `postgresql://`) rather than
 /// a SQLite file.
@@ -112,10 +152,6 @@ pub fn describe(db: &Path) -> String {
     } else {
         db.display().to_string()
     }
-}
-
-pub(crate) fn json_text(value: &impl Serialize) -> String {
-    serde_json::to_string(value).unwrap_or_default()
 }
 
 pub(crate) fn from_json<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
@@ -160,7 +196,7 @@ impl Store {
 
     /// Stores the rows of several requests in one transaction (group commit), folding true
     /// duplicates; what each request's rows did, in order. Returns once committed.
-    pub async fn insert_group(&self, jobs: Vec<Rows>) -> Result<Vec<Written>, StoreError> {
+    pub async fn insert_group(&self, jobs: Vec<Prepared>) -> Result<Vec<Written>, StoreError> {
         match self {
             Store::Sqlite(s) => blocking(s, move |s| s.insert_group(&jobs)).await,
             Store::Postgres(p) => p.insert_group(&jobs).await,
@@ -168,7 +204,7 @@ impl Store {
     }
 
     async fn insert_one(&self, rows: Rows) -> Result<Written, StoreError> {
-        let written = self.insert_group(vec![rows]).await?;
+        let written = self.insert_group(vec![Prepared::of(&rows)]).await?;
         Ok(written.first().copied().unwrap_or_default())
     }
 

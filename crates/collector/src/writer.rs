@@ -5,17 +5,18 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use crate::store::{Rows, Store, StoreError, Written};
+use crate::store::{Prepared, Store, StoreError, Written};
 
 /// Rows one transaction takes at most (it always takes at least one request).
 const GROUP_ROWS: usize = 20_000;
 
 /// One request waiting to be written, and where its answer goes.
 struct Job {
-    rows: Rows,
+    rows: Prepared,
     done: oneshot::Sender<Result<Written, StoreError>>,
 }
 
@@ -33,6 +34,32 @@ pub enum WriteError {
 pub struct Writer {
     queue: mpsc::Sender<Job>,
     refused: Arc<AtomicU64>,
+    counts: Arc<Counts>,
+}
+
+/// What the writer tasks have committed since start: how well requests are grouped.
+#[derive(Default)]
+struct Counts {
+    commits: AtomicU64,
+    requests: AtomicU64,
+    records: AtomicU64,
+    busy_us: AtomicU64,
+}
+
+/// The writer's counters, as `/api/stats` shows them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WriterStats {
+    /// Requests refused because the queue was full.
+    pub write_queue_refused: u64,
+    /// Transactions committed.
+    pub commits: u64,
+    /// Requests written in them.
+    pub committed_requests: u64,
+    /// Records and spans written in them (folded duplicates included).
+    pub committed_records: u64,
+    /// Milliseconds the writer tasks spent writing groups, added up over the tasks: against the
+    /// wall time it says whether writing is where the time goes.
+    pub write_busy_ms: u64,
 }
 
 impl Writer {
@@ -40,17 +67,19 @@ impl Writer {
     pub fn start(store: Store, capacity: usize, tasks: usize) -> Writer {
         let (queue, jobs) = mpsc::channel(capacity.max(1));
         let jobs = Arc::new(Mutex::new(jobs));
+        let counts = Arc::new(Counts::default());
         for _ in 0..tasks.max(1) {
-            tokio::spawn(write_groups(store.clone(), jobs.clone()));
+            tokio::spawn(write_groups(store.clone(), jobs.clone(), counts.clone()));
         }
         Writer {
             queue,
             refused: Arc::new(AtomicU64::new(0)),
+            counts,
         }
     }
 
     /// Writes `rows` with whatever else is waiting; returns once committed.
-    pub async fn write(&self, rows: Rows) -> Result<Written, WriteError> {
+    pub async fn write(&self, rows: Prepared) -> Result<Written, WriteError> {
         let (done, answer) = oneshot::channel();
         if self.queue.try_send(Job { rows, done }).is_err() {
             self.refused.fetch_add(1, Ordering::Relaxed);
@@ -66,11 +95,22 @@ impl Writer {
     pub fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
     }
+
+    /// The writer's counters since start.
+    pub fn stats(&self) -> WriterStats {
+        WriterStats {
+            write_queue_refused: self.refused(),
+            commits: self.counts.commits.load(Ordering::Relaxed),
+            committed_requests: self.counts.requests.load(Ordering::Relaxed),
+            committed_records: self.counts.records.load(Ordering::Relaxed),
+            write_busy_ms: self.counts.busy_us.load(Ordering::Relaxed) / 1000,
+        }
+    }
 }
 
 /// One writer task: takes the next request and every one waiting behind it (up to
 /// [`GROUP_ROWS`]), writes them in one transaction, answers each.
-async fn write_groups(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn write_groups(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>, counts: Arc<Counts>) {
     loop {
         let group = {
             let mut jobs = jobs.lock().await;
@@ -90,10 +130,20 @@ async fn write_groups(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
             }
             group
         };
-        let (rows, answers): (Vec<Rows>, Vec<_>) =
+        let (rows, answers): (Vec<Prepared>, Vec<_>) =
             group.into_iter().map(|j| (j.rows, j.done)).unzip();
-        match store.insert_group(rows).await {
+        let (requests, records) = (rows.len(), rows.iter().map(Prepared::len).sum::<usize>());
+        let started = Instant::now();
+        let result = store.insert_group(rows).await;
+        let busy = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        counts.busy_us.fetch_add(busy, Ordering::Relaxed);
+        match result {
             Ok(written) => {
+                counts.commits.fetch_add(1, Ordering::Relaxed);
+                counts
+                    .requests
+                    .fetch_add(requests as u64, Ordering::Relaxed);
+                counts.records.fetch_add(records as u64, Ordering::Relaxed);
                 for (done, w) in answers.into_iter().zip(written) {
                     let _ = done.send(Ok(w));
                 }

@@ -18,6 +18,18 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::Value;
 
+/// The collector's `/api/stats`.
+async fn stats(c: &Collector) -> Value {
+    let answer = c
+        .client
+        .get(format!("{}/api/stats", c.base))
+        .bearer_auth(READ)
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_write_queue_answers_503_and_reads_do_not_wait() {
     let c = collector_with(|s| s.write_queue = 1).await;
@@ -41,18 +53,7 @@ async fn a_full_write_queue_answers_503_and_reads_do_not_wait() {
         started.elapsed() < Duration::from_secs(1),
         "search answered while the write lock was held"
     );
-    let stats: Value = serde_json::from_slice(
-        &c.client
-            .get(format!("{}/api/stats", c.base))
-            .bearer_auth(READ)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let stats = stats(&c).await;
     assert_eq!(stats["write_queue_refused"], 1);
     assert!(
         !writing.is_finished() && !waiting.is_finished(),
@@ -62,6 +63,36 @@ async fn a_full_write_queue_answers_503_and_reads_do_not_wait() {
     assert_eq!(writing.await.unwrap().status(), 200);
     assert_eq!(waiting.await.unwrap().status(), 200);
     assert_eq!(messages(&c.search(TRACE).await), ["m1", "m2"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_count_commits_and_the_records_they_held() {
+    let c = collector_with(|s| s.write_queue = 64).await;
+    let lock = rusqlite::Connection::open(&c.db).unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..8u64 {
+        let (text, _) = numbered("g", i * 10, 10);
+        let (client, base) = (c.client.clone(), c.base.clone());
+        sends.spawn(async move {
+            post_as_backend(client, format!("{base}/v1/logs"), text)
+                .await
+                .status()
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    lock.execute_batch("COMMIT").unwrap();
+    while let Some(status) = sends.join_next().await {
+        assert_eq!(status.unwrap(), 200);
+    }
+    let stats = stats(&c).await;
+    assert_eq!(stats["committed_requests"], 8);
+    assert_eq!(stats["committed_records"], 80);
+    let commits = stats["commits"].as_u64().unwrap();
+    assert!(
+        (1..8).contains(&commits),
+        "requests that waited behind a lock are grouped: {commits} commits for 8 requests"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,7 +22,7 @@ use common::*;
 use serde_json::Value;
 use threadline_collector::ingest::{self, Clock, Format, Limits};
 use threadline_collector::rows::Provenance;
-use threadline_collector::store::Store;
+use threadline_collector::store::{Prepared, Rows, Store, Written};
 use tokio::io::AsyncBufReadExt;
 
 /// A database of one engine, removed when dropped (SQLite) or left to the private server.
@@ -68,6 +68,7 @@ on_both_engines!(
     retention_removes_old_records,
     a_restart_keeps_records_and_folding,
     related_errors_of_the_session,
+    one_group_holding_a_record_twice_stores_it_once,
 );
 
 async fn on(engine: &Engine) -> Collector {
@@ -160,6 +161,36 @@ fn rows_at(body: &Value, now_ns: i64) -> Vec<threadline_collector::rows::LogRow>
     ingest::log_rows(&request, Provenance::Backend, &Limits::default(), &clock)
         .unwrap()
         .rows
+}
+
+async fn one_group_holding_a_record_twice_stores_it_once(engine: Engine) {
+    let store = Store::open(&engine.db).await.unwrap();
+    let batch = body(
+        "shop",
+        "app",
+        &[(None, 1, "one", TRACE), (None, 2, "two", TRACE)],
+    );
+    let job = Prepared::of(&Rows::Logs(rows_at(&batch, now_ns() as i64)));
+    let written = store.insert_group(vec![job.clone(), job]).await.unwrap();
+    assert_eq!(
+        written,
+        [
+            Written {
+                added: 2,
+                folded: 0
+            },
+            Written {
+                added: 0,
+                folded: 2
+            }
+        ],
+        "the first request stored both, the second's copies folded"
+    );
+    let logs = store
+        .logs(TRACE, Provenance::Backend, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(logs.iter().map(|r| r.folded).collect::<Vec<_>>(), [1, 1]);
 }
 
 async fn retention_removes_old_records(engine: Engine) {
@@ -272,7 +303,10 @@ async fn postgres_migrates_once_and_partitions_by_day() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(versions, 1, "two collectors starting at once migrate once");
+    assert_eq!(
+        versions, 2,
+        "two collectors starting at once migrate once (the first schema, then the compact one)"
+    );
     let partitions: HashSet<String> = client
         .query(
             "SELECT child.relname FROM pg_inherits
@@ -396,6 +430,14 @@ async fn two_collector_processes_on_one_postgres_store_each_record_once() {
     );
 }
 
+/// An ID as the store keeps it: lowercase hex as a 0 byte and the bytes it spells.
+fn stored_id(hex: &str) -> Vec<u8> {
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap());
+    std::iter::once(0).chain(bytes).collect()
+}
+
 #[tokio::test]
 async fn postgres_search_uses_the_indices_not_a_scan() {
     let url = common::postgres::database().await;
@@ -412,13 +454,18 @@ async fn postgres_search_uses_the_indices_not_a_scan() {
             .unwrap();
     }
     let client = common::postgres::connect(&url).await;
-    client.batch_execute("ANALYZE logs").await.unwrap();
+    client
+        .batch_execute("ANALYZE logs; ANALYZE layouts")
+        .await
+        .unwrap();
     let plan: Vec<String> = client
         .query(
-            "EXPLAIN SELECT * FROM logs
-             WHERE (correlation_id = $1 OR trace_id = $1 OR session_id = $1) AND provenance = $2
-               AND (time_ns, id) > ($3, $4) ORDER BY time_ns, id LIMIT $5",
-            &[&ids[7], &"backend", &i64::MIN, &i64::MIN, &100i64],
+            "EXPLAIN SELECT logs.*, layouts.content AS layout_content
+             FROM logs JOIN layouts ON layouts.id = logs.layout
+             WHERE (logs.correlation_id = $1 OR logs.trace_id = $1 OR logs.session_id = $1)
+               AND logs.provenance = $2 AND (logs.time_ns, logs.id) > ($3, $4)
+             ORDER BY logs.time_ns, logs.id LIMIT $5",
+            &[&stored_id(&ids[7]), &0i16, &i64::MIN, &i64::MIN, &100i64],
         )
         .await
         .unwrap()
@@ -427,7 +474,7 @@ async fn postgres_search_uses_the_indices_not_a_scan() {
         .collect();
     let plan = plan.join("\n");
     assert!(plan.contains("Index"), "{plan}");
-    assert!(!plan.contains("Seq Scan"), "{plan}");
+    assert!(!plan.contains("Seq Scan on logs"), "{plan}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -463,17 +510,203 @@ async fn kill_9_of_a_collector_mid_ingest_loses_nothing_acknowledged() {
         "killed mid-ingest ({} acknowledged)",
         acknowledged.len()
     );
-    let db = common::postgres::connect(&url).await;
-    let stored: HashSet<String> = db
-        .query("SELECT message FROM logs", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let store = Store::open(&PathBuf::from(&url)).await.unwrap();
+    let mut stored = HashSet::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .logs(TRACE, Provenance::Backend, after, 1000)
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some((last.time_ns, last.row_id));
+        stored.extend(page.into_iter().map(|r| r.message));
+    }
     let lost: Vec<&String> = acknowledged
         .iter()
         .filter(|m| !stored.contains(*m))
         .collect();
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+}
+
+/// One log record and one span as a collector of the first schema stored them (`DAY` the day
+/// partition column on PostgreSQL, left out on SQLite; `HASH1`, `HASH2` their content hashes).
+const FIRST_SCHEMA_ROWS: [&str; 2] = [
+    r#"INSERT INTO logs (DAY provenance, content_hash, folded, time_ns, time_replaced, sent_time,
+        observed_time, service, scope, scope_version, severity_number, severity_text, level,
+        event_name, body, message, trace_id, span_id, flags, correlation_id, session_id, event_id,
+        resource, attributes, dropped_attributes)
+     VALUES (DAYVALUE 'backend', HASH1, 2, 1700000000000000000, FALSE, '1700000000000000000',
+        '1700000000000000001', 'shop', 'app', '1.2', 17, '', 'ERROR', 'checkout',
+        '{"kvlistValue":{"values":[{"key":"a","value":{"doubleValue":"NaN"}}]}}', '{"a":"NaN"}',
+        '0af7651916cd43dd8448eb211c80319c', '00f067aa0ba902b7', 1, 'order-7', 's1', 'e1',
+        '[{"key":"service.name","value":{"stringValue":"shop"}}]',
+        '[{"key":"event.id","value":{"stringValue":"e1"}},{"key":"session.id","value":{"stringValue":"s1"}},{"key":"correlation_id","value":{"stringValue":"order-7"}},{"key":"n","value":{"intValue":"9007199254740993"}}]',
+        3)"#,
+    r#"INSERT INTO spans (DAY provenance, content_hash, folded, start_ns, end_ns, time_replaced,
+        service, scope, scope_version, name, kind, trace_id, span_id, parent_span_id, status_code,
+        status_message, flags, correlation_id, session_id, resource, attributes, trace_state,
+        events, links)
+     VALUES (DAYVALUE 'backend', HASH2, 0, 1700000000000000000, 1700000000500000000, FALSE,
+        'shop', 'app', '1.2', 'GET /pay', 2, '0af7651916cd43dd8448eb211c80319c', '00f067aa0ba902b7',
+        NULL, 2, 'boom', 1, '0af7651916cd43dd8448eb211c80319c', NULL,
+        '[{"key":"service.name","value":{"stringValue":"shop"}}]',
+        '[{"key":"bytes","value":{"bytesValue":"AAEC/w=="}}]', 'k=v',
+        '[{"time_unix_nano":"1","name":"retry","attributes":{}}]', '[]')"#,
+];
+
+/// What the carried-over rows read back as: every field as the first schema held it.
+async fn first_schema_rows_read_back(db: &std::path::Path) {
+    let store = Store::open(db).await.unwrap();
+    let logs = store
+        .logs("order-7", Provenance::Backend, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(logs.len(), 1, "found by its correlation ID");
+    let log = serde_json::to_value(&logs[0]).unwrap();
+    let expected = serde_json::json!({
+        "provenance": "backend", "time_unix_nano": "1700000000000000000", "time_replaced": false,
+        "sent_time_unix_nano": "1700000000000000000", "observed_time_unix_nano": "1700000000000000001",
+        "service": "shop", "scope": "app", "scope_version": "1.2", "severity_number": 17,
+        "severity_text": "", "level": "ERROR", "event_name": "checkout",
+        "body": {"kvlistValue": {"values": [{"key": "a", "value": {"doubleValue": "NaN"}}]}},
+        "message": "{\"a\":\"NaN\"}", "trace_id": TRACE, "span_id": "00f067aa0ba902b7", "flags": 1,
+        "correlation_id": "order-7", "session_id": "s1", "event_id": "e1",
+        "resource": {"service.name": {"stringValue": "shop"}},
+        "attributes": {"event.id": {"stringValue": "e1"}, "session.id": {"stringValue": "s1"},
+            "correlation_id": {"stringValue": "order-7"}, "n": {"intValue": "9007199254740993"}},
+        "dropped_attributes_count": 3, "folded": 2,
+    });
+    assert_eq!(log, expected);
+    assert_eq!(
+        store
+            .logs("s1", Provenance::Backend, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "found by its session ID"
+    );
+    let spans = store
+        .spans(TRACE, Provenance::Backend, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(spans.len(), 1);
+    let span = serde_json::to_value(&spans[0]).unwrap();
+    assert_eq!(span["attributes"]["bytes"]["bytesValue"], "AAEC/w==");
+    assert_eq!(span["events"][0]["name"], "retry");
+    assert_eq!(span["status_message"], "boom");
+    assert_eq!(span["trace_state"], "k=v");
+    assert_eq!(span["end_time_unix_nano"], "1700000000500000000");
+    assert_eq!(span["correlation_id"], TRACE);
+    assert_eq!(span["parent_span_id"], Value::Null);
+    assert_eq!(store.count().await.unwrap(), 1);
+    assert_eq!(store.count_spans().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_sqlite_file_of_the_first_schema_is_carried_over() {
+    let engine = sqlite();
+    let old = rusqlite::Connection::open(&engine.db).unwrap();
+    old.execute_batch(threadline_collector::store::sqlite::FIRST_SCHEMA)
+        .unwrap();
+    for sql in FIRST_SCHEMA_ROWS {
+        let sql = sql
+            .replace("DAYVALUE ", "")
+            .replace("DAY ", "")
+            .replace("HASH1", "X'01'")
+            .replace("HASH2", "X'02'");
+        old.execute_batch(&sql).unwrap();
+    }
+    drop(old);
+    first_schema_rows_read_back(&engine.db).await;
+    let reopened = rusqlite::Connection::open(&engine.db).unwrap();
+    let versions: i64 = reopened
+        .query_row("SELECT count(*) FROM threadline_schema", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(versions, 2);
+    let old_tables: i64 = reopened
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name IN ('logs_v1', 'spans_v1')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(old_tables, 0, "the first schema's tables are gone");
+    drop(reopened);
+    first_schema_rows_read_back(&engine.db).await;
+}
+
+#[tokio::test]
+async fn a_postgres_database_of_the_first_schema_is_carried_over() {
+    let url = common::postgres::database().await;
+    let old = common::postgres::connect(&url).await;
+    old.batch_execute(threadline_collector::store::postgres::FIRST_SCHEMA)
+        .await
+        .unwrap();
+    let day = 1_700_000_000i64 / 86_400;
+    old.batch_execute(&format!(
+        "CREATE TABLE threadline_schema (version integer NOT NULL);
+         INSERT INTO threadline_schema VALUES (1);
+         CREATE TABLE logs_d{day} PARTITION OF logs FOR VALUES FROM ({day}) TO ({});
+         CREATE TABLE spans_d{day} PARTITION OF spans FOR VALUES FROM ({day}) TO ({});",
+        day + 1,
+        day + 1
+    ))
+    .await
+    .unwrap();
+    for sql in FIRST_SCHEMA_ROWS {
+        let sql = sql
+            .replace("DAYVALUE ", &format!("{day}, "))
+            .replace("DAY ", "day, ")
+            .replace("HASH1", r"'\x01'::bytea")
+            .replace("HASH2", r"'\x02'::bytea");
+        old.batch_execute(&sql).await.unwrap();
+    }
+    first_schema_rows_read_back(&PathBuf::from(&url)).await;
+    let tables: i64 = old
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE relname LIKE 'logs_v1%' OR relname LIKE 'spans_v1%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        tables, 0,
+        "the first schema's tables and partitions are gone"
+    );
+    first_schema_rows_read_back(&PathBuf::from(&url)).await;
+}
+
+#[tokio::test]
+async fn sqlite_search_uses_the_id_indices_not_a_scan() {
+    let engine = sqlite();
+    let store = Store::open(&engine.db).await.unwrap();
+    drop(store);
+    let db = rusqlite::Connection::open(&engine.db).unwrap();
+    for (table, time) in [("logs", "time_ns"), ("spans", "start_ns")] {
+        let sql = format!(
+            "EXPLAIN QUERY PLAN SELECT {table}.*, layouts.content AS layout_content
+             FROM {table} JOIN layouts ON layouts.id = {table}.layout
+             WHERE ({table}.correlation_id = ?1 OR {table}.trace_id = ?1 OR {table}.session_id = ?1)
+               AND {table}.provenance = ?2 AND ({table}.{time}, {table}.id) > (?3, ?4)
+             ORDER BY {table}.{time}, {table}.id LIMIT ?5"
+        );
+        let mut plan = db.prepare(&sql).unwrap();
+        let plan: Vec<String> = plan
+            .query_map([0, 0, 0, 0, 100], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let plan = plan.join("\n");
+        for index in ["correlation", "trace", "session"] {
+            assert!(
+                plan.contains(&format!("USING INDEX {table}_{index}")),
+                "{plan}"
+            );
+        }
+        assert!(!plan.contains(&format!("SCAN {table}")), "{plan}");
+        assert!(!plan.contains("autoindex"), "{plan}");
+    }
 }

@@ -5,17 +5,21 @@
 //! duplicate folds into its first copy through the unique key `(provenance, content_hash, day)`,
 //! whichever collector received either copy.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Config, NoTls, Row};
 
-use super::columns::{log_of, span_of};
-use super::{After, RelatedError, Rows, StoreError, Written, count, failed, json_text};
+use super::columns::{StoredLog, StoredSpan, log_of, provenance_code, provenance_of, span_of};
+use super::layouts::KnownLayouts;
+use super::packed::{self, EncodedLayout, Layout};
+use super::{
+    After, Encoded, Prepared, RelatedError, Rows, StoreError, Written, count, failed, legacy,
+};
 use crate::rows::{LogRow, Provenance, SpanRow};
 
 /// Connections one collector holds at most.
@@ -29,7 +33,11 @@ const SCHEMA_LOCK: i64 = 0x7468_7265_6164;
 const DAY_NS: i64 = 86_400 * 1_000_000_000;
 
 /// Each migration, in order; version N is the Nth. Never edit one that has shipped: add another.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[FIRST_SCHEMA, COMPACT_SCHEMA];
+
+/// The first schema (version 1): every field in a column of its own as text or JSON, IDs as
+/// hex. Public so that a test can make a store as an older collector left it.
+pub const FIRST_SCHEMA: &str = "
 CREATE SEQUENCE logs_id_seq;
 CREATE TABLE logs (
     id                 bigint NOT NULL DEFAULT nextval('logs_id_seq'),
@@ -97,26 +105,106 @@ CREATE TABLE spans (
 CREATE INDEX spans_correlation ON spans (correlation_id, provenance, start_ns);
 CREATE INDEX spans_trace ON spans (trace_id, provenance, start_ns);
 CREATE INDEX spans_session ON spans (session_id, provenance, start_ns);
-"];
+";
 
-const INSERT_LOG: &str = "
-INSERT INTO logs (day, provenance, content_hash, time_ns, time_replaced, sent_time, observed_time,
-    service, scope, scope_version, severity_number, severity_text, level, event_name, body, message,
-    trace_id, span_id, flags, correlation_id, session_id, event_id, resource, attributes,
-    dropped_attributes)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-    $21, $22, $23, $24, $25)
-ON CONFLICT (provenance, content_hash, day) DO UPDATE SET folded = logs.folded + 1
-RETURNING folded";
+/// The compact rows (see [`super::packed`]): IDs as bytes, typed values in postcard, what rows
+/// share in `layouts`, fixed-width columns first so that no byte goes to alignment. The first
+/// schema's tables and partitions are set aside as `logs_v1`, `spans_v1` for their rows to be
+/// carried over, then dropped.
+const COMPACT_SCHEMA: &str = "
+DROP INDEX logs_correlation, logs_trace, logs_session, spans_correlation, spans_trace, spans_session;
+ALTER TABLE logs RENAME TO logs_v1;
+ALTER TABLE spans RENAME TO spans_v1;
+DO $$
+DECLARE part record;
+BEGIN
+    FOR part IN SELECT child.relname AS name FROM pg_inherits
+        JOIN pg_class parent ON parent.oid = inhparent JOIN pg_class child ON child.oid = inhrelid
+        WHERE parent.relname IN ('logs_v1', 'spans_v1')
+    LOOP
+        EXECUTE format('ALTER TABLE %I RENAME TO %I', part.name,
+            regexp_replace(part.name, '^(logs|spans)_', '\\1_v1_'));
+    END LOOP;
+END $$;
+CREATE TABLE layouts (
+    id      bigserial PRIMARY KEY,
+    hash    bytea NOT NULL UNIQUE,
+    content bytea NOT NULL
+);
+CREATE TABLE logs (
+    id                 bigint NOT NULL DEFAULT nextval('logs_id_seq'),
+    time_ns            bigint NOT NULL,
+    observed_time      bigint NOT NULL,
+    layout             bigint NOT NULL,
+    folded             bigint NOT NULL DEFAULT 0,
+    flags              bigint NOT NULL,
+    dropped_attributes bigint NOT NULL,
+    sent_time          bigint,
+    day                integer NOT NULL,
+    severity_number    integer NOT NULL,
+    provenance         smallint NOT NULL,
+    time_replaced      boolean NOT NULL,
+    error              boolean NOT NULL,
+    content_hash       bytea NOT NULL,
+    trace_id           bytea,
+    span_id            bytea,
+    correlation_id     bytea,
+    session_id         bytea,
+    severity_text      text NOT NULL,
+    event_name         text NOT NULL,
+    body               bytea NOT NULL,
+    attributes         bytea NOT NULL,
+    UNIQUE (provenance, content_hash, day)
+) PARTITION BY RANGE (day);
+CREATE INDEX logs_correlation ON logs (correlation_id, provenance, time_ns) WHERE correlation_id IS NOT NULL;
+CREATE INDEX logs_trace ON logs (trace_id, provenance, time_ns) WHERE trace_id IS NOT NULL;
+CREATE INDEX logs_session ON logs (session_id, provenance, time_ns) WHERE session_id IS NOT NULL;
+CREATE TABLE spans (
+    id             bigint NOT NULL DEFAULT nextval('spans_id_seq'),
+    start_ns       bigint NOT NULL,
+    end_ns         bigint NOT NULL,
+    layout         bigint NOT NULL,
+    folded         bigint NOT NULL DEFAULT 0,
+    flags          bigint NOT NULL,
+    day            integer NOT NULL,
+    kind           integer NOT NULL,
+    status_code    integer NOT NULL,
+    provenance     smallint NOT NULL,
+    time_replaced  boolean NOT NULL,
+    content_hash   bytea NOT NULL,
+    trace_id       bytea NOT NULL,
+    span_id        bytea NOT NULL,
+    parent_span_id bytea,
+    correlation_id bytea,
+    session_id     bytea,
+    name           text NOT NULL,
+    status_message text NOT NULL,
+    trace_state    text NOT NULL,
+    events         text NOT NULL,
+    links          text NOT NULL,
+    attributes     bytea NOT NULL,
+    UNIQUE (provenance, content_hash, day)
+) PARTITION BY RANGE (day);
+CREATE INDEX spans_correlation ON spans (correlation_id, provenance, start_ns) WHERE correlation_id IS NOT NULL;
+CREATE INDEX spans_trace ON spans (trace_id, provenance, start_ns);
+CREATE INDEX spans_session ON spans (session_id, provenance, start_ns) WHERE session_id IS NOT NULL;
+";
 
-const INSERT_SPAN: &str = "
-INSERT INTO spans (day, provenance, content_hash, start_ns, end_ns, time_replaced, service, scope,
-    scope_version, name, kind, trace_id, span_id, parent_span_id, status_code, status_message, flags,
-    correlation_id, session_id, resource, attributes, trace_state, events, links)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-    $21, $22, $23, $24)
-ON CONFLICT (provenance, content_hash, day) DO UPDATE SET folded = spans.folded + 1
-RETURNING folded";
+/// Rows carried over from the first schema per step.
+const CARRY_STEP: i64 = 5000;
+
+/// The columns a log row inserts, in the order of [`log_params`].
+const LOG_COLUMNS: &str = "day, provenance, content_hash, time_ns, time_replaced, sent_time,
+    observed_time, layout, severity_number, severity_text, error, event_name, body, trace_id,
+    span_id, flags, correlation_id, session_id, attributes, dropped_attributes, folded";
+
+/// The columns a span inserts, in the order of [`span_params`].
+const SPAN_COLUMNS: &str = "day, provenance, content_hash, start_ns, end_ns, time_replaced,
+    layout, name, kind, trace_id, span_id, parent_span_id, status_code, status_message, flags,
+    trace_state, events, links, correlation_id, session_id, attributes, folded";
+
+/// Rows one multi-row `INSERT` takes at most (PostgreSQL allows 65,535 parameters).
+const ROWS_PER_INSERT: usize = 1000;
 
 /// How often a write that lost a deadlock or a dropped partition is tried again.
 const ATTEMPTS: usize = 3;
@@ -126,6 +214,7 @@ const ATTEMPTS: usize = 3;
 pub struct PostgresStore {
     pool: Pool,
     days: Arc<Mutex<HashSet<(&'static str, i32)>>>,
+    layouts: KnownLayouts,
 }
 
 /// A PostgreSQL URL without its password, for the start-up line.
@@ -167,102 +256,194 @@ fn retriable(e: &tokio_postgres::Error) -> bool {
     })
 }
 
-/// One row as the insert statement's parameters, with its partition day.
+/// One row as the insert statement's parameters.
 type Params = Vec<Box<dyn ToSql + Sync + Send>>;
 
-fn log_params(row: &LogRow) -> Params {
+/// A row's unique key: provenance, content hash, day.
+type Key = (i16, Vec<u8>, i32);
+
+fn log_params(s: StoredLog, day: i32, layout: i64, copies: i64) -> Params {
     vec![
-        Box::new(day_of(row.time_ns)),
-        Box::new(row.provenance.as_str()),
-        Box::new(row.content_hash.to_vec()),
-        Box::new(row.time_ns),
-        Box::new(row.time_replaced),
-        Box::new(row.sent_time_unix_nano.to_string()),
-        Box::new(row.observed_time_unix_nano.to_string()),
-        Box::new(row.service.clone()),
-        Box::new(row.scope.clone()),
-        Box::new(row.scope_version.clone()),
-        Box::new(row.severity_number),
-        Box::new(row.severity_text.clone()),
-        Box::new(row.level.clone()),
-        Box::new(row.event_name.clone()),
-        Box::new(json_text(&row.body)),
-        Box::new(row.message.clone()),
-        Box::new(row.trace_id.clone()),
-        Box::new(row.span_id.clone()),
-        Box::new(i64::from(row.flags)),
-        Box::new(row.correlation_id.clone()),
-        Box::new(row.session_id.clone()),
-        Box::new(row.event_id.clone()),
-        Box::new(json_text(&row.resource)),
-        Box::new(json_text(&row.attributes)),
-        Box::new(i64::from(row.dropped_attributes_count)),
+        Box::new(day),
+        Box::new(s.provenance),
+        Box::new(s.content_hash),
+        Box::new(s.time_ns),
+        Box::new(s.time_replaced),
+        Box::new(s.sent_time),
+        Box::new(s.observed_time),
+        Box::new(layout),
+        Box::new(s.severity_number),
+        Box::new(s.severity_text),
+        Box::new(s.error),
+        Box::new(s.event_name),
+        Box::new(s.body),
+        Box::new(s.trace_id),
+        Box::new(s.span_id),
+        Box::new(s.flags),
+        Box::new(s.correlation_id),
+        Box::new(s.session_id),
+        Box::new(s.attributes),
+        Box::new(s.dropped_attributes),
+        Box::new(s.folded + copies),
     ]
 }
 
-fn span_params(row: &SpanRow) -> Params {
+fn span_params(s: StoredSpan, day: i32, layout: i64, copies: i64) -> Params {
     vec![
-        Box::new(day_of(row.start_ns)),
-        Box::new(row.provenance.as_str()),
-        Box::new(row.content_hash.to_vec()),
-        Box::new(row.start_ns),
-        Box::new(row.end_ns),
-        Box::new(row.time_replaced),
-        Box::new(row.service.clone()),
-        Box::new(row.scope.clone()),
-        Box::new(row.scope_version.clone()),
-        Box::new(row.name.clone()),
-        Box::new(row.kind),
-        Box::new(row.trace_id.clone()),
-        Box::new(row.span_id.clone()),
-        Box::new(row.parent_span_id.clone()),
-        Box::new(row.status_code),
-        Box::new(row.status_message.clone()),
-        Box::new(i64::from(row.flags)),
-        Box::new(row.correlation_id.clone()),
-        Box::new(row.session_id.clone()),
-        Box::new(json_text(&row.resource)),
-        Box::new(json_text(&row.attributes)),
-        Box::new(row.trace_state.clone()),
-        Box::new(row.events.to_string()),
-        Box::new(row.links.to_string()),
+        Box::new(day),
+        Box::new(s.provenance),
+        Box::new(s.content_hash),
+        Box::new(s.start_ns),
+        Box::new(s.end_ns),
+        Box::new(s.time_replaced),
+        Box::new(layout),
+        Box::new(s.name),
+        Box::new(s.kind),
+        Box::new(s.trace_id),
+        Box::new(s.span_id),
+        Box::new(s.parent_span_id),
+        Box::new(s.status_code),
+        Box::new(s.status_message),
+        Box::new(s.flags),
+        Box::new(s.trace_state),
+        Box::new(s.events),
+        Box::new(s.links),
+        Box::new(s.correlation_id),
+        Box::new(s.session_id),
+        Box::new(s.attributes),
+        Box::new(s.folded + copies),
     ]
 }
 
-/// One row ready to insert: its table, partition day, unique key, parameters, and which
+/// A row's stored columns, of one table or the other.
+enum Stored<'a> {
+    Log(&'a StoredLog),
+    Span(&'a StoredSpan),
+}
+
+/// One row ready to insert: its table, partition day, unique key, layout, columns, and which
 /// request of the group it came from.
-struct Pending {
+struct Pending<'a> {
     table: &'static str,
     day: i32,
-    hash: Vec<u8>,
-    params: Params,
+    hash: &'a [u8],
+    layout: &'a EncodedLayout,
+    stored: Stored<'a>,
     job: usize,
+}
+
+impl Pending<'_> {
+    /// Its insert parameters, with its layout's row ID and `copies` more copies folded in.
+    fn params(&self, layouts: &HashMap<Vec<u8>, i64>, copies: i64) -> Params {
+        let layout = layouts.get(&self.layout.key).copied().unwrap_or_default();
+        match self.stored {
+            Stored::Log(s) => log_params(s.clone(), self.day, layout, copies),
+            Stored::Span(s) => span_params(s.clone(), self.day, layout, copies),
+        }
+    }
+
+    /// The unique key it folds by.
+    fn key(&self) -> Key {
+        (self.provenance(), self.hash.to_vec(), self.day)
+    }
+
+    fn provenance(&self) -> i16 {
+        match self.stored {
+            Stored::Log(s) => s.provenance,
+            Stored::Span(s) => s.provenance,
+        }
+    }
+
+    /// The folded count it brings from where it came (non-zero only for rows carried over).
+    fn folded(&self) -> i64 {
+        match self.stored {
+            Stored::Log(s) => s.folded,
+            Stored::Span(s) => s.folded,
+        }
+    }
 }
 
 /// The rows of a group, in key order, so that two collectors writing overlapping batches take
 /// their row locks in the same order.
-fn pending(jobs: &[Rows]) -> Vec<Pending> {
+fn pending(jobs: &[Prepared]) -> Vec<Pending<'_>> {
+    let mut rows = in_order(jobs);
+    rows.sort_by(|a, b| {
+        (a.table, a.day, a.hash, a.provenance()).cmp(&(b.table, b.day, b.hash, b.provenance()))
+    });
+    rows
+}
+
+/// The rows of a group in the order they came.
+fn in_order(jobs: &[Prepared]) -> Vec<Pending<'_>> {
     let mut rows = Vec::new();
     for (job, rows_of) in jobs.iter().enumerate() {
-        match rows_of {
-            Rows::Logs(logs) => rows.extend(logs.iter().map(|r| Pending {
+        match &rows_of.0 {
+            Encoded::Logs(logs) => rows.extend(logs.iter().map(|s| Pending {
                 table: "logs",
-                day: day_of(r.time_ns),
-                hash: r.content_hash.to_vec(),
-                params: log_params(r),
+                day: day_of(s.time_ns),
+                hash: &s.content_hash,
+                layout: &s.layout,
+                stored: Stored::Log(s),
                 job,
             })),
-            Rows::Spans(spans) => rows.extend(spans.iter().map(|r| Pending {
+            Encoded::Spans(spans) => rows.extend(spans.iter().map(|s| Pending {
                 table: "spans",
-                day: day_of(r.start_ns),
-                hash: r.content_hash.to_vec(),
-                params: span_params(r),
+                day: day_of(s.start_ns),
+                hash: &s.content_hash,
+                layout: &s.layout,
+                stored: Stored::Span(s),
                 job,
             })),
         }
     }
-    rows.sort_by(|a, b| (a.table, a.day, &a.hash).cmp(&(b.table, b.day, &b.hash)));
     rows
+}
+
+/// The row IDs of the layouts `rows` use, from `known` or else found or added in `layouts`.
+async fn layout_ids(
+    client: &impl GenericClient,
+    rows: &[Pending<'_>],
+    known: &KnownLayouts,
+) -> Result<HashMap<Vec<u8>, i64>, tokio_postgres::Error> {
+    let mut ids = HashMap::new();
+    for row in rows {
+        let (content, hash): (&Vec<u8>, &Vec<u8>) = (&row.layout.content, &row.layout.key);
+        if ids.contains_key(hash) {
+            continue;
+        }
+        if let Some(id) = known.get(hash) {
+            ids.insert(hash.clone(), id);
+            continue;
+        }
+        client
+            .execute(
+                "INSERT INTO layouts (hash, content) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
+                &[hash, content],
+            )
+            .await?;
+        let id: i64 = client
+            .query_one("SELECT id FROM layouts WHERE hash = $1", &[hash])
+            .await?
+            .try_get(0)?;
+        ids.insert(hash.clone(), id);
+    }
+    Ok(ids)
+}
+
+/// Creates the day partitions of `missing` on `tx`, which holds the schema lock.
+async fn create_days(
+    tx: &impl GenericClient,
+    missing: &[(&'static str, i32)],
+) -> Result<(), tokio_postgres::Error> {
+    for (table, day) in missing {
+        let name = partition(table, *day);
+        let next = i64::from(*day) + 1;
+        tx.batch_execute(&format!(
+            "CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} FOR VALUES FROM ({day}) TO ({next})"
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 impl PostgresStore {
@@ -283,6 +464,7 @@ impl PostgresStore {
         let store = PostgresStore {
             pool,
             days: Arc::new(Mutex::new(HashSet::new())),
+            layouts: KnownLayouts::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -314,6 +496,9 @@ impl PostgresStore {
             .skip(usize::try_from(applied).unwrap_or(usize::MAX))
         {
             tx.batch_execute(sql).await.map_err(failed)?;
+            if *sql == COMPACT_SCHEMA {
+                carry_over(&tx).await.map_err(failed)?;
+            }
             let version = i32::try_from(version + 1).map_err(failed)?;
             tx.execute(
                 "INSERT INTO threadline_schema (version) VALUES ($1)",
@@ -326,7 +511,7 @@ impl PostgresStore {
     }
 
     /// Creates the day partitions of `table` that `days` need and this collector has not seen.
-    async fn ensure_days(&self, rows: &[Pending]) -> Result<(), StoreError> {
+    async fn ensure_days(&self, rows: &[Pending<'_>]) -> Result<(), StoreError> {
         let mut missing: Vec<(&'static str, i32)> = {
             let known = self.days.lock().map_err(|_| failed("a writer panicked"))?;
             rows.iter()
@@ -343,15 +528,7 @@ impl PostgresStore {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
             .await
             .map_err(failed)?;
-        for (table, day) in &missing {
-            let name = partition(table, *day);
-            let next = i64::from(*day) + 1;
-            tx.batch_execute(&format!(
-                "CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} FOR VALUES FROM ({day}) TO ({next})"
-            ))
-            .await
-            .map_err(failed)?;
-        }
+        create_days(&tx, &missing).await.map_err(failed)?;
         tx.commit().await.map_err(failed)?;
         let mut known = self.days.lock().map_err(|_| failed("a writer panicked"))?;
         known.extend(missing);
@@ -360,14 +537,22 @@ impl PostgresStore {
 
     /// See [`super::Store::insert_group`]: one transaction, pipelined, tried again when it lost
     /// a deadlock or a partition was dropped meanwhile.
-    pub async fn insert_group(&self, jobs: &[Rows]) -> Result<Vec<Written>, StoreError> {
+    pub async fn insert_group(&self, jobs: &[Prepared]) -> Result<Vec<Written>, StoreError> {
         let rows = pending(jobs);
         let mut last = String::new();
         for _ in 0..ATTEMPTS {
             self.ensure_days(&rows).await?;
             let mut client = self.client().await?;
-            match try_insert(&mut client, &rows, jobs.len()).await {
-                Ok(written) => return Ok(written),
+            let layouts = layout_ids(&client, &rows, &self.layouts)
+                .await
+                .map_err(failed)?;
+            self.layouts.remember(&layouts);
+            let tx = client.transaction().await.map_err(failed)?;
+            match insert_rows(&tx, &rows, &layouts, jobs.len()).await {
+                Ok(written) => {
+                    tx.commit().await.map_err(failed)?;
+                    return Ok(written);
+                }
                 Err(e) if retriable(&e) => {
                     last = e.to_string();
                     let mut known = self.days.lock().map_err(|_| failed("a writer panicked"))?;
@@ -394,7 +579,13 @@ impl PostgresStore {
         let rows = client
             .query(
                 &statement,
-                &[&id, &provenance.as_str(), &time, &row, &limit],
+                &[
+                    &packed::id(id),
+                    &provenance_code(provenance),
+                    &time,
+                    &row,
+                    &limit,
+                ],
             )
             .await
             .map_err(failed)?;
@@ -440,29 +631,33 @@ impl PostgresStore {
         let statement = client
             .prepare_cached(
                 "SELECT * FROM (
-                    SELECT DISTINCT ON (correlation_id) correlation_id, time_ns, service, provenance, message
-                    FROM logs
-                    WHERE session_id = $1 AND correlation_id IS NOT NULL AND correlation_id != $2
-                      AND level IN ('ERROR', 'FATAL') AND time_ns BETWEEN $3 AND $4
-                    ORDER BY correlation_id, time_ns DESC, id DESC
-                 ) latest ORDER BY time_ns DESC LIMIT $5",
+                    SELECT DISTINCT ON (story) story, time_ns, provenance, body, layout
+                    FROM (SELECT COALESCE(correlation_id, trace_id) AS story, * FROM logs
+                          WHERE session_id = $1 AND error AND time_ns BETWEEN $3 AND $4) errors
+                    WHERE story IS NOT NULL AND story != $2
+                    ORDER BY story, time_ns DESC, id DESC
+                 ) latest JOIN layouts ON layouts.id = latest.layout
+                 ORDER BY time_ns DESC LIMIT $5",
             )
             .await
             .map_err(failed)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (session, except) = (packed::id(session), packed::id(except));
         let rows = client
             .query(&statement, &[&session, &except, &from_ns, &to_ns, &limit])
             .await
             .map_err(failed)?;
         rows.iter()
             .map(|r| {
-                let provenance: String = r.try_get(3)?;
+                let story: Vec<u8> = r.try_get("story")?;
+                let body: Vec<u8> = r.try_get("body")?;
+                let layout: Vec<u8> = r.try_get("content")?;
                 Ok(RelatedError {
-                    correlation_id: r.try_get(0)?,
-                    time_ns: r.try_get(1)?,
-                    service: r.try_get(2)?,
-                    provenance: Provenance::parse(&provenance),
-                    message: r.try_get(4)?,
+                    correlation_id: packed::id_text(&story),
+                    time_ns: r.try_get("time_ns")?,
+                    service: Layout::decode(&layout).service,
+                    provenance: provenance_of(i64::from(r.try_get::<_, i16>("provenance")?)),
+                    message: packed::value_of(&body).display(),
                 })
             })
             .collect::<Result<Vec<_>, tokio_postgres::Error>>()
@@ -548,34 +743,114 @@ fn day_of_partition(table: &str, name: &str) -> Option<i32> {
     }
 }
 
-/// Inserts `rows` in one transaction on `client`, their statements pipelined; what the rows
-/// of each of the `jobs` requests did.
-async fn try_insert(
-    client: &mut deadpool_postgres::Object,
-    rows: &[Pending],
-    jobs: usize,
-) -> Result<Vec<Written>, tokio_postgres::Error> {
-    let tx = client.transaction().await?;
-    let logs = tx.prepare_cached(INSERT_LOG).await?;
-    let spans = tx.prepare_cached(INSERT_SPAN).await?;
-    let inserts = rows.iter().map(|row| {
-        let refs: Vec<&(dyn ToSql + Sync)> = row
-            .params
-            .iter()
-            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-            .collect();
-        let statement = if row.table == "logs" { &logs } else { &spans };
-        let tx = &tx;
-        async move { tx.query_one(statement, &refs).await }
-    });
-    let folded = futures_util::future::try_join_all(inserts).await?;
-    let mut written = vec![Written::default(); jobs];
-    for (row, answer) in rows.iter().zip(folded) {
-        if let Some(w) = written.get_mut(row.job) {
-            count(w, answer.try_get(0)?);
+/// Moves the rows of `logs_v1` and `spans_v1` into the compact tables on `tx` (which holds the
+/// schema lock), in their order, folded counts kept, then drops the old tables.
+async fn carry_over(tx: &deadpool_postgres::Transaction<'_>) -> Result<(), tokio_postgres::Error> {
+    for table in ["logs_v1", "spans_v1"] {
+        let mut after = 0i64;
+        loop {
+            let found = tx
+                .query(
+                    &format!("SELECT * FROM {table} WHERE id > $1 ORDER BY id LIMIT $2"),
+                    &[&after, &CARRY_STEP],
+                )
+                .await?;
+            let Some(last) = found.last() else { break };
+            after = last.try_get("id")?;
+            let rows = if table == "logs_v1" {
+                Rows::Logs(found.iter().map(legacy::log_of).collect::<Result<_, _>>()?)
+            } else {
+                Rows::Spans(
+                    found
+                        .iter()
+                        .map(legacy::span_of)
+                        .collect::<Result<_, _>>()?,
+                )
+            };
+            let prepared = [Prepared::of(&rows)];
+            let rows = in_order(&prepared);
+            let mut days: Vec<_> = rows.iter().map(|r| (r.table, r.day)).collect();
+            days.sort_unstable();
+            days.dedup();
+            create_days(tx, &days).await?;
+            let layouts = layout_ids(tx, &rows, &KnownLayouts::default()).await?;
+            insert_rows(tx, &rows, &layouts, 1).await?;
         }
     }
-    tx.commit().await?;
+    tx.batch_execute("DROP TABLE logs_v1; DROP TABLE spans_v1;")
+        .await
+}
+
+/// Inserts `rows` on `tx`, each table's in multi-row statements, a row whose key comes again
+/// in the group written once with the other copies folded in; what the rows of each of the
+/// `jobs` requests did.
+async fn insert_rows(
+    tx: &deadpool_postgres::Transaction<'_>,
+    rows: &[Pending<'_>],
+    layouts: &HashMap<Vec<u8>, i64>,
+    jobs: usize,
+) -> Result<Vec<Written>, tokio_postgres::Error> {
+    let mut firsts: Vec<&Pending<'_>> = Vec::new();
+    let mut copies: HashMap<Key, i64> = HashMap::new();
+    for row in rows {
+        match copies.get_mut(&row.key()) {
+            Some(more) => *more += 1,
+            None => {
+                copies.insert(row.key(), 0);
+                firsts.push(row);
+            }
+        }
+    }
+    let mut folded: HashMap<Key, i64> = HashMap::new();
+    for (table, columns) in [("logs", LOG_COLUMNS), ("spans", SPAN_COLUMNS)] {
+        let of_table: Vec<&Pending<'_>> = firsts
+            .iter()
+            .copied()
+            .filter(|r| r.table == table)
+            .collect();
+        for chunk in of_table.chunks(ROWS_PER_INSERT) {
+            let params: Vec<Params> = chunk
+                .iter()
+                .map(|r| r.params(layouts, copies.get(&r.key()).copied().unwrap_or(0)))
+                .collect();
+            let width = params.first().map_or(0, Vec::len);
+            let tuples: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let places: Vec<String> =
+                        (1..=width).map(|j| format!("${}", i * width + j)).collect();
+                    format!("({})", places.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO {table} ({columns}) VALUES {}
+                 ON CONFLICT (provenance, content_hash, day)
+                    DO UPDATE SET folded = {table}.folded + 1 + excluded.folded
+                 RETURNING provenance, content_hash, day, folded",
+                tuples.join(", ")
+            );
+            let refs: Vec<&(dyn ToSql + Sync)> = params
+                .iter()
+                .flatten()
+                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            for answer in tx.query(&sql, &refs).await? {
+                folded.insert(
+                    (answer.try_get(0)?, answer.try_get(1)?, answer.try_get(2)?),
+                    answer.try_get(3)?,
+                );
+            }
+        }
+    }
+    let mut written = vec![Written::default(); jobs];
+    let mut seen: HashSet<Key> = HashSet::new();
+    for row in rows {
+        let key = row.key();
+        let brought = row.folded() + copies.get(&key).copied().unwrap_or(0);
+        let stored_now = seen.insert(key.clone()) && folded.get(&key) == Some(&brought);
+        if let Some(w) = written.get_mut(row.job) {
+            count(w, if stored_now { 0 } else { 1 });
+        }
+    }
     Ok(written)
 }
 

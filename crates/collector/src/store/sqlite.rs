@@ -1,17 +1,30 @@
 //! The SQLite engine: one file, log records and spans indexed by correlation ID, trace ID,
-//! session ID and time; a true duplicate folds into its first copy through the unique key.
+//! session ID and time; a true duplicate folds into its first copy through the unique key. The
+//! schema is migrated on open, its version kept in `threadline_schema`; a file made before the
+//! compact rows (see [`super::packed`]) has its rows carried over once.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::columns::{log_of, span_of};
-use super::{After, RelatedError, Rows, StoreError, Written, count, failed, json_text};
+use super::columns::{StoredLog, StoredSpan, log_of, provenance_code, provenance_of, span_of};
+use super::layouts::KnownLayouts;
+use super::packed::{self, EncodedLayout, Layout};
+use super::{
+    After, Encoded, Prepared, RelatedError, Rows, StoreError, Written, count, failed, legacy,
+};
 use crate::rows::{LogRow, Provenance, SpanRow};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-const SCHEMA: &str = "
+/// Each migration, in order; version N is the Nth. Never edit one that has shipped: add another.
+/// The first is the schema of files made before the version table, which it finds in place.
+const MIGRATIONS: &[&str] = &[FIRST_SCHEMA, COMPACT_SCHEMA];
+
+/// The first schema (version 1): every field in a column of its own as text or JSON, IDs as
+/// hex. Public so that a test can make a store as an older collector left it.
+pub const FIRST_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS logs (
     id                 INTEGER PRIMARY KEY AUTOINCREMENT,
     provenance         TEXT NOT NULL,
@@ -79,6 +92,85 @@ CREATE INDEX IF NOT EXISTS spans_session ON spans (session_id, provenance, start
 CREATE INDEX IF NOT EXISTS spans_time ON spans (start_ns);
 ";
 
+/// The compact rows: IDs as bytes, typed values in postcard, what rows share in `layouts`. The
+/// duplicate key puts the content hash first, so that the planner never takes it for a scan of
+/// one provenance instead of the ID indices (which the first schema's key invited). The
+/// first schema's tables are set aside as `logs_v1` and `spans_v1` for their rows to be carried
+/// over, then dropped.
+const COMPACT_SCHEMA: &str = "
+DROP INDEX IF EXISTS logs_correlation; DROP INDEX IF EXISTS logs_trace;
+DROP INDEX IF EXISTS logs_session; DROP INDEX IF EXISTS logs_time;
+DROP INDEX IF EXISTS spans_correlation; DROP INDEX IF EXISTS spans_trace;
+DROP INDEX IF EXISTS spans_session; DROP INDEX IF EXISTS spans_time;
+ALTER TABLE logs RENAME TO logs_v1;
+ALTER TABLE spans RENAME TO spans_v1;
+CREATE TABLE layouts (
+    id      INTEGER PRIMARY KEY,
+    hash    BLOB NOT NULL UNIQUE,
+    content BLOB NOT NULL
+);
+CREATE TABLE logs (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    provenance         INTEGER NOT NULL,
+    content_hash       BLOB NOT NULL,
+    folded             INTEGER NOT NULL DEFAULT 0,
+    time_ns            INTEGER NOT NULL,
+    time_replaced      INTEGER NOT NULL,
+    sent_time          INTEGER,
+    observed_time      INTEGER NOT NULL,
+    layout             INTEGER NOT NULL,
+    severity_number    INTEGER NOT NULL,
+    severity_text      TEXT NOT NULL,
+    error              INTEGER NOT NULL,
+    event_name         TEXT NOT NULL,
+    body               BLOB NOT NULL,
+    trace_id           BLOB,
+    span_id            BLOB,
+    flags              INTEGER NOT NULL,
+    correlation_id     BLOB,
+    session_id         BLOB,
+    attributes         BLOB NOT NULL,
+    dropped_attributes INTEGER NOT NULL,
+    UNIQUE (content_hash, provenance)
+);
+CREATE INDEX logs_correlation ON logs (correlation_id, provenance, time_ns) WHERE correlation_id IS NOT NULL;
+CREATE INDEX logs_trace ON logs (trace_id, provenance, time_ns) WHERE trace_id IS NOT NULL;
+CREATE INDEX logs_session ON logs (session_id, provenance, time_ns) WHERE session_id IS NOT NULL;
+CREATE INDEX logs_time ON logs (time_ns);
+CREATE TABLE spans (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    provenance     INTEGER NOT NULL,
+    content_hash   BLOB NOT NULL,
+    folded         INTEGER NOT NULL DEFAULT 0,
+    start_ns       INTEGER NOT NULL,
+    end_ns         INTEGER NOT NULL,
+    time_replaced  INTEGER NOT NULL,
+    layout         INTEGER NOT NULL,
+    name           TEXT NOT NULL,
+    kind           INTEGER NOT NULL,
+    trace_id       BLOB NOT NULL,
+    span_id        BLOB NOT NULL,
+    parent_span_id BLOB,
+    status_code    INTEGER NOT NULL,
+    status_message TEXT NOT NULL,
+    flags          INTEGER NOT NULL,
+    trace_state    TEXT NOT NULL,
+    events         TEXT NOT NULL,
+    links          TEXT NOT NULL,
+    correlation_id BLOB,
+    session_id     BLOB,
+    attributes     BLOB NOT NULL,
+    UNIQUE (content_hash, provenance)
+);
+CREATE INDEX spans_correlation ON spans (correlation_id, provenance, start_ns) WHERE correlation_id IS NOT NULL;
+CREATE INDEX spans_trace ON spans (trace_id, provenance, start_ns);
+CREATE INDEX spans_session ON spans (session_id, provenance, start_ns) WHERE session_id IS NOT NULL;
+CREATE INDEX spans_time ON spans (start_ns);
+";
+
+/// Rows carried over from the first schema per step.
+const CARRY_STEP: i64 = 5000;
+
 /// Connections that only read: WAL lets them read while the writer writes.
 const READERS: usize = 4;
 
@@ -95,29 +187,124 @@ pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: Arc<AtomicUsize>,
+    layouts: KnownLayouts,
 }
+
+/// Pages each connection keeps in its own cache, in KiB: SQLite's default of 2 MiB holds
+/// little of the indices of a million rows, so every insert and search read their pages back
+/// from the operating system.
+const CACHE_KIB: i64 = 32 * 1024;
+
+/// How much of the file connections read through a memory map instead of copying pages in
+/// (shared by all of them, through the operating system's page cache).
+const MMAP_BYTES: i64 = 1 << 30;
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(failed)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(failed)?;
+    conn.execute_batch(&format!(
+        "PRAGMA cache_size = -{CACHE_KIB}; PRAGMA mmap_size = {MMAP_BYTES};"
+    ))
+    .map_err(failed)?;
     Ok(conn)
 }
 
+/// Layout row IDs found or added by one transaction, remembered once it commits.
+type NewLayouts = HashMap<Vec<u8>, i64>;
+
 impl SqliteStore {
-    /// Opens (creating if needed) the SQLite file at `path`.
+    /// Opens (creating if needed) the SQLite file at `path`, migrating its schema.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let conn = connect(path)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+        let mut conn = connect(path)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
             .map_err(failed)?;
-        conn.execute_batch(SCHEMA).map_err(failed)?;
+        let store = SqliteStore {
+            writer: Arc::new(Mutex::new(Connection::open_in_memory().map_err(failed)?)),
+            readers: Arc::new(Vec::new()),
+            next_reader: Arc::new(AtomicUsize::new(0)),
+            layouts: KnownLayouts::default(),
+        };
+        store.migrate(&mut conn)?;
         let readers = (0..READERS)
             .map(|_| connect(path).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(SqliteStore {
             writer: Arc::new(Mutex::new(conn)),
             readers: Arc::new(readers),
-            next_reader: Arc::new(AtomicUsize::new(0)),
+            ..store
         })
+    }
+
+    /// Applies the migrations not yet applied, in one transaction, carrying the first schema's
+    /// rows into the compact one.
+    fn migrate(&self, conn: &mut Connection) -> Result<(), StoreError> {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(failed)?;
+        tx.execute_batch("CREATE TABLE IF NOT EXISTS threadline_schema (version INTEGER NOT NULL)")
+            .map_err(failed)?;
+        let applied: i64 = tx
+            .query_row("SELECT count(*) FROM threadline_schema", [], |r| r.get(0))
+            .map_err(failed)?;
+        for (version, sql) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(applied).unwrap_or(usize::MAX))
+        {
+            tx.execute_batch(sql).map_err(failed)?;
+            if *sql == COMPACT_SCHEMA {
+                self.carry_over(&tx)?;
+            }
+            let version = i64::try_from(version + 1).map_err(failed)?;
+            tx.execute(
+                "INSERT INTO threadline_schema (version) VALUES (?1)",
+                params![version],
+            )
+            .map_err(failed)?;
+        }
+        tx.commit().map_err(failed)
+    }
+
+    /// Moves the rows of `logs_v1` and `spans_v1` into the compact tables, in their order,
+    /// folded counts kept, then drops the old tables.
+    fn carry_over(&self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        let mut layouts = NewLayouts::new();
+        for table in ["logs_v1", "spans_v1"] {
+            let mut after = 0i64;
+            loop {
+                let mut query = tx
+                    .prepare(&format!(
+                        "SELECT * FROM {table} WHERE id > ?1 ORDER BY id LIMIT ?2"
+                    ))
+                    .map_err(failed)?;
+                let (rows, last) = if table == "logs_v1" {
+                    let rows = query
+                        .query_map(params![after, CARRY_STEP], |r| legacy::log_of(r))
+                        .map_err(failed)?
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(failed)?;
+                    let last = rows.last().map(|r| r.row_id);
+                    (Prepared::of(&Rows::Logs(rows)), last)
+                } else {
+                    let rows = query
+                        .query_map(params![after, CARRY_STEP], |r| legacy::span_of(r))
+                        .map_err(failed)?
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(failed)?;
+                    let last = rows.last().map(|r| r.row_id);
+                    (Prepared::of(&Rows::Spans(rows)), last)
+                };
+                self.insert_prepared(tx, &rows, &mut layouts)?;
+                match last {
+                    Some(id) if rows.len() == usize::try_from(CARRY_STEP).unwrap_or(0) => {
+                        after = id;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        tx.execute_batch("DROP TABLE logs_v1; DROP TABLE spans_v1;")
+            .map_err(failed)
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
@@ -141,120 +328,158 @@ impl SqliteStore {
 
     /// Stores each batch of rows in `jobs`, all in one transaction, folding true duplicates;
     /// what each batch did, in order.
-    pub fn insert_group(&self, jobs: &[Rows]) -> Result<Vec<Written>, StoreError> {
+    pub fn insert_group(&self, jobs: &[Prepared]) -> Result<Vec<Written>, StoreError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction().map_err(failed)?;
+        let mut layouts = NewLayouts::new();
         let mut written = Vec::with_capacity(jobs.len());
         for job in jobs {
-            written.push(match job {
-                Rows::Logs(rows) => Self::insert_logs(&tx, rows)?,
-                Rows::Spans(rows) => Self::insert_spans(&tx, rows)?,
-            });
+            written.push(self.insert_prepared(&tx, job, &mut layouts)?);
         }
         tx.commit().map_err(failed)?;
+        self.layouts.remember(&layouts);
         Ok(written)
     }
 
-    fn insert_logs(tx: &Transaction<'_>, rows: &[LogRow]) -> Result<Written, StoreError> {
+    fn insert_prepared(
+        &self,
+        tx: &Transaction<'_>,
+        rows: &Prepared,
+        layouts: &mut NewLayouts,
+    ) -> Result<Written, StoreError> {
+        match &rows.0 {
+            Encoded::Logs(rows) => self.insert_logs(tx, rows, layouts),
+            Encoded::Spans(rows) => self.insert_spans(tx, rows, layouts),
+        }
+    }
+
+    /// The row ID of `layout`, added to `layouts` if it is new.
+    fn layout_id(
+        &self,
+        tx: &Transaction<'_>,
+        layout: &EncodedLayout,
+        new: &mut NewLayouts,
+    ) -> Result<i64, StoreError> {
+        let (content, hash) = (&layout.content, &layout.key);
+        if let Some(id) = self.layouts.get(hash).or_else(|| new.get(hash).copied()) {
+            return Ok(id);
+        }
+        let id: i64 = tx
+            .prepare_cached(
+                "INSERT INTO layouts (hash, content) VALUES (?1, ?2)
+                 ON CONFLICT (hash) DO UPDATE SET hash = excluded.hash RETURNING id",
+            )
+            .map_err(failed)?
+            .query_row(params![hash, content], |r| r.get(0))
+            .map_err(failed)?;
+        new.insert(hash.clone(), id);
+        Ok(id)
+    }
+
+    fn insert_logs(
+        &self,
+        tx: &Transaction<'_>,
+        rows: &[StoredLog],
+        layouts: &mut NewLayouts,
+    ) -> Result<Written, StoreError> {
         let mut written = Written::default();
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO logs (provenance, content_hash, time_ns, time_replaced, sent_time, observed_time,
-                        service, scope, scope_version, severity_number, severity_text, level, event_name, body,
-                        message, trace_id, span_id, flags, correlation_id, session_id, event_id, resource,
-                        attributes, dropped_attributes)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                        ?19, ?20, ?21, ?22, ?23, ?24)
-                     ON CONFLICT (provenance, content_hash) DO UPDATE SET folded = folded + 1
-                     RETURNING folded",
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO logs (provenance, content_hash, time_ns, time_replaced, sent_time,
+                    observed_time, layout, severity_number, severity_text, error, event_name, body,
+                    trace_id, span_id, flags, correlation_id, session_id, attributes,
+                    dropped_attributes, folded)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                    ?18, ?19, ?20)
+                 ON CONFLICT (content_hash, provenance)
+                    DO UPDATE SET folded = folded + 1 + excluded.folded
+                 RETURNING folded",
+            )
+            .map_err(failed)?;
+        for s in rows {
+            let layout = self.layout_id(tx, &s.layout, layouts)?;
+            let folded: i64 = insert
+                .query_row(
+                    params![
+                        s.provenance,
+                        s.content_hash,
+                        s.time_ns,
+                        s.time_replaced,
+                        s.sent_time,
+                        s.observed_time,
+                        layout,
+                        s.severity_number,
+                        s.severity_text,
+                        s.error,
+                        s.event_name,
+                        s.body,
+                        s.trace_id,
+                        s.span_id,
+                        s.flags,
+                        s.correlation_id,
+                        s.session_id,
+                        s.attributes,
+                        s.dropped_attributes,
+                        s.folded,
+                    ],
+                    |r| r.get(0),
                 )
                 .map_err(failed)?;
-            for row in rows {
-                let folded: i64 = insert
-                    .query_row(
-                        params![
-                            row.provenance.as_str(),
-                            row.content_hash.as_slice(),
-                            row.time_ns,
-                            row.time_replaced,
-                            row.sent_time_unix_nano.to_string(),
-                            row.observed_time_unix_nano.to_string(),
-                            row.service,
-                            row.scope,
-                            row.scope_version,
-                            row.severity_number,
-                            row.severity_text,
-                            row.level,
-                            row.event_name,
-                            json_text(&row.body),
-                            row.message,
-                            row.trace_id,
-                            row.span_id,
-                            row.flags,
-                            row.correlation_id,
-                            row.session_id,
-                            row.event_id,
-                            json_text(&row.resource),
-                            json_text(&row.attributes),
-                            row.dropped_attributes_count,
-                        ],
-                        |r| r.get(0),
-                    )
-                    .map_err(failed)?;
-                count(&mut written, folded);
-            }
+            count(&mut written, folded);
         }
         Ok(written)
     }
 
-    fn insert_spans(tx: &Transaction<'_>, rows: &[SpanRow]) -> Result<Written, StoreError> {
+    fn insert_spans(
+        &self,
+        tx: &Transaction<'_>,
+        rows: &[StoredSpan],
+        layouts: &mut NewLayouts,
+    ) -> Result<Written, StoreError> {
         let mut written = Written::default();
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO spans (provenance, content_hash, start_ns, end_ns, time_replaced, service, scope,
-                        scope_version, name, kind, trace_id, span_id, parent_span_id, status_code, status_message,
-                        flags, correlation_id, session_id, resource, attributes, trace_state, events, links)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                        ?19, ?20, ?21, ?22, ?23)
-                     ON CONFLICT (provenance, content_hash) DO UPDATE SET folded = folded + 1
-                     RETURNING folded",
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO spans (provenance, content_hash, start_ns, end_ns, time_replaced, layout,
+                    name, kind, trace_id, span_id, parent_span_id, status_code, status_message, flags,
+                    trace_state, events, links, correlation_id, session_id, attributes, folded)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                    ?18, ?19, ?20, ?21)
+                 ON CONFLICT (content_hash, provenance)
+                    DO UPDATE SET folded = folded + 1 + excluded.folded
+                 RETURNING folded",
+            )
+            .map_err(failed)?;
+        for s in rows {
+            let layout = self.layout_id(tx, &s.layout, layouts)?;
+            let folded: i64 = insert
+                .query_row(
+                    params![
+                        s.provenance,
+                        s.content_hash,
+                        s.start_ns,
+                        s.end_ns,
+                        s.time_replaced,
+                        layout,
+                        s.name,
+                        s.kind,
+                        s.trace_id,
+                        s.span_id,
+                        s.parent_span_id,
+                        s.status_code,
+                        s.status_message,
+                        s.flags,
+                        s.trace_state,
+                        s.events,
+                        s.links,
+                        s.correlation_id,
+                        s.session_id,
+                        s.attributes,
+                        s.folded,
+                    ],
+                    |r| r.get(0),
                 )
                 .map_err(failed)?;
-            for row in rows {
-                let folded: i64 = insert
-                    .query_row(
-                        params![
-                            row.provenance.as_str(),
-                            row.content_hash.as_slice(),
-                            row.start_ns,
-                            row.end_ns,
-                            row.time_replaced,
-                            row.service,
-                            row.scope,
-                            row.scope_version,
-                            row.name,
-                            row.kind,
-                            row.trace_id,
-                            row.span_id,
-                            row.parent_span_id,
-                            row.status_code,
-                            row.status_message,
-                            row.flags,
-                            row.correlation_id,
-                            row.session_id,
-                            json_text(&row.resource),
-                            json_text(&row.attributes),
-                            row.trace_state,
-                            row.events.to_string(),
-                            row.links.to_string(),
-                        ],
-                        |r| r.get(0),
-                    )
-                    .map_err(failed)?;
-                count(&mut written, folded);
-            }
+            count(&mut written, folded);
         }
         Ok(written)
     }
@@ -300,7 +525,16 @@ impl SqliteStore {
         let (time, row) = after.unwrap_or((i64::MIN, i64::MIN));
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = query
-            .query_map(params![id, provenance.as_str(), time, row, limit], of)
+            .query_map(
+                params![
+                    packed::id(id),
+                    provenance_code(provenance),
+                    time,
+                    row,
+                    limit
+                ],
+                of,
+            )
             .map_err(failed)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(failed)
     }
@@ -317,24 +551,37 @@ impl SqliteStore {
         let conn = self.reader()?;
         let mut query = conn
             .prepare_cached(
-                "SELECT correlation_id, MAX(time_ns) AS t, service, provenance, message FROM logs
-                 WHERE session_id = ?1 AND correlation_id IS NOT NULL AND correlation_id != ?2
-                   AND level IN ('ERROR', 'FATAL') AND time_ns BETWEEN ?3 AND ?4
-                 GROUP BY correlation_id ORDER BY t DESC LIMIT ?5",
+                "SELECT COALESCE(logs.correlation_id, logs.trace_id) AS story, MAX(logs.time_ns),
+                    logs.provenance, logs.body, layouts.content
+                 FROM logs JOIN layouts ON layouts.id = logs.layout
+                 WHERE logs.session_id = ?1 AND story IS NOT NULL AND story != ?2
+                   AND logs.error AND logs.time_ns BETWEEN ?3 AND ?4
+                 GROUP BY story ORDER BY 2 DESC LIMIT ?5",
             )
             .map_err(failed)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = query
-            .query_map(params![session, except, from_ns, to_ns, limit], |r| {
-                let provenance: String = r.get(3)?;
-                Ok(RelatedError {
-                    correlation_id: r.get(0)?,
-                    time_ns: r.get(1)?,
-                    service: r.get(2)?,
-                    provenance: Provenance::parse(&provenance),
-                    message: r.get(4)?,
-                })
-            })
+            .query_map(
+                params![
+                    packed::id(session),
+                    packed::id(except),
+                    from_ns,
+                    to_ns,
+                    limit
+                ],
+                |r| {
+                    let story: Vec<u8> = r.get(0)?;
+                    let body: Vec<u8> = r.get(3)?;
+                    let layout: Vec<u8> = r.get(4)?;
+                    Ok(RelatedError {
+                        correlation_id: packed::id_text(&story),
+                        time_ns: r.get(1)?,
+                        service: Layout::decode(&layout).service,
+                        provenance: provenance_of(r.get(2)?),
+                        message: packed::value_of(&body).display(),
+                    })
+                },
+            )
             .map_err(failed)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(failed)
     }
