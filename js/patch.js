@@ -9,7 +9,7 @@
 //
 // Every decision is the recorder's, through its `hooks`, in the protocol of `protocol.js`.
 
-import { HAPPENING, SETTLED, plan, report } from "./protocol.js";
+import { HAPPENING, KIND, SETTLED, plan, report } from "./protocol.js";
 
 /** Reports how a planned request ended (`SETTLED`). */
 function settle(hooks, token, status, how, echoed, traceparent) {
@@ -285,10 +285,10 @@ function prepareFetch(input, init, hooks, forced) {
       baggage = normalized.get("baggage") || "";
     }
     const previous = (isRequest && sent.get(input)) || "";
-    const decision = plan(hooks, href, method, names, previous, forced || "", traceparent, baggage, "");
+    const decision = plan(hooks, href, method, names, previous, forced || "", traceparent, baggage, KIND.fetch);
     if (!decision) return undefined;
     const id = decision[1];
-    const prepared = { input, init: undefined, token: decision[0], id, header: decision[2], traceparent: undefined, href };
+    const prepared = { input, init: undefined, token: decision[0], id, header: correlationHeader, traceparent: undefined, href };
     if (!id) return prepared;
     const out = init == null ? {} : copyInit(init);
     out.headers = withHeaders(fromInit ? source : undefined, normalized, decision);
@@ -622,7 +622,7 @@ export function patchXhr(proto, hooks, header) {
           else if (state && state.names && !state.token) {
             const href = requestUrl(state.url);
             const values = state.values;
-            const decision = href && plan(patch.hooks, href, state.method, state.names + tracerNames().slice(1), sent.get(this) || "", "", values.traceparent || "", values.baggage || "", "x");
+            const decision = href && plan(patch.hooks, href, state.method, state.names + tracerNames().slice(1), sent.get(this) || "", "", values.traceparent || "", values.baggage || "", KIND.xhr);
             if (decision) {
               for (let i = 2; i + 1 < decision.length; i += 2) {
                 original.setRequestHeader.call(this, decision[i], decision[i + 1]);
@@ -630,7 +630,7 @@ export function patchXhr(proto, hooks, header) {
               state.token = decision[0];
               state.id = decision[1];
               state.href = href;
-              state.header = String(decision[2]).toLowerCase();
+              state.header = correlationHeader;
               state.ownTraceparent = setsName(decision, "traceparent");
               if (decision[1]) {
                 sent.set(this, decision[1]);

@@ -43,32 +43,46 @@ export function report(hooks, happening, a = 0, b = 0, c = 0, s1, s2, s3) {
   }
 }
 
+/** A request's kind, the second argument of `hooks.plan` (`KIND_XHR` in protocol.rs). */
+export const KIND = Object.freeze({ fetch: 0, xhr: 1 });
+
+/**
+ * A plan answer is `token * PLAN_CODES + code` (`PLAN_*` in protocol.rs); the code says: leave
+ * the request alone, add the headers taken last (1), add new ones (`hooks.decision()` gives
+ * `id\nname\nvalue…`), or add nothing and only report how it ends (the app set the correlation
+ * header itself).
+ */
+const PLAN_UNTOUCHED = 0;
+const PLAN_NEW_HEADERS = 2;
+const PLAN_OBSERVE = 3;
+const PLAN_CODES = 4;
+
 /** The latest headers part of plan answers, split (`[id, name, value, …]`), per hooks object. */
 const decisions = new WeakMap();
 
 /**
- * Asks the recorder about a request. It crosses as one string, the fields joined by newlines,
- * which none of them can contain (an empty field means "none"): href, method, the header names
- * the app set as ",a,b," in lower case, the ID the object carried before, the ID to force, the
- * app's `traceparent` and `baggage`, and "x" for an XHR. The answer is a number: 0 (leave it
- * alone), the request's token (add the headers of the last answer), or the token negated (the
- * headers changed: `hooks.decision()` gives `id\nname\nvalue…`, or `\nheader` when the app set
- * the correlation header itself: add nothing, only report how it ends), so the requests of one
- * action cross no string out of wasm. Returns `[token, id, name, value, …]` (`[token, "",
- * header]` when only observed), or undefined.
+ * Asks the recorder about a request of kind `kind` (`KIND`). It crosses as one string, the fields
+ * joined by newlines, which none of them can contain (an empty field means "none"): href,
+ * method, the header names the app set as ",a,b," in lower case, the ID the object carried
+ * before, the ID to force, and the app's `traceparent` and `baggage`. The answer is one number
+ * (see `PLAN_CODES`), so the requests of one action cross no string out of wasm. Returns
+ * `[token, id, name, value, …]`, `[token, ""]` when only observed, or undefined to leave it alone.
  */
 export function plan(hooks, href, method, names, previous, forced, traceparent, baggage, kind) {
-  const answer = hooks.plan(`${href}\n${method}\n${names}\n${previous}\n${forced}\n${traceparent}\n${baggage}\n${kind}`);
-  if (!answer) return undefined;
+  const answer = hooks.plan(`${href}\n${method}\n${names}\n${previous}\n${forced}\n${traceparent}\n${baggage}`, kind);
+  const code = answer % PLAN_CODES;
+  const token = (answer - code) / PLAN_CODES;
+  if (code === PLAN_UNTOUCHED) return undefined;
+  if (code === PLAN_OBSERVE) return [token, ""];
   let decision = decisions.get(hooks);
-  if (answer < 0 || !decision) {
+  if (code === PLAN_NEW_HEADERS || !decision) {
     const text = hooks.decision();
     // Empty only if the recorder could not answer: nothing to add, and nothing to keep.
     if (!text) return undefined;
     decision = text.split("\n");
     decisions.set(hooks, decision);
   }
-  return [Math.abs(answer), ...decision];
+  return [token, ...decision];
 }
 
 /** Calls back with timer `code` (`Timer` in src/recorder/effect.rs) after `delay` ms; returns the timer. */

@@ -165,10 +165,23 @@ pub fn already_running(names: &[&str]) -> OptionError {
     }
 }
 
-/// Every option `init` understands; anything else is refused so typos surface at once.
-pub const KNOWN_OPTIONS: &[&str] = &[
+/// Every option `init` understands, once; anything else is refused so typos surface at once.
+/// The first [`EVENT_OPTIONS`] configure the event pipeline, which the propagation-only build
+/// refuses.
+const OPTIONS: [&str; 24] = [
     "endpoint",
     "service",
+    "minLevel",
+    "maxBatchEvents",
+    "maxBatchBytes",
+    "flushIntervalMs",
+    "maxQueueBytes",
+    "maxStorageBytes",
+    "captureErrors",
+    "captureConsole",
+    "keepQueryString",
+    "redactKeys",
+    "uploadTimeoutMs",
     "propagateTo",
     "header",
     "traceparent",
@@ -177,41 +190,20 @@ pub const KNOWN_OPTIONS: &[&str] = &[
     "retryWindowSeconds",
     "sessionIdleMinutes",
     "sessionMaxHours",
-    "minLevel",
-    "maxBatchEvents",
-    "maxBatchBytes",
-    "flushIntervalMs",
-    "maxQueueBytes",
-    "maxStorageBytes",
-    "captureErrors",
-    "captureConsole",
-    "keepQueryString",
-    "redactKeys",
-    "uploadTimeoutMs",
     "sendSession",
     "sessionHeader",
     "userInBaggage",
 ];
 
-/// The options of the event pipeline, which the propagation-only build refuses.
-pub const EVENT_OPTIONS: [&str; 13] = [
-    "endpoint",
-    "service",
-    "minLevel",
-    "maxBatchEvents",
-    "maxBatchBytes",
-    "flushIntervalMs",
-    "maxQueueBytes",
-    "maxStorageBytes",
-    "captureErrors",
-    "captureConsole",
-    "keepQueryString",
-    "redactKeys",
-    "uploadTimeoutMs",
-];
+/// How many of [`OPTIONS`], from the first, configure the event pipeline.
+const EVENT_OPTIONS: usize = 13;
 
-/// [`KNOWN_OPTIONS`] as one list for messages.
-const KNOWN_OPTIONS_TEXT: &str = "endpoint, service, propagateTo, header, traceparent, sameOrigin, autoActions, retryWindowSeconds, sessionIdleMinutes, sessionMaxHours, minLevel, maxBatchEvents, maxBatchBytes, flushIntervalMs, maxQueueBytes, maxStorageBytes, captureErrors, captureConsole, keepQueryString, redactKeys, uploadTimeoutMs, sendSession, sessionHeader, userInBaggage";
+/// Whether `name` configures the event pipeline.
+pub fn is_event_option(name: &str) -> bool {
+    OPTIONS
+        .get(..EVENT_OPTIONS)
+        .is_some_and(|events| events.contains(&name))
+}
 
 /// A bad option: which one, and what was expected instead. Its text is what a developer reads
 /// in the console, e.g. `propagateTo[0]: expected an origin such as …, got "api.example.com"`.
@@ -232,7 +224,17 @@ impl OptionError {
     pub fn unknown(name: &str) -> Self {
         let hint = match closest_option(name) {
             Some(known) => concat(&[" (did you mean \"", known, "\"?)"]),
-            None => concat(&[" (known options: ", KNOWN_OPTIONS_TEXT, ")"]),
+            None => {
+                let mut list = String::from(" (known options: ");
+                for (n, name) in OPTIONS.iter().enumerate() {
+                    if n > 0 {
+                        list.push_str(", ");
+                    }
+                    list.push_str(name);
+                }
+                list.push(')');
+                list
+            }
         };
         OptionError {
             message: concat(&[PREFIX, name, ": unknown option", &hint]),
@@ -271,7 +273,7 @@ impl core::error::Error for OptionError {}
 
 /// Refuses option names `init` does not know.
 pub fn check_option_name(name: &str) -> Result<(), OptionError> {
-    if KNOWN_OPTIONS.contains(&name) {
+    if OPTIONS.contains(&name) {
         Ok(())
     } else {
         Err(OptionError::unknown(name))
@@ -281,7 +283,7 @@ pub fn check_option_name(name: &str) -> Result<(), OptionError> {
 /// The known option closest to a misspelt one, if any is close.
 fn closest_option(name: &str) -> Option<&'static str> {
     let mut best: Option<(usize, &'static str)> = None;
-    for known in KNOWN_OPTIONS {
+    for known in OPTIONS {
         let d = edit_distance(name.as_bytes(), known.as_bytes());
         if d <= 2.max(name.len() / 4) && best.is_none_or(|(b, _)| d < b) {
             best = Some((d, known));
@@ -472,10 +474,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn event_options_are_known_options() {
-        for name in EVENT_OPTIONS {
-            assert!(check_option_name(name).is_ok(), "{name}");
-        }
+    fn event_options_are_told_apart() {
+        assert!(is_event_option("endpoint"));
+        assert!(is_event_option("uploadTimeoutMs"));
+        assert!(!is_event_option("propagateTo"));
+        assert!(!is_event_option("sessionHeader"));
+        assert!(!is_event_option("nonsense"));
     }
 
     #[test]
@@ -511,8 +515,12 @@ mod tests {
     }
 
     #[test]
-    fn the_known_options_text_lists_every_option() {
-        assert_eq!(KNOWN_OPTIONS_TEXT, KNOWN_OPTIONS.join(", "));
+    fn a_name_far_from_every_option_lists_them_all() {
+        let message = OptionError::unknown("tracePropagationTargets").to_string();
+        assert!(
+            message.ends_with("(known options: endpoint, service, minLevel, maxBatchEvents, maxBatchBytes, flushIntervalMs, maxQueueBytes, maxStorageBytes, captureErrors, captureConsole, keepQueryString, redactKeys, uploadTimeoutMs, propagateTo, header, traceparent, sameOrigin, autoActions, retryWindowSeconds, sessionIdleMinutes, sessionMaxHours, sendSession, sessionHeader, userInBaggage)"),
+            "{message}"
+        );
     }
 
     #[test]

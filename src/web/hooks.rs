@@ -56,8 +56,8 @@ impl Hooks {
 
 #[wasm_bindgen]
 impl Hooks {
-    /// Plans a request about to start (see `web/protocol.rs`).
-    pub fn plan(&self, request: String) -> f64 {
+    /// Plans a request of kind `kind` about to start (see `web/protocol.rs`).
+    pub fn plan(&self, request: String, kind: u8) -> f64 {
         self.with(|shell, now| {
             let Shell {
                 core,
@@ -65,7 +65,7 @@ impl Hooks {
                 decisions,
                 ..
             } = shell;
-            protocol::plan(now, core, regexes, decisions, &request)
+            protocol::plan(now, core, regexes, decisions, &request, kind)
         })
         .unwrap_or(0.0)
     }

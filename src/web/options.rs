@@ -10,7 +10,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::allowlist::OriginPattern;
 #[cfg(not(feature = "events"))]
-use crate::options::EVENT_OPTIONS;
+use crate::options::is_event_option;
 use crate::options::{
     Config, NumberRule, OptionError, RETRY_WINDOW, SEND_SESSION_EXPECTED, SESSION_IDLE,
     SESSION_MAX, check_option_name,
@@ -81,7 +81,7 @@ pub(crate) fn read_options(options: &JsValue, page_url: &str) -> Result<WebOptio
             continue;
         }
         #[cfg(not(feature = "events"))]
-        if EVENT_OPTIONS.contains(&name.as_str()) {
+        if is_event_option(&name) {
             return Err(OptionError::events_only(&name));
         }
         match name.as_str() {

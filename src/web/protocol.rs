@@ -5,12 +5,14 @@
 //!
 //! Planning a request: JavaScript hands over one string, the fields below joined by `\n` (which
 //! none of them can contain; an empty field means "none"): href, method, the header names the
-//! app set (`,a,b,` in lower case), the ID the same object carried before, the ID to force, the
-//! app's `traceparent` and `baggage` values, and [`KIND_XHR`] for an XHR (whose headers can only
-//! be appended). The answer is one number, so the requests of one action cross no string: `0`
-//! leaves the request alone; `token` adds the headers the last [`Decisions::take`] handed out;
-//! `-token` adds new ones, which JavaScript then takes: `id\nname\nvalue…`, or `\nheader` for a
-//! request only observed (the app set the correlation header: the name to read the echo from).
+//! app set (`,a,b,` in lower case), the ID the same object carried before, the ID to force, and
+//! the app's `traceparent` and `baggage` values; and, as a number, the request's kind
+//! ([`KIND_XHR`] for an XHR, whose headers can only be appended; 0 for a fetch). The answer is one
+//! number, `token * PLAN_CODES + code`, so the requests of one action cross no string: the code
+//! ([`PLAN_UNTOUCHED`], [`PLAN_SAME_HEADERS`], [`PLAN_NEW_HEADERS`], [`PLAN_OBSERVE`]) says
+//! whether to leave the request alone, add the headers the last [`Decisions::take`] handed out,
+//! add new ones (which JavaScript then takes, `id\nname\nvalue…`), or only report how it ends
+//! (the app set the correlation header itself).
 //!
 //! [`Timer`]: crate::recorder::Timer
 
@@ -25,8 +27,19 @@ use crate::Millis;
 use crate::recorder::{Plan, Recorder, Request};
 use crate::web::glue::Page;
 
-/// The last field of a planning request for an XHR.
-pub(crate) const KIND_XHR: &str = "x";
+/// A request's kind, the second argument of `hooks.plan`, for an XHR (0 is a fetch).
+pub(crate) const KIND_XHR: u8 = 1;
+
+/// A plan answer's code: leave the request alone.
+pub(crate) const PLAN_UNTOUCHED: u8 = 0;
+/// Add the headers JavaScript took last.
+pub(crate) const PLAN_SAME_HEADERS: u8 = 1;
+/// Add new headers, which JavaScript takes with `hooks.decision()`.
+pub(crate) const PLAN_NEW_HEADERS: u8 = 2;
+/// Add nothing (the app set the correlation header): only report how the request ends.
+pub(crate) const PLAN_OBSERVE: u8 = 3;
+/// How many plan codes there are: an answer is `token * PLAN_CODES + code`.
+pub(crate) const PLAN_CODES: u8 = 4;
 
 /// What a call of `hooks.on(happening, a, b, c, s1, s2, s3)` reports; the meaning of the
 /// numbers and texts for each is listed in `js/protocol.js`.
@@ -88,16 +101,19 @@ pub(crate) fn settled(how: u8, status: u16) -> Settled {
     }
 }
 
-/// Plans the request `request` describes at `now`; the answer as above. `regexes` are the
-/// `RegExp` entries of `propagateTo`.
+/// Plans the request of kind `kind` that `request` describes at `now`; the answer as above.
+/// `regexes` are the `RegExp` entries of `propagateTo`.
 pub(crate) fn plan(
     now: Millis,
     core: &mut Recorder<Page>,
     regexes: &[RegExp],
     decisions: &mut Decisions,
     request: &str,
+    kind: u8,
 ) -> f64 {
-    plan_token(now, core, regexes, decisions, request).unwrap_or(0.0)
+    let (token, code) =
+        plan_token(now, core, regexes, decisions, request, kind).unwrap_or((0, PLAN_UNTOUCHED));
+    f64::from(token) * f64::from(PLAN_CODES) + f64::from(code)
 }
 
 fn plan_token(
@@ -106,11 +122,12 @@ fn plan_token(
     regexes: &[RegExp],
     decisions: &mut Decisions,
     request: &str,
-) -> Option<f64> {
+    kind: u8,
+) -> Option<(u32, u8)> {
     let mut fields = Fields(request);
     let (href, method, names) = (fields.next()?, fields.next()?, fields.next()?);
     let (previous, forced) = (fields.next()?, fields.next()?);
-    let (traceparent, baggage, kind) = (fields.next()?, fields.next()?, fields.next()?);
+    let (traceparent, baggage) = (fields.next()?, fields.next()?);
     let request = Request {
         href,
         method,
@@ -127,33 +144,26 @@ fn plan_token(
     };
     let regex = |origin: &str| regexes.iter().any(|re| re.test(origin));
     let plan = core.request_starting(now, &request, regex);
+    let (token, id, headers) = match plan {
+        Plan::Untouched => return None,
+        Plan::Observe(token) => return Some((token, PLAN_OBSERVE)),
+        Plan::Tag { token, id, headers } => (token, id, headers),
+    };
     let next = &mut decisions.next;
     next.clear();
-    let token = match plan {
-        Plan::Untouched => return None,
-        // Only observed: no ID, no headers, and the header name to read the echo from.
-        Plan::Observe(token) => {
-            next.push('\n');
-            next.push_str(core.header());
-            token
-        }
-        Plan::Tag { token, id, headers } => {
-            id.push_hex(next);
-            for (name, value) in &headers {
-                next.push('\n');
-                next.push_str(name);
-                next.push('\n');
-                next.push_str(value);
-            }
-            token
-        }
-    };
-    let token = f64::from(token);
-    Some(if decisions.next == decisions.sent {
-        token
+    id.push_hex(next);
+    for (name, value) in &headers {
+        next.push('\n');
+        next.push_str(name);
+        next.push('\n');
+        next.push_str(value);
+    }
+    let code = if decisions.next == decisions.sent {
+        PLAN_SAME_HEADERS
     } else {
-        -token
-    })
+        PLAN_NEW_HEADERS
+    };
+    Some((token, code))
 }
 
 /// The headers part of plan answers: the one JavaScript holds and the one the latest request
