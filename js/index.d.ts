@@ -89,7 +89,10 @@ export interface Action {
 export interface Recorder {
   /** The session ID shared by this origin's tabs (32 hex). Reading it never extends the session. */
   sessionId(): string;
-  /** Starts a new action, current until it ends or another starts. */
+  /**
+   * Starts a new action, current until it ends or another starts. A name longer than 64
+   * characters (the cap of every action name, automatic ones too) is cut to 64.
+   */
   startAction(name: string, attributes?: Record<string, unknown>): Action;
   /** The current action, explicit or automatic, or null. */
   currentAction(): Action | null;

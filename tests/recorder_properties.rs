@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use proptest::prelude::*;
-use sim::{Answer, Collector, Storage, Tab, config};
+use sim::{Answer, Collector, Storage, T0, Tab, config};
 use threadline::Millis;
 use threadline::allowlist::OriginPattern;
 use threadline::id::Id;
@@ -24,8 +24,6 @@ use threadline::options::Config;
 use threadline::page_events::{ActionOutcome, Settled};
 use threadline::recorder::limits::FLUSH_GRACE;
 use threadline::recorder::{Plan, Trigger};
-
-const T0: Millis = 1_800_000_000_000;
 
 /// The URLs a page may ask for: two allowed origins and look-alikes that are not.
 const URLS: [(&str, bool); 6] = [

@@ -17,15 +17,13 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::rc::Rc;
 
-use sim::{Answer, Collector, Storage, Tab, config};
+use sim::{Answer, Collector, Storage, T0, Tab, config};
 use threadline::Millis;
 use threadline::actions::AUTO_ACTION_IDLE_MS;
 use threadline::options::Config;
 use threadline::page_events::{ActionOutcome, Settled};
 use threadline::recorder::limits::{FLUSH_GRACE, MAX_ACTION_NAME_CHARS, MAX_IN_FLIGHT};
 use threadline::recorder::{Plan, Trigger};
-
-const T0: Millis = 1_800_000_000_000;
 
 fn storage() -> Rc<RefCell<Storage>> {
     Rc::new(RefCell::new(Storage::default()))

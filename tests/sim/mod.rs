@@ -148,6 +148,9 @@ pub struct Tab {
     pub beacons_queue: bool,
 }
 
+/// A fixed wall-clock start for every simulated page life, so runs are reproducible.
+pub const T0: Millis = 1_800_000_000_000;
+
 /// A page at `https://shop.test/checkout` with an endpoint, unless `config` says otherwise.
 pub fn config() -> Config {
     Config {
