@@ -77,20 +77,20 @@ impl Shell {
         self.next_promise
     }
 
-    /// Carries out what the core decided, in order.
-    pub fn carry_out(&mut self) {
+    /// Carries out what the core decided at `now` (the happening's time), in order.
+    fn carry_out(&mut self, now: Millis) {
         while self.core.has_effects() {
             for effect in self.core.take_effects() {
-                self.apply(effect);
+                self.apply(effect, now);
             }
         }
     }
 
-    fn apply(&mut self, effect: Effect) {
+    fn apply(&mut self, effect: Effect, now: Millis) {
         match effect {
             Effect::SetTimer(timer, at) => {
                 self.cancel(timer);
-                let delay = i32::try_from(at.saturating_sub(now())).unwrap_or(i32::MAX);
+                let delay = i32::try_from(at.saturating_sub(now)).unwrap_or(i32::MAX);
                 if let Some(slot) = self.timers.get_mut(timer as usize) {
                     *slot = Some(glue::tick_after(&self.hooks, delay, timer as u8));
                 }
@@ -138,8 +138,9 @@ impl Shell {
 /// recording).
 pub(crate) fn with_shell<T>(handle: &Handle, f: impl FnOnce(&mut Shell, Millis) -> T) -> Option<T> {
     let mut shell = handle.try_borrow_mut().ok()?;
-    let out = f(&mut shell, now());
-    shell.carry_out();
+    let now = now();
+    let out = f(&mut shell, now);
+    shell.carry_out(now);
     Some(out)
 }
 
