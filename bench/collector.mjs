@@ -48,7 +48,9 @@ const TWO_COLLECTORS = { clients: 16, batches: scaled(300), seconds: 120 };
 
 const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "threadline", "collector-baseline");
 const baselineBin = join(cache, `threadline-collector-${BASELINE_COMMIT}`);
-const currentBin = join(process.env.CARGO_TARGET_DIR || join(root, "target"), "release", "threadline-collector");
+/** BENCH_COLLECTOR=<binary> measures that build instead of building the current one (with
+ * BENCH_ONLY=sqlite: two builds compared one after the other). */
+const currentBin = process.env.BENCH_COLLECTOR || join(process.env.CARGO_TARGET_DIR || join(root, "target"), "release", "threadline-collector");
 
 function run(command, args, options = {}) {
   const result = spawnSync(command, args, { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", ...options });
@@ -58,8 +60,10 @@ function run(command, args, options = {}) {
 
 /** Builds the current collector (release) and, once, the baseline. */
 function build() {
-  console.log("building the collector (release)");
-  run("cargo", ["build", "--release", "-p", "threadline-collector"], { cwd: root, stdio: "inherit" });
+  if (!process.env.BENCH_COLLECTOR) {
+    console.log("building the collector (release)");
+    run("cargo", ["build", "--release", "-p", "threadline-collector"], { cwd: root, stdio: "inherit" });
+  }
   if (existsSync(baselineBin)) return;
   console.log(`building the baseline collector of ${BASELINE_COMMIT} (once, into ${cache})`);
   const tree = join(tmpdir(), "collector-baseline");
@@ -316,6 +320,21 @@ function postgresBytes(url) {
   return { rows, total: (table + indices + shared) / rows, table: (table + shared) / rows, indices: indices / rows };
 }
 
+/** The collector process's CPU time (user + system, ms) and bytes handed to write(2) so far,
+ * from /proc: what a phase costs per record, which other work on the machine disturbs far less
+ * than its records/s. Null where /proc is not there. */
+function processCost(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    const tick = 1000 / 100; // ms per clock tick (USER_HZ is 100 on Linux)
+    const cpuMs = (Number(fields[11]) + Number(fields[12])) * tick;
+    const written = Number(/^wchar: (\d+)/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))[1]);
+    return { cpuMs, written };
+  } catch {
+    return null;
+  }
+}
+
 /** Every measurement of one engine: load at 1, 8, 32 clients, then fill to SEARCH_ROWS, then
  * search alone and during ingest, then bytes per record. */
 async function measure(name, bin, db, bytesOf) {
@@ -325,16 +344,24 @@ async function measure(name, bin, db, bytesOf) {
   let batch = 0;
   for (const phase of PHASES) {
     const before = await stats(collector.base);
+    const costBefore = processCost(collector.pid);
     const wall = performance.now();
     const r = await load([collector.base], phase, batch);
     const after = await stats(collector.base);
+    const costAfter = processCost(collector.pid);
     batch += r.sent;
+    if (costBefore && costAfter && r.sent > 0) {
+      const records = r.sent * BATCH;
+      r.cpuUsPerRecord = ((costAfter.cpuMs - costBefore.cpuMs) * 1000) / records;
+      r.writtenPerRecord = (costAfter.written - costBefore.written) / records;
+    }
     if (after.commits !== undefined) {
       r.perCommit = (after.committed_records - before.committed_records) / Math.max(1, after.commits - before.commits);
       r.writerBusy = (after.write_busy_ms - before.write_busy_ms) / (performance.now() - wall);
     }
     const grouping = r.perCommit ? `, ${Math.round(r.perCommit)} records per commit, writers busy ${(100 * r.writerBusy).toFixed(0)}% of the time` : "";
-    console.log(`${phase.clients} clients: ${Math.round(r.records)} records/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms${grouping}${r.cut ? " (cut at its time limit)" : ""}`);
+    const cost = r.cpuUsPerRecord !== undefined ? `, ${r.cpuUsPerRecord.toFixed(1)} µs of CPU and ${Math.round(r.writtenPerRecord)} B written per record` : "";
+    console.log(`${phase.clients} clients: ${Math.round(r.records)} records/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms${grouping}${cost}${r.cut ? " (cut at its time limit)" : ""}`);
     result.load.push({ clients: phase.clients, ...r });
   }
   const fillStart = performance.now();
@@ -389,6 +416,7 @@ function report(results, two, verdicts, started) {
     head,
     ...results[0].load.map((_, i) => row(`${results[0].load[i].clients} client${i ? "s" : ""}: records/s (p50 / p99 ms)`, (r) => `${n(r.load[i].records)} (${ms(r.load[i].p50)} / ${ms(r.load[i].p99)})${r.load[i].cut ? " cut" : ""}`)),
     ...results[0].load.map((_, i) => row(`${results[0].load[i].clients} client${i ? "s" : ""}: records per commit (writers busy)`, (r) => (r.load[i].perCommit ? `${n(r.load[i].perCommit)} (${(100 * r.load[i].writerBusy).toFixed(0)}%)` : "not counted"))),
+    ...results[0].load.map((_, i) => row(`${results[0].load[i].clients} client${i ? "s" : ""}: the collector's CPU µs and bytes written per record`, (r) => (r.load[i].cpuUsPerRecord === undefined ? "not measured" : r.name.includes("PostgreSQL") ? `${r.load[i].cpuUsPerRecord.toFixed(1)} µs (the server's not counted)` : `${r.load[i].cpuUsPerRecord.toFixed(1)} µs, ${n(r.load[i].writtenPerRecord)} B`))),
     row("search alone, p50 / p99 ms (searches)", (r) => `${ms(r.searchAlone.p50)} / ${ms(r.searchAlone.p99)} (${r.searchAlone.done})`),
     row("search during ingest (8 clients), p50 / p99 ms (searches)", (r) => `${ms(r.searchDuring.p50)} / ${ms(r.searchDuring.p99)} (${r.searchDuring.done})`),
     row("ingest meanwhile, records/s", (r) => n(r.ingestDuring.records)),
@@ -402,7 +430,7 @@ function report(results, two, verdicts, started) {
     "",
     ...verdicts.map((v) => `- ${v}`),
     "",
-    "Bytes per record are the database's pages over its log records after all phases (SQLite: page count × page size of the whole file after a WAL checkpoint, split by `dbstat` into the `logs` and `layouts` tables and their indices, the rest being the empty `spans` and the schema; PostgreSQL: every day partition of `logs` with its indices, plus `layouts`). Latency is per request, from sending to the end of the answer. Records per commit come from `/api/stats` (`commits`, `committed_records`).",
+    "Bytes per record are the database's pages over its log records after all phases (SQLite: page count × page size of the whole file after a WAL checkpoint, split by `dbstat` into the `logs` and `layouts` tables and their indices, the rest being the empty `spans` and the schema; PostgreSQL: every day partition of `logs` with its indices, plus `layouts`). Latency is per request, from sending to the end of the answer. Records per commit come from `/api/stats` (`commits`, `committed_records`). CPU time and bytes written are the collector process's own (user + system time, and the bytes it handed to `write`/`pwrite`: the WAL, the database, temporary files and its answers), read from `/proc` before and after the phase; they vary far less with the machine's other work than records/s do.",
     "",
     "Reproduce: `npm run bench:collector` (builds what it needs, starts and stops a private PostgreSQL).",
     "<!-- collector-bench:end -->",

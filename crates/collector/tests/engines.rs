@@ -624,7 +624,7 @@ async fn a_sqlite_file_of_the_first_schema_is_carried_over() {
     let versions: i64 = reopened
         .query_row("SELECT count(*) FROM threadline_schema", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(versions, 2);
+    assert_eq!(versions, 3);
     let old_tables: i64 = reopened
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE name IN ('logs_v1', 'spans_v1')",
@@ -635,6 +635,75 @@ async fn a_sqlite_file_of_the_first_schema_is_carried_over() {
     assert_eq!(old_tables, 0, "the first schema's tables are gone");
     drop(reopened);
     first_schema_rows_read_back(&engine.db).await;
+}
+
+#[tokio::test]
+async fn a_sqlite_file_of_the_compact_schema_gets_the_time_led_key() {
+    use threadline_collector::store::sqlite::{COMPACT_SCHEMA, FIRST_SCHEMA};
+    let batch = body(
+        "shop",
+        "app",
+        &[(None, 1, "one", TRACE), (None, 2, "two", TRACE)],
+    );
+    let rows = rows_at(&batch, now_ns() as i64);
+    let source = sqlite();
+    let store = Store::open(&source.db).await.unwrap();
+    store.insert_logs(rows.clone()).await.unwrap();
+    drop(store);
+    // A file of schema version 2 holding the same rows, as the collector before left it.
+    let engine = sqlite();
+    let old = rusqlite::Connection::open(&engine.db).unwrap();
+    old.execute_batch(FIRST_SCHEMA).unwrap();
+    old.execute_batch(COMPACT_SCHEMA).unwrap();
+    old.execute_batch(&format!(
+        "DROP TABLE logs_v1; DROP TABLE spans_v1;
+         CREATE TABLE threadline_schema (version INTEGER NOT NULL);
+         INSERT INTO threadline_schema (version) VALUES (1), (2);
+         ATTACH '{}' AS source;
+         INSERT INTO layouts SELECT * FROM source.layouts;
+         INSERT INTO logs SELECT * FROM source.logs;",
+        source.db.display()
+    ))
+    .unwrap();
+    let ids: Vec<i64> = old
+        .prepare("SELECT id FROM logs ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(ids.len(), 2);
+    drop(old);
+
+    let store = Store::open(&engine.db).await.unwrap();
+    let logs = store
+        .logs(TRACE, Provenance::Backend, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        logs.iter().map(|r| r.message.as_str()).collect::<Vec<_>>(),
+        ["one", "two"]
+    );
+    assert_eq!(logs.iter().map(|r| r.row_id).collect::<Vec<_>>(), ids);
+    assert_eq!(
+        store.insert_logs(rows).await.unwrap(),
+        Written {
+            added: 0,
+            folded: 2
+        },
+        "records stored before the migration fold a resend"
+    );
+    drop(store);
+    let reopened = rusqlite::Connection::open(&engine.db).unwrap();
+    let (versions, key): (i64, i64) = reopened
+        .query_row(
+            "SELECT (SELECT count(*) FROM threadline_schema),
+                    (SELECT count(*) FROM sqlite_master WHERE name = 'logs_content')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((versions, key), (3, 1));
 }
 
 #[tokio::test]

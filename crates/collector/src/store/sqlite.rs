@@ -16,11 +16,11 @@ use super::{
     After, Encoded, Prepared, RelatedError, Rows, StoreError, Written, count, failed, legacy,
 };
 use crate::rows::{LogRow, Provenance, SpanRow};
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, Transaction, params};
 
 /// Each migration, in order; version N is the Nth. Never edit one that has shipped: add another.
 /// The first is the schema of files made before the version table, which it finds in place.
-const MIGRATIONS: &[&str] = &[FIRST_SCHEMA, COMPACT_SCHEMA];
+const MIGRATIONS: &[&str] = &[FIRST_SCHEMA, COMPACT_SCHEMA, TIME_LED_KEY];
 
 /// The first schema (version 1): every field in a column of its own as text or JSON, IDs as
 /// hex. Public so that a test can make a store as an older collector left it.
@@ -92,12 +92,13 @@ CREATE INDEX IF NOT EXISTS spans_session ON spans (session_id, provenance, start
 CREATE INDEX IF NOT EXISTS spans_time ON spans (start_ns);
 ";
 
-/// The compact rows: IDs as bytes, typed values in postcard, what rows share in `layouts`. The
+/// The compact rows (version 2): IDs as bytes, typed values in postcard, what rows share in
+/// `layouts`. The
 /// duplicate key puts the content hash first, so that the planner never takes it for a scan of
 /// one provenance instead of the ID indices (which the first schema's key invited). The
 /// first schema's tables are set aside as `logs_v1` and `spans_v1` for their rows to be carried
-/// over, then dropped.
-const COMPACT_SCHEMA: &str = "
+/// over, then dropped. Public so that a test can make a store as an older collector left it.
+pub const COMPACT_SCHEMA: &str = "
 DROP INDEX IF EXISTS logs_correlation; DROP INDEX IF EXISTS logs_trace;
 DROP INDEX IF EXISTS logs_session; DROP INDEX IF EXISTS logs_time;
 DROP INDEX IF EXISTS spans_correlation; DROP INDEX IF EXISTS spans_trace;
@@ -168,6 +169,47 @@ CREATE INDEX spans_session ON spans (session_id, provenance, start_ns) WHERE ses
 CREATE INDEX spans_time ON spans (start_ns);
 ";
 
+/// The log records' duplicate key led by the time the record was sent (`sent_time`, else the
+/// same `time_ns`), then the content hash: the hash covers that time, so the same rows are
+/// duplicates as before, but new rows land at the key's end instead of at a random place, and a
+/// commit rewrites a few index pages instead of one per row. SQLite cannot drop a table's
+/// `UNIQUE`, so the table is copied once, row IDs kept.
+const TIME_LED_KEY: &str = "
+CREATE TABLE logs_v3 (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    provenance         INTEGER NOT NULL,
+    content_hash       BLOB NOT NULL,
+    folded             INTEGER NOT NULL DEFAULT 0,
+    time_ns            INTEGER NOT NULL,
+    time_replaced      INTEGER NOT NULL,
+    sent_time          INTEGER,
+    observed_time      INTEGER NOT NULL,
+    layout             INTEGER NOT NULL,
+    severity_number    INTEGER NOT NULL,
+    severity_text      TEXT NOT NULL,
+    error              INTEGER NOT NULL,
+    event_name         TEXT NOT NULL,
+    body               BLOB NOT NULL,
+    trace_id           BLOB,
+    span_id            BLOB,
+    flags              INTEGER NOT NULL,
+    correlation_id     BLOB,
+    session_id         BLOB,
+    attributes         BLOB NOT NULL,
+    dropped_attributes INTEGER NOT NULL
+);
+INSERT INTO logs_v3 SELECT id, provenance, content_hash, folded, time_ns, time_replaced, sent_time,
+    observed_time, layout, severity_number, severity_text, error, event_name, body, trace_id,
+    span_id, flags, correlation_id, session_id, attributes, dropped_attributes FROM logs ORDER BY id;
+DROP TABLE logs;
+ALTER TABLE logs_v3 RENAME TO logs;
+CREATE UNIQUE INDEX logs_content ON logs (ifnull(sent_time, time_ns), content_hash, provenance);
+CREATE INDEX logs_correlation ON logs (correlation_id, provenance, time_ns) WHERE correlation_id IS NOT NULL;
+CREATE INDEX logs_trace ON logs (trace_id, provenance, time_ns) WHERE trace_id IS NOT NULL;
+CREATE INDEX logs_session ON logs (session_id, provenance, time_ns) WHERE session_id IS NOT NULL;
+CREATE INDEX logs_time ON logs (time_ns);
+";
+
 /// Rows carried over from the first schema per step.
 const CARRY_STEP: i64 = 5000;
 
@@ -199,9 +241,14 @@ const CACHE_KIB: i64 = 32 * 1024;
 /// (shared by all of them, through the operating system's page cache).
 const MMAP_BYTES: i64 = 1 << 30;
 
+/// Statements each connection keeps prepared: the multi-row inserts of each size for both
+/// tables (see [`chunk_len`]) and the queries.
+const STATEMENTS_CACHED: usize = 48;
+
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(failed)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(failed)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENTS_CACHED);
     conn.execute_batch(&format!(
         "PRAGMA cache_size = -{CACHE_KIB}; PRAGMA mmap_size = {MMAP_BYTES};"
     ))
@@ -212,12 +259,81 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 /// Layout row IDs found or added by one transaction, remembered once it commits.
 type NewLayouts = HashMap<Vec<u8>, i64>;
 
+/// The columns a log row inserts, in the order `insert_logs` binds them.
+const LOG_COLUMNS: &str = "provenance, content_hash, time_ns, time_replaced, sent_time,
+    observed_time, layout, severity_number, severity_text, error, event_name, body, trace_id,
+    span_id, flags, correlation_id, session_id, attributes, dropped_attributes, folded";
+
+/// The columns a span inserts, in the order `insert_spans` binds them.
+const SPAN_COLUMNS: &str = "provenance, content_hash, start_ns, end_ns, time_replaced, layout,
+    name, kind, trace_id, span_id, parent_span_id, status_code, status_message, flags,
+    trace_state, events, links, correlation_id, session_id, attributes, folded";
+
+/// The duplicate key of each table, as its unique index spells it (see [`TIME_LED_KEY`]).
+const LOG_KEY: &str = "ifnull(sent_time, time_ns), content_hash, provenance";
+const SPAN_KEY: &str = "content_hash, provenance";
+
+/// Rows one `INSERT` takes at most. SQLite keeps the pages a statement changes in a statement
+/// journal, once per statement: one statement for many rows journals each page once instead of
+/// once per row (a row touches the table and four indices).
+const ROWS_PER_INSERT: usize = 128;
+
+/// Rows of the next statement when `left` remain: [`ROWS_PER_INSERT`], else the largest power
+/// of two, so that a handful of distinct statements serve every batch size from the cache.
+fn chunk_len(left: usize) -> usize {
+    if left >= ROWS_PER_INSERT {
+        ROWS_PER_INSERT
+    } else {
+        1 << left.max(1).ilog2()
+    }
+}
+
+/// Inserts `rows` into `table` in multi-row statements, a true duplicate folded into its first
+/// copy (a copy later in the same statement included); what they did.
+fn insert_rows<T>(
+    tx: &Transaction<'_>,
+    table: &str,
+    columns: &str,
+    key: &str,
+    rows: impl ExactSizeIterator<Item = T>,
+    params_of: impl Fn(&T) -> Vec<&dyn ToSql>,
+) -> Result<Written, StoreError> {
+    let width = columns.split(',').count();
+    let rows: Vec<T> = rows.collect();
+    let mut written = Written::default();
+    let mut rest = rows.as_slice();
+    while !rest.is_empty() {
+        let (chunk, after) = rest.split_at(chunk_len(rest.len()).min(rest.len()));
+        rest = after;
+        let tuple = format!("({})", vec!["?"; width].join(", "));
+        let sql = format!(
+            "INSERT INTO {table} ({columns}) VALUES {}
+             ON CONFLICT ({key}) DO UPDATE SET folded = folded + 1 + excluded.folded
+             RETURNING folded",
+            vec![tuple; chunk.len()].join(", ")
+        );
+        let mut insert = tx.prepare_cached(&sql).map_err(failed)?;
+        let values: Vec<&dyn ToSql> = chunk.iter().flat_map(&params_of).collect();
+        let mut answers = insert
+            .query(rusqlite::params_from_iter(values))
+            .map_err(failed)?;
+        while let Some(answer) = answers.next().map_err(failed)? {
+            count(&mut written, answer.get(0).map_err(failed)?);
+        }
+    }
+    Ok(written)
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the SQLite file at `path`, migrating its schema.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let mut conn = connect(path)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
-            .map_err(failed)?;
+        // A statement journal (see `ROWS_PER_INSERT`) is only for undoing one statement
+        // inside the transaction: in memory, not in a temporary file written per statement.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;",
+        )
+        .map_err(failed)?;
         let store = SqliteStore {
             writer: Arc::new(Mutex::new(Connection::open_in_memory().map_err(failed)?)),
             readers: Arc::new(Vec::new()),
@@ -235,8 +351,8 @@ impl SqliteStore {
         })
     }
 
-    /// Applies the migrations not yet applied, in one transaction, carrying the first schema's
-    /// rows into the compact one.
+    /// Applies the migrations not yet applied, in one transaction, then carries the first
+    /// schema's rows into the compact tables.
     fn migrate(&self, conn: &mut Connection) -> Result<(), StoreError> {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -246,21 +362,24 @@ impl SqliteStore {
         let applied: i64 = tx
             .query_row("SELECT count(*) FROM threadline_schema", [], |r| r.get(0))
             .map_err(failed)?;
+        let mut carry = false;
         for (version, sql) in MIGRATIONS
             .iter()
             .enumerate()
             .skip(usize::try_from(applied).unwrap_or(usize::MAX))
         {
             tx.execute_batch(sql).map_err(failed)?;
-            if *sql == COMPACT_SCHEMA {
-                self.carry_over(&tx)?;
-            }
+            carry |= *sql == COMPACT_SCHEMA;
             let version = i64::try_from(version + 1).map_err(failed)?;
             tx.execute(
                 "INSERT INTO threadline_schema (version) VALUES (?1)",
                 params![version],
             )
             .map_err(failed)?;
+        }
+        // Into the newest schema, whose statements the inserts use.
+        if carry {
+            self.carry_over(&tx)?;
         }
         tx.commit().map_err(failed)
     }
@@ -382,52 +501,38 @@ impl SqliteStore {
         rows: &[StoredLog],
         layouts: &mut NewLayouts,
     ) -> Result<Written, StoreError> {
-        let mut written = Written::default();
-        let mut insert = tx
-            .prepare_cached(
-                "INSERT INTO logs (provenance, content_hash, time_ns, time_replaced, sent_time,
-                    observed_time, layout, severity_number, severity_text, error, event_name, body,
-                    trace_id, span_id, flags, correlation_id, session_id, attributes,
-                    dropped_attributes, folded)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                    ?18, ?19, ?20)
-                 ON CONFLICT (content_hash, provenance)
-                    DO UPDATE SET folded = folded + 1 + excluded.folded
-                 RETURNING folded",
-            )
-            .map_err(failed)?;
-        for s in rows {
-            let layout = self.layout_id(tx, &s.layout, layouts)?;
-            let folded: i64 = insert
-                .query_row(
-                    params![
-                        s.provenance,
-                        s.content_hash,
-                        s.time_ns,
-                        s.time_replaced,
-                        s.sent_time,
-                        s.observed_time,
-                        layout,
-                        s.severity_number,
-                        s.severity_text,
-                        s.error,
-                        s.event_name,
-                        s.body,
-                        s.trace_id,
-                        s.span_id,
-                        s.flags,
-                        s.correlation_id,
-                        s.session_id,
-                        s.attributes,
-                        s.dropped_attributes,
-                        s.folded,
-                    ],
-                    |r| r.get(0),
-                )
-                .map_err(failed)?;
-            count(&mut written, folded);
-        }
-        Ok(written)
+        let ids = self.layout_ids(tx, rows.iter().map(|s| &s.layout), layouts)?;
+        insert_rows(
+            tx,
+            "logs",
+            LOG_COLUMNS,
+            LOG_KEY,
+            rows.iter().zip(ids),
+            |(s, layout)| {
+                vec![
+                    &s.provenance,
+                    &s.content_hash,
+                    &s.time_ns,
+                    &s.time_replaced,
+                    &s.sent_time,
+                    &s.observed_time,
+                    layout,
+                    &s.severity_number,
+                    &s.severity_text,
+                    &s.error,
+                    &s.event_name,
+                    &s.body,
+                    &s.trace_id,
+                    &s.span_id,
+                    &s.flags,
+                    &s.correlation_id,
+                    &s.session_id,
+                    &s.attributes,
+                    &s.dropped_attributes,
+                    &s.folded,
+                ]
+            },
+        )
     }
 
     fn insert_spans(
@@ -436,52 +541,49 @@ impl SqliteStore {
         rows: &[StoredSpan],
         layouts: &mut NewLayouts,
     ) -> Result<Written, StoreError> {
-        let mut written = Written::default();
-        let mut insert = tx
-            .prepare_cached(
-                "INSERT INTO spans (provenance, content_hash, start_ns, end_ns, time_replaced, layout,
-                    name, kind, trace_id, span_id, parent_span_id, status_code, status_message, flags,
-                    trace_state, events, links, correlation_id, session_id, attributes, folded)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                    ?18, ?19, ?20, ?21)
-                 ON CONFLICT (content_hash, provenance)
-                    DO UPDATE SET folded = folded + 1 + excluded.folded
-                 RETURNING folded",
-            )
-            .map_err(failed)?;
-        for s in rows {
-            let layout = self.layout_id(tx, &s.layout, layouts)?;
-            let folded: i64 = insert
-                .query_row(
-                    params![
-                        s.provenance,
-                        s.content_hash,
-                        s.start_ns,
-                        s.end_ns,
-                        s.time_replaced,
-                        layout,
-                        s.name,
-                        s.kind,
-                        s.trace_id,
-                        s.span_id,
-                        s.parent_span_id,
-                        s.status_code,
-                        s.status_message,
-                        s.flags,
-                        s.trace_state,
-                        s.events,
-                        s.links,
-                        s.correlation_id,
-                        s.session_id,
-                        s.attributes,
-                        s.folded,
-                    ],
-                    |r| r.get(0),
-                )
-                .map_err(failed)?;
-            count(&mut written, folded);
-        }
-        Ok(written)
+        let ids = self.layout_ids(tx, rows.iter().map(|s| &s.layout), layouts)?;
+        insert_rows(
+            tx,
+            "spans",
+            SPAN_COLUMNS,
+            SPAN_KEY,
+            rows.iter().zip(ids),
+            |(s, layout)| {
+                vec![
+                    &s.provenance,
+                    &s.content_hash,
+                    &s.start_ns,
+                    &s.end_ns,
+                    &s.time_replaced,
+                    layout,
+                    &s.name,
+                    &s.kind,
+                    &s.trace_id,
+                    &s.span_id,
+                    &s.parent_span_id,
+                    &s.status_code,
+                    &s.status_message,
+                    &s.flags,
+                    &s.trace_state,
+                    &s.events,
+                    &s.links,
+                    &s.correlation_id,
+                    &s.session_id,
+                    &s.attributes,
+                    &s.folded,
+                ]
+            },
+        )
+    }
+
+    /// The layout row ID of each of `layouts`, in order.
+    fn layout_ids<'a>(
+        &self,
+        tx: &Transaction<'_>,
+        layouts: impl Iterator<Item = &'a EncodedLayout>,
+        new: &mut NewLayouts,
+    ) -> Result<Vec<i64>, StoreError> {
+        layouts.map(|l| self.layout_id(tx, l, new)).collect()
     }
 
     /// Up to `limit` log records of `provenance` whose correlation, trace or session ID is `id`,
