@@ -23,8 +23,9 @@ const READ = "bench-read-token-0123456789abcdef";
 const WRITE = "bench-write-token-0123456789abcdef";
 
 /** BENCH_SCALE=0.1 runs every phase with a tenth of its batches and rows (a quick check of the
- * bench itself; its figures are not the ones to publish); BENCH_ONLY=sqlite measures only the
- * current collector on SQLite (for profiling it). Neither writes the report. */
+ * bench itself; its figures are not the ones to publish); BENCH_ONLY=sqlite (or postgres)
+ * measures only the current collector on that engine (for profiling it). Neither writes the
+ * report. */
 const SCALE = Number(process.env.BENCH_SCALE || 1);
 const scaled = (n) => Math.max(1, Math.round(n * SCALE));
 /** Records per OTLP batch, and records per story (one correlation ID). */
@@ -468,6 +469,11 @@ async function main() {
     if (process.env.BENCH_ONLY === "sqlite") {
       await measure("SQLite", currentBin, join(work, "current.sqlite"), () => sqliteBytes(join(work, "current.sqlite")));
       return console.log("BENCH_ONLY=sqlite: nothing written");
+    }
+    if (process.env.BENCH_ONLY === "postgres") {
+      const pgDb = database(pg, "bench_one");
+      await measure("PostgreSQL", currentBin, pgDb, () => postgresBytes(pgDb));
+      return console.log("BENCH_ONLY=postgres: nothing written");
     }
     const baseline = await measure(`baseline ${BASELINE_COMMIT}, SQLite`, baselineBin, join(work, "baseline.sqlite"), () => sqliteBytes(join(work, "baseline.sqlite")));
     const sqlite = await measure("SQLite", currentBin, join(work, "current.sqlite"), () => sqliteBytes(join(work, "current.sqlite")));

@@ -8,6 +8,7 @@
 //! what they send is shown as backend.
 
 pub mod auth;
+pub mod background;
 pub mod cli;
 pub mod cors;
 pub mod ingest;

@@ -530,7 +530,7 @@ async fn ingest(
         }
     };
     let decoded = match state.decoding.acquire().await {
-        Ok(_turn) => tokio::task::spawn_blocking(decode).await,
+        Ok(_turn) => crate::background::run(decode).await,
         Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
     };
     let (rows, rejected) = match decoded {

@@ -198,7 +198,12 @@ impl Store {
     /// duplicates; what each request's rows did, in order. Returns once committed.
     pub async fn insert_group(&self, jobs: Vec<Prepared>) -> Result<Vec<Written>, StoreError> {
         match self {
-            Store::Sqlite(s) => blocking(s, move |s| s.insert_group(&jobs)).await,
+            Store::Sqlite(s) => {
+                let s = s.clone();
+                crate::background::run(move || s.insert_group(&jobs))
+                    .await
+                    .map_err(failed)?
+            }
             Store::Postgres(p) => p.insert_group(&jobs).await,
         }
     }
