@@ -3,9 +3,9 @@
 // how the error dialog's code is fetched when first needed. Importing it touches nothing outside
 // this module: the wasm is fetched only in a browser page.
 
-import load, { createRecorder, Recorder } from "../build/pkg/threadline.js";
+import load, { Action, createRecorder, Recorder } from "../build/pkg/threadline.js";
 import { holdRequests, releaseRequests } from "./patch.js";
-import { HAPPENING, report } from "./protocol.js";
+import { HAPPENING, defineMethods, report } from "./protocol.js";
 import { compileWasm } from "./wasm.js";
 
 /** How long requests started before the recorder is ready wait for it, at most (ms). */
@@ -56,6 +56,8 @@ export function setDialogLoader(loader) {
     throw error;
   }));
 }
+
+defineMethods(Recorder.prototype, Action.prototype);
 
 /**
  * Opens the error dialog with the debug ID (see index.d.ts). Its code is fetched on first use;

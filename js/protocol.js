@@ -93,3 +93,24 @@ export function tickAfter(hooks, delay, code) {
 export function cancelTick(timer) {
   clearTimeout(timer);
 }
+
+/**
+ * The public methods of `Recorder` (index.d.ts) in the order of their codes (`RecorderMethod` in
+ * protocol.rs), and those of `Action` (`ActionMethod`: the getters `id` and `name` first). Each
+ * calls the class's one export, `_call(code, …)`: an export per method would cost a shim in the
+ * wasm and in its glue.
+ */
+const RECORDER_METHODS = ["sessionId", "startAction", "debugId", "currentAction", "log", "setUser", "socket", "recordUi", "flush", "shutdown"];
+const ACTION_METHODS = ["id", "name", "fetch", "end"];
+const ACTION_GETTERS = 2;
+
+/** Defines those methods on the prototypes of the wasm classes `Recorder` and `Action`, as class methods are (not enumerable). */
+export function defineMethods(recorder, action) {
+  const define = (prototype, names, getters) => names.forEach((name, code) => {
+    Object.defineProperty(prototype, name, code < getters
+      ? { get() { return this._call(code); }, configurable: true }
+      : { value(a, b, c, d) { return this._call(code, a, b, c, d); }, writable: true, configurable: true });
+  });
+  define(recorder, RECORDER_METHODS, 0);
+  define(action, ACTION_METHODS, ACTION_GETTERS);
+}

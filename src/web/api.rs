@@ -25,6 +25,7 @@ use crate::web::fetch::FetchPatch;
 use crate::web::glue::{self, Page};
 use crate::web::hooks::Hooks;
 use crate::web::options::read_options;
+use crate::web::protocol::{ActionMethod, RecorderMethod};
 use crate::web::xhr::XhrPatch;
 
 /// What `init` installed in the page, taken down by `shutdown`.
@@ -118,6 +119,70 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
     Ok(recorder)
 }
 
+/// An optional text as wasm-bindgen hands it to JavaScript (`undefined` when absent).
+fn optional_text(text: Option<String>) -> JsValue {
+    text.map_or(JsValue::UNDEFINED, JsValue::from)
+}
+
+#[wasm_bindgen]
+impl Recorder {
+    /// Every public method, by its [`RecorderMethod`] code (see `web/protocol.rs`): one export
+    /// instead of one per method.
+    #[wasm_bindgen(js_name = _call)]
+    pub fn call(
+        &self,
+        method: u8,
+        a: JsValue,
+        b: JsValue,
+        c: JsValue,
+        d: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let Some(method) = RecorderMethod::from_code(method) else {
+            return Ok(JsValue::UNDEFINED);
+        };
+        Ok(match method {
+            RecorderMethod::SessionId => optional_text(self.session_id()),
+            RecorderMethod::StartAction => self.start_action(a, b)?,
+            RecorderMethod::DebugId => optional_text(self.debug_id()),
+            RecorderMethod::CurrentAction => self.current_action(),
+            RecorderMethod::Log => {
+                self.log(a, b, c);
+                JsValue::UNDEFINED
+            }
+            RecorderMethod::SetUser => {
+                self.set_user(a);
+                JsValue::UNDEFINED
+            }
+            RecorderMethod::Socket => self.socket(a),
+            RecorderMethod::RecordUi => {
+                let name = a.as_string().unwrap_or_default();
+                self.record_ui(&name, &b, &c, d.as_string());
+                JsValue::UNDEFINED
+            }
+            RecorderMethod::Flush => self.flush().into(),
+            RecorderMethod::Shutdown => self.shutdown().into(),
+        })
+    }
+}
+
+#[wasm_bindgen]
+impl Action {
+    /// Every public method and getter, by its [`ActionMethod`] code (see `web/protocol.rs`).
+    #[wasm_bindgen(js_name = _call)]
+    pub fn call(&self, method: u8, a: JsValue, b: JsValue) -> JsValue {
+        match ActionMethod::from_code(method) {
+            Some(ActionMethod::Id) => self.id().into(),
+            Some(ActionMethod::Name) => self.name().into(),
+            Some(ActionMethod::Fetch) => self.fetch(a, b).into(),
+            Some(ActionMethod::End) => {
+                self.end(a);
+                JsValue::UNDEFINED
+            }
+            None => JsValue::UNDEFINED,
+        }
+    }
+}
+
 fn js_error(message: &str) -> JsValue {
     js_sys::Error::new(message).into()
 }
@@ -130,17 +195,14 @@ pub struct Recorder {
     installed: RefCell<Option<Installed>>,
 }
 
-#[wasm_bindgen]
 impl Recorder {
     /// The session ID shared by this origin's tabs; reading it never extends the session.
-    #[wasm_bindgen(js_name = sessionId)]
     pub fn session_id(&self) -> Option<String> {
         with_shell(&self.handle, |shell, now| shell.core.session_id(now))?.map(Id::to_hex)
     }
 
     /// Starts a new action with a fresh ID; it is current until it ends or another starts.
     /// Odd names are coerced, never refused.
-    #[wasm_bindgen(js_name = startAction)]
     pub fn start_action(&self, name: JsValue, attributes: JsValue) -> Result<JsValue, JsValue> {
         let name = name.as_string().unwrap_or_else(|| glue::describe(&name));
         let weak = Rc::downgrade(&self.handle);
@@ -157,13 +219,11 @@ impl Recorder {
 
     /// The ID a user should report now: the ID the server echoed on the most recent failed
     /// request, else the most recent failed action's, else the current action's, else null.
-    #[wasm_bindgen(js_name = debugId)]
     pub fn debug_id(&self) -> Option<String> {
         self.handle.try_borrow().ok()?.core.debug_id()
     }
 
     /// The current action (explicit or automatic), or null.
-    #[wasm_bindgen(js_name = currentAction)]
     pub fn current_action(&self) -> JsValue {
         let weak = Rc::downgrade(&self.handle);
         let hooks = self.hooks.clone();
@@ -183,7 +243,6 @@ impl Recorder {
     /// Sets the app's opaque or hashed user ID, carried as `user.id` on every event (and in
     /// `baggage` with `userInBaggage`); `null` clears it. Anything that is not an opaque ID (an
     /// e-mail address, spaces, quotes, commas, over 128 characters) is refused with a warning.
-    #[wasm_bindgen(js_name = setUser)]
     pub fn set_user(&self, id: JsValue) {
         let user = if id.is_null() || id.is_undefined() {
             None
@@ -210,12 +269,11 @@ impl Recorder {
 
     /// Records an event of Threadline's own UI (the error dialog): `name` is `ui.…`, and the
     /// event belongs to `correlation` (the debug ID shown) when that is a Threadline ID.
-    #[wasm_bindgen(js_name = recordUi)]
     pub fn record_ui(
         &self,
-        name: String,
-        message: JsValue,
-        attributes: JsValue,
+        name: &str,
+        message: &JsValue,
+        attributes: &JsValue,
         correlation: Option<String>,
     ) {
         if !name.starts_with("ui.") {
@@ -223,7 +281,7 @@ impl Recorder {
         }
         let correlation = correlation.as_deref().and_then(Id::parse);
         let info = JsValue::from_str("info");
-        self.record(&name, &info, &message, &attributes, correlation);
+        self.record(name, &info, message, attributes, correlation);
     }
 }
 
@@ -278,7 +336,6 @@ impl Recorder {
     }
 }
 
-#[wasm_bindgen]
 impl Recorder {
     /// Sends what is queued now; resolves once the endpoint acknowledged it, or once it is
     /// kept in storage because the endpoint is failing (unless `maxStorageBytes` is 0). Resolves
@@ -370,16 +427,13 @@ pub struct Action {
     hooks: JsValue,
 }
 
-#[wasm_bindgen]
 impl Action {
     /// The action's correlation ID: 32 lowercase hex characters.
-    #[wasm_bindgen(getter)]
     pub fn id(&self) -> String {
         self.id.to_hex()
     }
 
     /// The action's name.
-    #[wasm_bindgen(getter)]
     pub fn name(&self) -> String {
         self.name.clone()
     }

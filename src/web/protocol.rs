@@ -14,6 +14,10 @@
 //! add new ones (which JavaScript then takes, `id\nname\nvalue…`), or only report how it ends
 //! (the app set the correlation header itself).
 //!
+//! The public `Recorder` and `Action` (`js/index.d.ts`) cross as one exported method each,
+//! `_call(method, a, b, c, d)`, with a [`RecorderMethod`] or [`ActionMethod`] code: `js/protocol.js`
+//! defines the named methods on top, so that each costs no export and no shim.
+//!
 //! [`Timer`]: crate::recorder::Timer
 
 use alloc::string::String;
@@ -77,6 +81,68 @@ impl Happening {
     /// The happening a code names.
     pub fn from_code(code: u8) -> Option<Happening> {
         Happening::ALL.get(usize::from(code)).copied()
+    }
+}
+
+/// A method of the public `Recorder`, the first argument of its `_call` (`RECORDER_METHODS` in
+/// `js/protocol.js`, in this order); the others are the method's arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum RecorderMethod {
+    SessionId = 0,
+    StartAction = 1,
+    DebugId = 2,
+    CurrentAction = 3,
+    Log = 4,
+    SetUser = 5,
+    Socket = 6,
+    RecordUi = 7,
+    Flush = 8,
+    Shutdown = 9,
+}
+
+impl RecorderMethod {
+    const ALL: [RecorderMethod; 10] = [
+        RecorderMethod::SessionId,
+        RecorderMethod::StartAction,
+        RecorderMethod::DebugId,
+        RecorderMethod::CurrentAction,
+        RecorderMethod::Log,
+        RecorderMethod::SetUser,
+        RecorderMethod::Socket,
+        RecorderMethod::RecordUi,
+        RecorderMethod::Flush,
+        RecorderMethod::Shutdown,
+    ];
+
+    /// The method a code names.
+    pub fn from_code(code: u8) -> Option<RecorderMethod> {
+        RecorderMethod::ALL.get(usize::from(code)).copied()
+    }
+}
+
+/// A method (or getter) of the public `Action`, the first argument of its `_call`
+/// (`ACTION_METHODS` in `js/protocol.js`, in this order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum ActionMethod {
+    Id = 0,
+    Name = 1,
+    Fetch = 2,
+    End = 3,
+}
+
+impl ActionMethod {
+    const ALL: [ActionMethod; 4] = [
+        ActionMethod::Id,
+        ActionMethod::Name,
+        ActionMethod::Fetch,
+        ActionMethod::End,
+    ];
+
+    /// The method a code names.
+    pub fn from_code(code: u8) -> Option<ActionMethod> {
+        ActionMethod::ALL.get(usize::from(code)).copied()
     }
 }
 
