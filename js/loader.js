@@ -3,7 +3,7 @@
 // how the error dialog's code is fetched when first needed. Importing it touches nothing outside
 // this module: the wasm is fetched only in a browser page.
 
-import load, { Action, createRecorder, Recorder } from "../build/pkg/threadline.js";
+import load, { createRecorder, Recorder } from "../build/pkg/threadline.js";
 import { holdRequests, releaseRequests } from "./patch.js";
 import { HAPPENING, defineMethods, report } from "./protocol.js";
 import { compileWasm } from "./wasm.js";
@@ -57,7 +57,7 @@ export function setDialogLoader(loader) {
   }));
 }
 
-defineMethods(Recorder.prototype, Action.prototype);
+defineMethods(Recorder.prototype);
 
 /**
  * Opens the error dialog with the debug ID (see index.d.ts). Its code is fetched on first use;

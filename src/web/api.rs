@@ -1,7 +1,7 @@
 //! The JavaScript API: `createRecorder` (wrapped by `init` in `js/loader.js`), `Recorder` and
 //! `Action`. One recorder per page: a second `init` returns the first.
 
-use alloc::rc::{Rc, Weak};
+use alloc::rc::Rc;
 use alloc::string::String;
 use core::cell::RefCell;
 
@@ -16,7 +16,6 @@ use crate::id::{Id, IdPool};
 use crate::options::{already_running, differences};
 use crate::origin::Origin;
 use crate::otlp::MAX_VALUE_BYTES;
-use crate::page_events::ActionOutcome;
 use crate::recorder::limits::{MAX_ATTRIBUTE_DEPTH, MAX_ATTRIBUTES_WALKED};
 use crate::recorder::{self, SESSION_KEY};
 use crate::web::auto_actions::AutoActions;
@@ -25,7 +24,7 @@ use crate::web::fetch::FetchPatch;
 use crate::web::glue::{self, Page};
 use crate::web::hooks::Hooks;
 use crate::web::options::read_options;
-use crate::web::protocol::{ActionMethod, RecorderMethod};
+use crate::web::protocol::RecorderMethod;
 use crate::web::xhr::XhrPatch;
 
 /// What `init` installed in the page, taken down by `shutdown`.
@@ -165,24 +164,6 @@ impl Recorder {
     }
 }
 
-#[wasm_bindgen]
-impl Action {
-    /// Every public method and getter, by its [`ActionMethod`] code (see `web/protocol.rs`).
-    #[wasm_bindgen(js_name = _call)]
-    pub fn call(&self, method: u8, a: JsValue, b: JsValue) -> JsValue {
-        match ActionMethod::from_code(method) {
-            Some(ActionMethod::Id) => self.id().into(),
-            Some(ActionMethod::Name) => self.name().into(),
-            Some(ActionMethod::Fetch) => self.fetch(a, b).into(),
-            Some(ActionMethod::End) => {
-                self.end(a);
-                JsValue::UNDEFINED
-            }
-            None => JsValue::UNDEFINED,
-        }
-    }
-}
-
 fn js_error(message: &str) -> JsValue {
     js_sys::Error::new(message).into()
 }
@@ -205,13 +186,10 @@ impl Recorder {
     /// Odd names are coerced, never refused.
     pub fn start_action(&self, name: JsValue, attributes: JsValue) -> Result<JsValue, JsValue> {
         let name = name.as_string().unwrap_or_else(|| glue::describe(&name));
-        let weak = Rc::downgrade(&self.handle);
-        let hooks = self.hooks.clone();
         with_shell(&self.handle, |shell, now| {
             let attributes = read_attributes(shell, &attributes);
             let id = shell.core.start_action(now, &name, &attributes)?;
-            let object = action_object(shell, id, weak, hooks);
-            Some(object)
+            Some(action_object(shell, id, &self.hooks))
         })
         .flatten()
         .ok_or_else(|| js_error("Threadline could not draw a random ID"))
@@ -225,11 +203,9 @@ impl Recorder {
 
     /// The current action (explicit or automatic), or null.
     pub fn current_action(&self) -> JsValue {
-        let weak = Rc::downgrade(&self.handle);
-        let hooks = self.hooks.clone();
         with_shell(&self.handle, |shell, _| {
             let (id, _, _) = shell.core.current_action()?;
-            Some(action_object(shell, id, weak, hooks))
+            Some(action_object(shell, id, &self.hooks))
         })
         .flatten()
         .unwrap_or(JsValue::NULL)
@@ -393,12 +369,7 @@ fn read_attributes(shell: &Shell, value: &JsValue) -> String {
 }
 
 /// The `Action` object for action `id` (the current one): the one handed out before, if any.
-fn action_object(
-    shell: &mut Shell,
-    id: Id,
-    handle: Weak<RefCell<Shell>>,
-    hooks: JsValue,
-) -> JsValue {
+fn action_object(shell: &mut Shell, id: Id, hooks: &JsValue) -> JsValue {
     if let Some((_, object)) = shell.action_object.as_ref().filter(|(a, _)| *a == id) {
         return object.clone();
     }
@@ -406,59 +377,9 @@ fn action_object(
         .core
         .current_action()
         .filter(|(a, _, _)| *a == id)
-        .map(|(_, name, _)| String::from(name))
+        .map(|(_, name, _)| name)
         .unwrap_or_default();
-    let object = JsValue::from(Action {
-        id,
-        name,
-        handle,
-        hooks,
-    });
+    let object = glue::new_action(&id.to_hex(), name, hooks);
     shell.action_object = Some((id, object.clone()));
     object
-}
-
-/// One user action; its ID goes on the requests it causes.
-#[wasm_bindgen]
-pub struct Action {
-    id: Id,
-    name: String,
-    handle: Weak<RefCell<Shell>>,
-    hooks: JsValue,
-}
-
-impl Action {
-    /// The action's correlation ID: 32 lowercase hex characters.
-    pub fn id(&self) -> String {
-        self.id.to_hex()
-    }
-
-    /// The action's name.
-    pub fn name(&self) -> String {
-        self.name.clone()
-    }
-
-    /// `fetch` with this action's ID, even after another action started. Goes through the
-    /// page's current `fetch`, so other wrappers still run (Threadline's own sees the header
-    /// already set and leaves it).
-    pub fn fetch(&self, input: JsValue, init: JsValue) -> Promise {
-        glue::action_fetch(&input, &init, &self.hooks, &self.id.to_hex()).unchecked_into()
-    }
-
-    /// Ends the action (`"ok"`, `"error"` or `"cancelled"`; default `"ok"`). Ending twice is
-    /// harmless.
-    pub fn end(&self, outcome: JsValue) {
-        let parsed = outcome.as_string().and_then(|o| ActionOutcome::parse(&o));
-        if !outcome.is_undefined() && parsed.is_none() {
-            glue::warn(
-                "action.end(outcome): expected \"ok\", \"error\" or \"cancelled\"; recorded as \"ok\".",
-            );
-        }
-        if let Some(handle) = self.handle.upgrade() {
-            let outcome = parsed.unwrap_or(ActionOutcome::Ok);
-            with_shell(&handle, |shell, now| {
-                shell.core.end_action(now, self.id, outcome)
-            });
-        }
-    }
 }

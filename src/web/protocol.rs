@@ -14,9 +14,10 @@
 //! add new ones (which JavaScript then takes, `id\nname\nvalue…`), or only report how it ends
 //! (the app set the correlation header itself).
 //!
-//! The public `Recorder` and `Action` (`js/index.d.ts`) cross as one exported method each,
-//! `_call(method, a, b, c, d)`, with a [`RecorderMethod`] or [`ActionMethod`] code: `js/protocol.js`
-//! defines the named methods on top, so that each costs no export and no shim.
+//! The public `Recorder` (`js/index.d.ts`) crosses as one exported method, `_call(method, a, b,
+//! c, d)`, with a [`RecorderMethod`] code: `js/protocol.js` defines the named methods on top, so
+//! that each costs no export and no shim. An `Action` is a plain object of the glue
+//! (`js/action.js`) that reports through the hooks (`Happening::ActionEnd`).
 //!
 //! [`Timer`]: crate::recorder::Timer
 
@@ -38,7 +39,7 @@ pub(crate) const KIND_XHR: u8 = 1;
 pub(crate) const PLAN_UNTOUCHED: u8 = 0;
 /// Add the headers JavaScript took last.
 pub(crate) const PLAN_SAME_HEADERS: u8 = 1;
-/// Add new headers, which JavaScript takes with `hooks.decision()`.
+/// Add new headers, which JavaScript takes with `hooks.ask` ([`Question::Decision`]).
 pub(crate) const PLAN_NEW_HEADERS: u8 = 2;
 /// Add nothing (the app set the correlation header): only report how the request ends.
 pub(crate) const PLAN_OBSERVE: u8 = 3;
@@ -61,10 +62,12 @@ pub(crate) enum Happening {
     SocketReceived = 8,
     StorageChanged = 9,
     Uncaught = 10,
+    Action = 11,
+    ActionEnd = 12,
 }
 
 impl Happening {
-    const ALL: [Happening; 11] = [
+    const ALL: [Happening; 13] = [
         Happening::Settled,
         Happening::MayResend,
         Happening::CorsRefused,
@@ -76,12 +79,26 @@ impl Happening {
         Happening::SocketReceived,
         Happening::StorageChanged,
         Happening::Uncaught,
+        Happening::Action,
+        Happening::ActionEnd,
     ];
 
     /// The happening a code names.
     pub fn from_code(code: u8) -> Option<Happening> {
         Happening::ALL.get(usize::from(code)).copied()
     }
+}
+
+/// What a call of `hooks.ask(question, text, n)` asks, to be answered with text (`QUESTION` in
+/// `js/protocol.js`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Question {
+    /// The headers part of the latest plan answer ([`Decisions::take`]).
+    Decision = 0,
+    /// The IDs a socket message about to be sent carries: `text` is the socket's URL, `n` the
+    /// message's size.
+    SocketSent = 1,
 }
 
 /// A method of the public `Recorder`, the first argument of its `_call` (`RECORDER_METHODS` in
@@ -118,31 +135,6 @@ impl RecorderMethod {
     /// The method a code names.
     pub fn from_code(code: u8) -> Option<RecorderMethod> {
         RecorderMethod::ALL.get(usize::from(code)).copied()
-    }
-}
-
-/// A method (or getter) of the public `Action`, the first argument of its `_call`
-/// (`ACTION_METHODS` in `js/protocol.js`, in this order).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub(crate) enum ActionMethod {
-    Id = 0,
-    Name = 1,
-    Fetch = 2,
-    End = 3,
-}
-
-impl ActionMethod {
-    const ALL: [ActionMethod; 4] = [
-        ActionMethod::Id,
-        ActionMethod::Name,
-        ActionMethod::Fetch,
-        ActionMethod::End,
-    ];
-
-    /// The method a code names.
-    pub fn from_code(code: u8) -> Option<ActionMethod> {
-        ActionMethod::ALL.get(usize::from(code)).copied()
     }
 }
 
