@@ -5,7 +5,7 @@
 
 import load, { createRecorder, Recorder } from "../build/pkg/threadline.js";
 import { holdRequests, releaseRequests } from "./patch.js";
-import { HAPPENING, report } from "./protocol.js";
+import { HAPPENING, defineMethods, report } from "./protocol.js";
 import { compileWasm } from "./wasm.js";
 
 /** How long requests started before the recorder is ready wait for it, at most (ms). */
@@ -56,6 +56,8 @@ export function setDialogLoader(loader) {
     throw error;
   }));
 }
+
+defineMethods(Recorder.prototype);
 
 /**
  * Opens the error dialog with the debug ID (see index.d.ts). Its code is fetched on first use;

@@ -6,7 +6,7 @@
 // glue is kept to these three files: wasm-bindgen's test runner stalls when a page loads many
 // snippet modules at once.)
 
-import { HAPPENING, PAGE, report } from "./protocol.js";
+import { HAPPENING, PAGE, QUESTION, report } from "./protocol.js";
 
 // --- The window and the page's one recorder, kept in a registry on `globalThis` that every
 // copy and version of Threadline on the page finds: a second `init` anywhere gets the first
@@ -174,7 +174,7 @@ function formName(form, submitter) {
 const trim = (name, el) => (name || el.tagName.toLowerCase()).slice(0, MAX_NAME);
 
 /**
- * Calls `hooks.onAction(name, element, isSubmit)` for each click on an actionable element (also
+ * Reports `HAPPENING.action` for each click on an actionable element (also
  * inside open shadow roots) and each form submit, in the capture phase so the action is current before the app's handlers run.
  * For a submit, `element` is the submitter (or null). Returns a function that stops watching.
  */
@@ -183,7 +183,7 @@ export function watchActions(target, hooks) {
     try {
       // The composed path reaches into open shadow roots, where `event.target` is the host.
       const el = event.composedPath().find((node) => node instanceof Element && node.matches(ACTIONABLE));
-      if (el) hooks.onAction(trim(elementName(el), el), el, false);
+      if (el) report(hooks, HAPPENING.action, 0, 0, 0, trim(elementName(el), el), undefined, el);
     } catch (_) {
       // Never in the way of the page's own handlers.
     }
@@ -193,7 +193,7 @@ export function watchActions(target, hooks) {
       const form = event.target;
       if (!(form instanceof Element)) return;
       const submitter = event.submitter || null;
-      hooks.onAction(trim(formName(form, submitter), form), submitter, true);
+      report(hooks, HAPPENING.action, 1, 0, 0, trim(formName(form, submitter), form), undefined, submitter);
     } catch (_) {
       // As above.
     }
@@ -485,7 +485,7 @@ function objectStart(text) {
 
 /**
  * Wraps `ws.send` on the socket itself and listens to its messages. A JSON object message gets
- * the IDs the recorder answers (`hooks.socketSent`) written in after its opening brace, the rest
+ * the IDs the recorder answers (`QUESTION.socketSent`) written in after its opening brace, the rest
  * of the text left exactly as the app wrote it (numbers are never re-serialised); fields the
  * message already has are kept. Other messages go as they are. Messages received that carry a
  * `correlation_id` are reported (`HAPPENING.socketReceived`).
@@ -497,7 +497,7 @@ export function watchSocket(ws, hooks) {
     let out = data;
     try {
       const size = typeof data === "string" ? data.length : data && (data.byteLength ?? data.size ?? 0);
-      const ids = hooks.socketSent(String(ws.url), Number(size) || 0);
+      const ids = hooks.ask(QUESTION.socketSent, String(ws.url), Number(size) || 0);
       const at = ids && typeof data === "string" ? objectStart(data) : -1;
       if (at >= 0) {
         const message = JSON.parse(data);

@@ -26,7 +26,18 @@ export const HAPPENING = Object.freeze({
   storageChanged: 9,
   /** an uncaught error (a = 0) or unhandled rejection (a = 1): s1 = kind, s2 = message, s3 = stack */
   uncaught: 10,
+  /** a click on an actionable element (a = 0) or a form submit (a = 1): s1 = name, s3 = the element (for a submit, the submitter or null) */
+  action: 11,
+  /** `action.end(outcome)`: s1 = the action's ID, s3 = the outcome as the app passed it */
+  actionEnd: 12,
 });
+
+/**
+ * What `hooks.ask(question, text, n)` answers with text (`Question` in protocol.rs): the headers of
+ * the latest plan (see `plan`), or, for a message of n bytes about to be sent on the socket at
+ * URL `text`, the IDs it should carry, `correlation\nsession` (empty when there is nothing to add).
+ */
+export const QUESTION = Object.freeze({ decision: 0, socketSent: 1 });
 
 /** How a request settled. */
 export const SETTLED = Object.freeze({ response: 0, networkError: 1, aborted: 2 });
@@ -34,7 +45,7 @@ export const SETTLED = Object.freeze({ response: 0, networkError: 1, aborted: 2 
 /** Page lifecycle changes. */
 export const PAGE = Object.freeze({ hidden: 0, visible: 1, online: 2 });
 
-/** Reports a happening; a failure to report never reaches the page. Returns the answer (0 if none). */
+/** Reports a happening; a failure to report never reaches the page. Returns the answer (0 if none). `s3` goes as it is (a text or an element). */
 export function report(hooks, happening, a = 0, b = 0, c = 0, s1, s2, s3) {
   try {
     return hooks.on(happening, a, b, c, s1 == null ? undefined : String(s1), s2 == null ? undefined : String(s2), s3);
@@ -48,7 +59,7 @@ export const KIND = Object.freeze({ fetch: 0, xhr: 1 });
 
 /**
  * A plan answer is `token * PLAN_CODES + code` (`PLAN_*` in protocol.rs); the code says: leave
- * the request alone, add the headers taken last (1), add new ones (`hooks.decision()` gives
+ * the request alone, add the headers taken last (1), add new ones (`QUESTION.decision` gives
  * `id\nname\nvalue…`), or add nothing and only report how it ends (the app set the correlation
  * header itself).
  */
@@ -76,7 +87,7 @@ export function plan(hooks, href, method, names, previous, forced, traceparent, 
   if (code === PLAN_OBSERVE) return [token, ""];
   let decision = decisions.get(hooks);
   if (code === PLAN_NEW_HEADERS || !decision) {
-    const text = hooks.decision();
+    const text = hooks.ask(QUESTION.decision);
     // Empty only if the recorder could not answer: nothing to add, and nothing to keep.
     if (!text) return undefined;
     decision = text.split("\n");
@@ -92,4 +103,18 @@ export function tickAfter(hooks, delay, code) {
 
 export function cancelTick(timer) {
   clearTimeout(timer);
+}
+
+/**
+ * The public methods of `Recorder` (index.d.ts) in the order of their codes (`RecorderMethod` in
+ * protocol.rs). Each calls the class's one export, `_call(code, …)`: an export per method would
+ * cost a shim in the wasm and in its glue.
+ */
+const RECORDER_METHODS = ["sessionId", "startAction", "debugId", "currentAction", "log", "setUser", "socket", "recordUi", "flush", "shutdown"];
+
+/** Defines those methods on the prototype of the wasm class `Recorder`, as class methods are (not enumerable). */
+export function defineMethods(recorder) {
+  RECORDER_METHODS.forEach((name, code) => {
+    Object.defineProperty(recorder, name, { value(a, b, c, d) { return this._call(code, a, b, c, d); }, writable: true, configurable: true });
+  });
 }

@@ -11,9 +11,20 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
-use threadline::web::create_recorder;
-
 wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(module = "/js/protocol.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = defineMethods)]
+    fn define_methods(recorder: &JsValue);
+}
+
+/// `createRecorder` with the public methods defined, as `js/loader.js` defines them.
+fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
+    let recorder = threadline::web::create_recorder(options)?;
+    define_methods(&Reflect::get_prototype_of(&recorder).unwrap());
+    Ok(recorder)
+}
 
 fn js(source: &str) -> JsValue {
     js_sys::eval(source).unwrap_or_else(|e| panic!("{source}: {e:?}"))

@@ -1,7 +1,7 @@
 //! The JavaScript API: `createRecorder` (wrapped by `init` in `js/loader.js`), `Recorder` and
 //! `Action`. One recorder per page: a second `init` returns the first.
 
-use alloc::rc::{Rc, Weak};
+use alloc::rc::Rc;
 use alloc::string::String;
 use core::cell::RefCell;
 
@@ -16,7 +16,6 @@ use crate::id::{Id, IdPool};
 use crate::options::{already_running, differences};
 use crate::origin::Origin;
 use crate::otlp::MAX_VALUE_BYTES;
-use crate::page_events::ActionOutcome;
 use crate::recorder::limits::{MAX_ATTRIBUTE_DEPTH, MAX_ATTRIBUTES_WALKED};
 use crate::recorder::{self, SESSION_KEY};
 use crate::web::auto_actions::AutoActions;
@@ -25,6 +24,7 @@ use crate::web::fetch::FetchPatch;
 use crate::web::glue::{self, Page};
 use crate::web::hooks::Hooks;
 use crate::web::options::read_options;
+use crate::web::protocol::RecorderMethod;
 use crate::web::xhr::XhrPatch;
 
 /// What `init` installed in the page, taken down by `shutdown`.
@@ -118,6 +118,52 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
     Ok(recorder)
 }
 
+/// An optional text as wasm-bindgen hands it to JavaScript (`undefined` when absent).
+fn optional_text(text: Option<String>) -> JsValue {
+    text.map_or(JsValue::UNDEFINED, JsValue::from)
+}
+
+#[wasm_bindgen]
+impl Recorder {
+    /// Every public method, by its [`RecorderMethod`] code (see `web/protocol.rs`): one export
+    /// instead of one per method.
+    #[wasm_bindgen(js_name = _call)]
+    pub fn call(
+        &self,
+        method: u8,
+        a: JsValue,
+        b: JsValue,
+        c: JsValue,
+        d: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let Some(method) = RecorderMethod::from_code(method) else {
+            return Ok(JsValue::UNDEFINED);
+        };
+        Ok(match method {
+            RecorderMethod::SessionId => optional_text(self.session_id()),
+            RecorderMethod::StartAction => self.start_action(a, b)?,
+            RecorderMethod::DebugId => optional_text(self.debug_id()),
+            RecorderMethod::CurrentAction => self.current_action(),
+            RecorderMethod::Log => {
+                self.log(a, b, c);
+                JsValue::UNDEFINED
+            }
+            RecorderMethod::SetUser => {
+                self.set_user(a);
+                JsValue::UNDEFINED
+            }
+            RecorderMethod::Socket => self.socket(a),
+            RecorderMethod::RecordUi => {
+                let name = a.as_string().unwrap_or_default();
+                self.record_ui(&name, &b, &c, d.as_string());
+                JsValue::UNDEFINED
+            }
+            RecorderMethod::Flush => self.flush().into(),
+            RecorderMethod::Shutdown => self.shutdown().into(),
+        })
+    }
+}
+
 fn js_error(message: &str) -> JsValue {
     js_sys::Error::new(message).into()
 }
@@ -130,26 +176,20 @@ pub struct Recorder {
     installed: RefCell<Option<Installed>>,
 }
 
-#[wasm_bindgen]
 impl Recorder {
     /// The session ID shared by this origin's tabs; reading it never extends the session.
-    #[wasm_bindgen(js_name = sessionId)]
     pub fn session_id(&self) -> Option<String> {
         with_shell(&self.handle, |shell, now| shell.core.session_id(now))?.map(Id::to_hex)
     }
 
     /// Starts a new action with a fresh ID; it is current until it ends or another starts.
     /// Odd names are coerced, never refused.
-    #[wasm_bindgen(js_name = startAction)]
     pub fn start_action(&self, name: JsValue, attributes: JsValue) -> Result<JsValue, JsValue> {
         let name = name.as_string().unwrap_or_else(|| glue::describe(&name));
-        let weak = Rc::downgrade(&self.handle);
-        let hooks = self.hooks.clone();
         with_shell(&self.handle, |shell, now| {
             let attributes = read_attributes(shell, &attributes);
             let id = shell.core.start_action(now, &name, &attributes)?;
-            let object = action_object(shell, id, weak, hooks);
-            Some(object)
+            Some(action_object(shell, id, &self.hooks))
         })
         .flatten()
         .ok_or_else(|| js_error("Threadline could not draw a random ID"))
@@ -157,19 +197,15 @@ impl Recorder {
 
     /// The ID a user should report now: the ID the server echoed on the most recent failed
     /// request, else the most recent failed action's, else the current action's, else null.
-    #[wasm_bindgen(js_name = debugId)]
     pub fn debug_id(&self) -> Option<String> {
         self.handle.try_borrow().ok()?.core.debug_id()
     }
 
     /// The current action (explicit or automatic), or null.
-    #[wasm_bindgen(js_name = currentAction)]
     pub fn current_action(&self) -> JsValue {
-        let weak = Rc::downgrade(&self.handle);
-        let hooks = self.hooks.clone();
         with_shell(&self.handle, |shell, _| {
             let (id, _, _) = shell.core.current_action()?;
-            Some(action_object(shell, id, weak, hooks))
+            Some(action_object(shell, id, &self.hooks))
         })
         .flatten()
         .unwrap_or(JsValue::NULL)
@@ -183,7 +219,6 @@ impl Recorder {
     /// Sets the app's opaque or hashed user ID, carried as `user.id` on every event (and in
     /// `baggage` with `userInBaggage`); `null` clears it. Anything that is not an opaque ID (an
     /// e-mail address, spaces, quotes, commas, over 128 characters) is refused with a warning.
-    #[wasm_bindgen(js_name = setUser)]
     pub fn set_user(&self, id: JsValue) {
         let user = if id.is_null() || id.is_undefined() {
             None
@@ -210,12 +245,11 @@ impl Recorder {
 
     /// Records an event of Threadline's own UI (the error dialog): `name` is `ui.…`, and the
     /// event belongs to `correlation` (the debug ID shown) when that is a Threadline ID.
-    #[wasm_bindgen(js_name = recordUi)]
     pub fn record_ui(
         &self,
-        name: String,
-        message: JsValue,
-        attributes: JsValue,
+        name: &str,
+        message: &JsValue,
+        attributes: &JsValue,
         correlation: Option<String>,
     ) {
         if !name.starts_with("ui.") {
@@ -223,7 +257,7 @@ impl Recorder {
         }
         let correlation = correlation.as_deref().and_then(Id::parse);
         let info = JsValue::from_str("info");
-        self.record(&name, &info, &message, &attributes, correlation);
+        self.record(name, &info, message, attributes, correlation);
     }
 }
 
@@ -278,7 +312,6 @@ impl Recorder {
     }
 }
 
-#[wasm_bindgen]
 impl Recorder {
     /// Sends what is queued now; resolves once the endpoint acknowledged it, or once it is
     /// kept in storage because the endpoint is failing (unless `maxStorageBytes` is 0). Resolves
@@ -336,12 +369,7 @@ fn read_attributes(shell: &Shell, value: &JsValue) -> String {
 }
 
 /// The `Action` object for action `id` (the current one): the one handed out before, if any.
-fn action_object(
-    shell: &mut Shell,
-    id: Id,
-    handle: Weak<RefCell<Shell>>,
-    hooks: JsValue,
-) -> JsValue {
+fn action_object(shell: &mut Shell, id: Id, hooks: &JsValue) -> JsValue {
     if let Some((_, object)) = shell.action_object.as_ref().filter(|(a, _)| *a == id) {
         return object.clone();
     }
@@ -349,62 +377,9 @@ fn action_object(
         .core
         .current_action()
         .filter(|(a, _, _)| *a == id)
-        .map(|(_, name, _)| String::from(name))
+        .map(|(_, name, _)| name)
         .unwrap_or_default();
-    let object = JsValue::from(Action {
-        id,
-        name,
-        handle,
-        hooks,
-    });
+    let object = glue::new_action(&id.to_hex(), name, hooks);
     shell.action_object = Some((id, object.clone()));
     object
-}
-
-/// One user action; its ID goes on the requests it causes.
-#[wasm_bindgen]
-pub struct Action {
-    id: Id,
-    name: String,
-    handle: Weak<RefCell<Shell>>,
-    hooks: JsValue,
-}
-
-#[wasm_bindgen]
-impl Action {
-    /// The action's correlation ID: 32 lowercase hex characters.
-    #[wasm_bindgen(getter)]
-    pub fn id(&self) -> String {
-        self.id.to_hex()
-    }
-
-    /// The action's name.
-    #[wasm_bindgen(getter)]
-    pub fn name(&self) -> String {
-        self.name.clone()
-    }
-
-    /// `fetch` with this action's ID, even after another action started. Goes through the
-    /// page's current `fetch`, so other wrappers still run (Threadline's own sees the header
-    /// already set and leaves it).
-    pub fn fetch(&self, input: JsValue, init: JsValue) -> Promise {
-        glue::action_fetch(&input, &init, &self.hooks, &self.id.to_hex()).unchecked_into()
-    }
-
-    /// Ends the action (`"ok"`, `"error"` or `"cancelled"`; default `"ok"`). Ending twice is
-    /// harmless.
-    pub fn end(&self, outcome: JsValue) {
-        let parsed = outcome.as_string().and_then(|o| ActionOutcome::parse(&o));
-        if !outcome.is_undefined() && parsed.is_none() {
-            glue::warn(
-                "action.end(outcome): expected \"ok\", \"error\" or \"cancelled\"; recorded as \"ok\".",
-            );
-        }
-        if let Some(handle) = self.handle.upgrade() {
-            let outcome = parsed.unwrap_or(ActionOutcome::Ok);
-            with_shell(&handle, |shell, now| {
-                shell.core.end_action(now, self.id, outcome)
-            });
-        }
-    }
 }

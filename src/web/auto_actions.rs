@@ -1,5 +1,5 @@
 //! Watches clicks and form submits for automatic actions (`js/page.js` watches the DOM and names
-//! the element; `Hooks::on_action` hands them to the core, which decides).
+//! the element; `Hooks::on` hands them to the core, which decides).
 
 use js_sys::Function;
 use wasm_bindgen::JsValue;

@@ -33,6 +33,13 @@ extern "C" {
     pub fn action_fetch(input: &JsValue, init: &JsValue, hooks: &JsValue, forced: &str) -> JsValue;
 }
 
+#[wasm_bindgen(module = "/js/action.js")]
+extern "C" {
+    /// The public `Action` object for the action with ID `id` and name `name`.
+    #[wasm_bindgen(js_name = newAction)]
+    pub fn new_action(id: &str, name: &str, hooks: &JsValue) -> JsValue;
+}
+
 #[wasm_bindgen(module = "/js/page.js")]
 extern "C" {
     /// Reports actionable clicks and form submits to the hooks; returns the unwatch function.
@@ -129,7 +136,7 @@ extern "C" {
     /// `[promise, resolve]`.
     pub fn deferred() -> js_sys::Array;
     /// Wraps `ws.send` (on the socket itself) and listens to its messages, reporting both to
-    /// the hooks (`socketSent`, `socketReceived`).
+    /// the hooks (`QUESTION.socketSent`, `HAPPENING.socketReceived`).
     #[wasm_bindgen(js_name = watchSocket)]
     pub fn watch_socket(ws: &JsValue, hooks: &JsValue);
     /// `location.pathname`.

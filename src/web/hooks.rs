@@ -1,6 +1,6 @@
-//! The entry points the recorder's own JavaScript glue calls back into: `plan` (and `decision`)
-//! for a request about to start, `on` for every other happening (`web/protocol.rs`), `onAction`
-//! for a click or submit (it carries the element) and `socketSent` (it answers text). Each
+//! The entry points the recorder's own JavaScript glue calls back into: `plan` for a request
+//! about to start, `on` for every other happening and `ask` for the questions answered with text
+//! (`web/protocol.rs`). Each
 //! reads the clock once, hands the happening to the core and carries out its effects. One
 //! exported object with few methods: each export costs a shim in the wasm and in its glue. Not
 //! part of the public API.
@@ -12,10 +12,12 @@ use core::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 use crate::Millis;
-use crate::page_events::Uncaught;
+use crate::id::Id;
+use crate::page_events::{ActionOutcome, Uncaught};
 use crate::recorder::{Timer, Trigger};
 use crate::web::driver::{Shell, with_shell};
-use crate::web::protocol::{self, Happening, PAGE_HIDDEN, PAGE_ONLINE, PAGE_VISIBLE};
+use crate::web::glue;
+use crate::web::protocol::{self, Happening, PAGE_HIDDEN, PAGE_ONLINE, PAGE_VISIBLE, Question};
 
 /// A count from JavaScript as an integer (negative or NaN counts as 0).
 fn whole(n: f64) -> u64 {
@@ -70,11 +72,18 @@ impl Hooks {
         .unwrap_or(0.0)
     }
 
-    /// The headers of the latest plan (see `web/protocol.rs`).
-    pub fn decision(&self) -> String {
-        let handle = self.handle.upgrade();
-        let shell = handle.as_ref().and_then(|h| h.try_borrow_mut().ok());
-        shell.map(|mut s| s.decisions.take()).unwrap_or_default()
+    /// Answers a [`Question`] code with text (see `web/protocol.rs`); empty when the recorder
+    /// is gone or has nothing to say.
+    pub fn ask(&self, question: u8, text: Option<String>, n: f64) -> String {
+        if question == Question::Decision as u8 {
+            let handle = self.handle.upgrade();
+            let shell = handle.as_ref().and_then(|h| h.try_borrow_mut().ok());
+            return shell.map(|mut s| s.decisions.take()).unwrap_or_default();
+        }
+        if question == Question::SocketSent as u8 {
+            return self.socket_sent(text.as_deref().unwrap_or_default(), n);
+        }
+        String::new()
     }
 
     /// A happening (a [`Happening`] code) with its numbers and texts, as `js/protocol.js`
@@ -88,11 +97,12 @@ impl Hooks {
         c: f64,
         s1: Option<String>,
         s2: Option<String>,
-        s3: Option<String>,
+        s3: JsValue,
     ) -> f64 {
         let Some(happening) = Happening::from_code(happening) else {
             return 0.0;
         };
+        let ending = (happening == Happening::ActionEnd).then(|| action_outcome(&s3));
         let (s1, s2) = (s1.as_deref(), s2.as_deref());
         self.with(|shell, now| {
             let core = &mut shell.core;
@@ -128,6 +138,7 @@ impl Hooks {
                 ),
                 Happening::StorageChanged => core.storage_changed(s1, s2),
                 Happening::Uncaught => {
+                    let stack = s3.as_string();
                     let uncaught = Uncaught {
                         source: if small(a) == 1 {
                             "unhandledrejection"
@@ -136,44 +147,62 @@ impl Hooks {
                         },
                         kind: s1.unwrap_or_default(),
                         message: s2.unwrap_or_default(),
-                        stack: s3.as_deref().unwrap_or_default(),
+                        stack: stack.as_deref().unwrap_or_default(),
                     };
                     core.uncaught(now, &uncaught);
+                }
+                Happening::Action => {
+                    on_action(shell, now, s1.unwrap_or_default(), s3, small(a) == 1);
+                }
+                Happening::ActionEnd => {
+                    if let (Some(id), Some(outcome)) = (s1.and_then(Id::parse), ending) {
+                        core.end_action(now, id, outcome);
+                    }
                 }
             }
             0.0
         })
         .unwrap_or(0.0)
     }
+}
 
-    /// A click on an actionable element, or a form submit (`element` is then the submitter).
-    #[wasm_bindgen(js_name = onAction)]
-    pub fn on_action(&self, name: String, element: JsValue, is_submit: bool) {
-        self.with(|shell, now| {
-            let current = shell.core.current_action().map(|(id, _, _)| id);
-            let same_element = !element.is_null()
-                && shell
-                    .auto_source
-                    .as_ref()
-                    .is_some_and(|(id, source)| Some(*id) == current && *source == element);
-            let trigger = Trigger {
-                name: &name,
-                is_submit,
-                same_element,
-            };
-            if let Some(id) = shell.core.trigger(now, &trigger) {
-                shell.auto_source = (!element.is_null()).then_some((id, element));
-            }
-        });
+/// The outcome `action.end(outcome)` was given (`"ok"` when absent, and, after a warning, when
+/// it is not one).
+fn action_outcome(outcome: &JsValue) -> ActionOutcome {
+    let parsed = outcome.as_string().and_then(|o| ActionOutcome::parse(&o));
+    if !outcome.is_undefined() && parsed.is_none() {
+        glue::warn(
+            "action.end(outcome): expected \"ok\", \"error\" or \"cancelled\"; recorded as \"ok\".",
+        );
     }
+    parsed.unwrap_or(ActionOutcome::Ok)
+}
 
+/// A click on an actionable element, or a form submit (`element` is then the submitter).
+fn on_action(shell: &mut Shell, now: Millis, name: &str, element: JsValue, is_submit: bool) {
+    let current = shell.core.current_action().map(|(id, _, _)| id);
+    let same_element = !element.is_null()
+        && shell
+            .auto_source
+            .as_ref()
+            .is_some_and(|(id, source)| Some(*id) == current && *source == element);
+    let trigger = Trigger {
+        name,
+        is_submit,
+        same_element,
+    };
+    if let Some(id) = shell.core.trigger(now, &trigger) {
+        shell.auto_source = (!element.is_null()).then_some((id, element));
+    }
+}
+
+impl Hooks {
     /// A message of `bytes` is about to be sent on the socket at `url`: records `ws.send` and
     /// answers the IDs a JSON object message carries, `correlation\nsession` (the correlation
     /// empty outside an action; the whole answer empty when there is nothing to add).
-    #[wasm_bindgen(js_name = socketSent)]
-    pub fn socket_sent(&self, url: String, bytes: f64) -> String {
+    fn socket_sent(&self, url: &str, bytes: f64) -> String {
         let mut ids = String::new();
-        let answer = self.with(|shell, now| shell.core.socket_sent(now, &url, whole(bytes)));
+        let answer = self.with(|shell, now| shell.core.socket_sent(now, url, whole(bytes)));
         if let Some(Some((action, session))) = answer {
             if let Some(action) = action {
                 action.push_hex(&mut ids);

@@ -15,5 +15,5 @@ mod options;
 mod protocol;
 mod xhr;
 
-pub use api::{Action, Recorder, create_recorder};
+pub use api::{Recorder, create_recorder};
 pub use hooks::Hooks;

@@ -14,6 +14,11 @@
 //! add new ones (which JavaScript then takes, `id\nname\nvalue…`), or only report how it ends
 //! (the app set the correlation header itself).
 //!
+//! The public `Recorder` (`js/index.d.ts`) crosses as one exported method, `_call(method, a, b,
+//! c, d)`, with a [`RecorderMethod`] code: `js/protocol.js` defines the named methods on top, so
+//! that each costs no export and no shim. An `Action` is a plain object of the glue
+//! (`js/action.js`) that reports through the hooks (`Happening::ActionEnd`).
+//!
 //! [`Timer`]: crate::recorder::Timer
 
 use alloc::string::String;
@@ -34,7 +39,7 @@ pub(crate) const KIND_XHR: u8 = 1;
 pub(crate) const PLAN_UNTOUCHED: u8 = 0;
 /// Add the headers JavaScript took last.
 pub(crate) const PLAN_SAME_HEADERS: u8 = 1;
-/// Add new headers, which JavaScript takes with `hooks.decision()`.
+/// Add new headers, which JavaScript takes with `hooks.ask` ([`Question::Decision`]).
 pub(crate) const PLAN_NEW_HEADERS: u8 = 2;
 /// Add nothing (the app set the correlation header): only report how the request ends.
 pub(crate) const PLAN_OBSERVE: u8 = 3;
@@ -57,10 +62,12 @@ pub(crate) enum Happening {
     SocketReceived = 8,
     StorageChanged = 9,
     Uncaught = 10,
+    Action = 11,
+    ActionEnd = 12,
 }
 
 impl Happening {
-    const ALL: [Happening; 11] = [
+    const ALL: [Happening; 13] = [
         Happening::Settled,
         Happening::MayResend,
         Happening::CorsRefused,
@@ -72,11 +79,62 @@ impl Happening {
         Happening::SocketReceived,
         Happening::StorageChanged,
         Happening::Uncaught,
+        Happening::Action,
+        Happening::ActionEnd,
     ];
 
     /// The happening a code names.
     pub fn from_code(code: u8) -> Option<Happening> {
         Happening::ALL.get(usize::from(code)).copied()
+    }
+}
+
+/// What a call of `hooks.ask(question, text, n)` asks, to be answered with text (`QUESTION` in
+/// `js/protocol.js`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Question {
+    /// The headers part of the latest plan answer ([`Decisions::take`]).
+    Decision = 0,
+    /// The IDs a socket message about to be sent carries: `text` is the socket's URL, `n` the
+    /// message's size.
+    SocketSent = 1,
+}
+
+/// A method of the public `Recorder`, the first argument of its `_call` (`RECORDER_METHODS` in
+/// `js/protocol.js`, in this order); the others are the method's arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum RecorderMethod {
+    SessionId = 0,
+    StartAction = 1,
+    DebugId = 2,
+    CurrentAction = 3,
+    Log = 4,
+    SetUser = 5,
+    Socket = 6,
+    RecordUi = 7,
+    Flush = 8,
+    Shutdown = 9,
+}
+
+impl RecorderMethod {
+    const ALL: [RecorderMethod; 10] = [
+        RecorderMethod::SessionId,
+        RecorderMethod::StartAction,
+        RecorderMethod::DebugId,
+        RecorderMethod::CurrentAction,
+        RecorderMethod::Log,
+        RecorderMethod::SetUser,
+        RecorderMethod::Socket,
+        RecorderMethod::RecordUi,
+        RecorderMethod::Flush,
+        RecorderMethod::Shutdown,
+    ];
+
+    /// The method a code names.
+    pub fn from_code(code: u8) -> Option<RecorderMethod> {
+        RecorderMethod::ALL.get(usize::from(code)).copied()
     }
 }
 
