@@ -3,7 +3,10 @@
 // Each phase is read in the page from Resource Timing and from wrappers around the WebAssembly
 // calls and marks between the page's scripts; figures are medians of PROFILE_LOADS loads
 // (default 15), each in a fresh browser context. PROFILE_DIST=<dir> profiles another build's
-// `dist/`.
+// `dist/`; PROFILE_ROWS=n lists the n costliest calls of each phase (default 10).
+// PROFILE_PAGES=handwritten,threadline,threadline-no-preload,threadline-low-preload picks the
+// pages, interleaved load by load: Threadline without the README's preload line, or with it at
+// `fetchpriority="low"`, shows whether the wasm's download delays the scripts'.
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { dirname, join } from "node:path";
@@ -14,6 +17,7 @@ import { chromium } from "playwright-core";
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = process.env.PROFILE_DIST || join(here, "..", "dist");
 const LOADS = Math.min(Number(process.env.PROFILE_LOADS || 15), 100);
+const ROWS = Number(process.env.PROFILE_ROWS || 10);
 
 const bundles = {};
 for (const name of ["threadline", "handwritten"]) {
@@ -24,10 +28,16 @@ for (const name of ["threadline", "handwritten"]) {
   bundles[name] = built.outputFiles[0].contents;
 }
 
+/** The contender script a page runs: `threadline-no-preload` runs `threadline`. */
+const contenderOf = (name) => name.replace(/-(no|low)-preload$/, "");
+
 /** The bench's page, with marks between its scripts. */
 function page(name) {
-  const library = name === "threadline"
-    ? `<link rel="preload" href="/dist/threadline_bg.wasm" as="fetch" type="application/wasm" crossorigin>
+  const contender = contenderOf(name);
+  const priority = name.endsWith("-low-preload") ? ' fetchpriority="low"' : "";
+  const preload = name.endsWith("-no-preload") ? "" : `<link rel="preload" href="/dist/threadline_bg.wasm" as="fetch" type="application/wasm" crossorigin${priority}>`;
+  const library = contender === "threadline"
+    ? `${preload}
 <script>performance.mark("library-requested")</script><script src="/dist/threadline.js"></script><script>performance.mark("library-run")</script>`
     : "";
   return `<!doctype html><html><head><meta charset="utf-8"><script>
@@ -99,7 +109,7 @@ window.__readyAt = (async () => {
   }
   return null;
 })();
-</script>${library}<script>performance.mark("contender-requested")</script><script src="/out/${name}.js"></script><script>performance.mark("contender-run");
+</script>${library}<script>performance.mark("contender-requested")</script><script src="/out/${contender}.js"></script><script>performance.mark("contender-run");
 window.bench.ready.then(() => { window.__phase = "after"; performance.mark("init-resolved"); });</script></head><body></body></html>`;
 }
 
@@ -111,8 +121,11 @@ const server = createServer((req, res) => {
   if (url.pathname.startsWith("/page/")) return res.writeHead(200, { "Content-Type": "text/html" }).end(page(url.pathname.slice(6)));
   if (url.pathname.startsWith("/out/")) return res.writeHead(200, { "Content-Type": "text/javascript" }).end(bundles[url.pathname.slice(5, -3)]);
   const file = url.pathname.startsWith("/dist/") ? join(dist, url.pathname.slice(6)) : null;
-  if (file && existsSync(file)) return res.writeHead(200, { "Content-Type": file.endsWith(".wasm") ? "application/wasm" : "text/javascript" }).end(readFileSync(file));
-  res.writeHead(404).end();
+  if (!file || !existsSync(file)) return res.writeHead(404).end();
+  let body = readFileSync(file);
+  // Marks around the library's own statements: how long it waited to run, and how long it ran.
+  if (file.endsWith("threadline.js")) body = Buffer.concat([Buffer.from('performance.mark("library-start");'), body, Buffer.from(';performance.mark("library-end");')]);
+  return res.writeHead(200, { "Content-Type": file.endsWith(".wasm") ? "application/wasm" : "text/javascript" }).end(body);
 });
 await new Promise((r) => server.listen(0, "127.0.0.1", r));
 const PAGE = `http://bench.test:${server.address().port}`;
@@ -130,7 +143,7 @@ async function load(name) {
   const context = await browser.newContext();
   const tab = await context.newPage();
   await tab.goto(`${PAGE}/page/${name}`);
-  const phases = await tab.evaluate(async () => {
+  const phases = await tab.evaluate(async (contenderName) => {
     if (!crossOriginIsolated) throw new Error("the page is not cross-origin isolated: performance.now() would be coarse");
     const readyAt = await window.__readyAt;
     await window.bench.ready;
@@ -145,9 +158,12 @@ async function load(name) {
     const lib = resource("/dist/threadline.js")[0];
     if (lib) span("library script: download", at(lib.startTime), at(lib.responseEnd));
     span("library script: parse and run", at(lib?.responseEnd), mark("library-run"));
+    span("library: downloaded → its first statement runs", at(lib?.responseEnd), mark("library-start"));
+    span("library: its statements", mark("library-start"), mark("library-end"));
+    span("library: after them → the next script (the wasm fetched, compile started)", mark("library-end"), mark("library-run"));
     const wasmFetches = resource("_bg.wasm");
     wasmFetches.forEach((w, i) => span(`wasm download${wasmFetches.length > 1 ? ` ${i + 1}` : ""}`, at(w.startTime), at(w.responseEnd)));
-    const contender = resource("/out/" + location.pathname.split("/").pop() + ".js")[0];
+    const contender = resource(`/out/${contenderName}.js`)[0];
     if (contender) span("contender script: download", at(contender.startTime), at(contender.responseEnd));
     span("contender script: run (init called)", Math.max(at(contender?.responseEnd), mark("library-run") ?? 0), mark("contender-run"));
     for (const call of window.__calls) span(`WebAssembly.${call.name}`, at(call.start), at(call.end));
@@ -156,7 +172,7 @@ async function load(name) {
     span("init resolved → tagged probe", mark("init-resolved"), at(readyAt));
     span("time to ready", 0, at(readyAt));
     return { spans: out, self: window.__self };
-  });
+  }, contenderOf(name));
   await context.close();
   return phases;
 }
@@ -165,9 +181,10 @@ const median = (xs) => {
   const v = [...xs].sort((a, b) => a - b);
   return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 };
-for (const name of ["handwritten", "threadline"]) await load(name);
-const loads = { threadline: [], handwritten: [] };
-for (let i = 0; i < LOADS; i++) for (const name of ["handwritten", "threadline"]) loads[name].push(await load(name));
+const PAGES = (process.env.PROFILE_PAGES || "handwritten,threadline").split(",");
+for (const name of PAGES) await load(name);
+const loads = Object.fromEntries(PAGES.map((name) => [name, []]));
+for (let i = 0; i < LOADS; i++) for (const name of PAGES) loads[name].push(await load(name));
 await browser.close();
 server.close();
 
@@ -189,7 +206,7 @@ for (const line of glue.split("\n")) {
 }
 
 console.log(`Time to ready by phase: medians of ${LOADS} loads, ms since the page's first script (${dist})`);
-for (const name of ["handwritten", "threadline"]) {
+for (const name of PAGES) {
   console.log(`\n${name}\n| phase | starts at | ends at | lasts |\n|---|---|---|---|`);
   const spans = loads[name].map((l) => l.spans);
   for (const label of [...new Set(spans.flatMap((l) => Object.keys(l)))]) {
@@ -199,15 +216,16 @@ for (const name of ["handwritten", "threadline"]) {
   }
 }
 const phases = { init: "until init resolved", after: "init resolved → tagged probe" };
+const profiled = PAGES.find((n) => n.startsWith("threadline"));
 for (const [phase, title] of Object.entries(phases)) {
-  console.log(`\nthreadline, ${title}: self time in wasm exports and JS imports (median ms per load)\n| call | calls | ms |\n|---|---|---|`);
-  const selves = loads.threadline.map((l) => l.self[phase] || {});
+  console.log(`\n${profiled}, ${title}: self time in wasm exports and JS imports (median ms per load)\n| call | calls | ms |\n|---|---|---|`);
+  const selves = loads[profiled].map((l) => l.self[phase] || {});
   const rows = [...new Set(selves.flatMap((l) => Object.keys(l)))].map((label) => {
     const [kind, short] = label.split(" ");
     const named = kind === "export" ? `export ${exportNames.get(short) || short}` : `import ${importNames.get(short) || short}`;
     return [named, median(selves.map((l) => l[label]?.calls ?? 0)), median(selves.map((l) => l[label]?.ms ?? 0))];
   });
-  for (const [label, calls, ms] of rows.sort((a, b) => b[2] - a[2]).slice(0, 10)) console.log(`| ${label} | ${calls} | ${ms.toFixed(2)} |`);
+  for (const [label, calls, ms] of rows.sort((a, b) => b[2] - a[2]).slice(0, ROWS)) console.log(`| ${label} | ${calls} | ${ms.toFixed(2)} |`);
   const sum = (f) => median(selves.map((l) => Object.entries(l).filter(([k]) => f(k)).reduce((n, [, v]) => n + v.ms, 0)));
   console.log(`| all exports (wasm code, self) | | ${sum((k) => k.startsWith("export")).toFixed(2)} |`);
   console.log(`| all imports (JS called from wasm) | | ${sum((k) => k.startsWith("import")).toFixed(2)} |`);

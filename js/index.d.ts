@@ -144,7 +144,8 @@ export interface Recorder {
  * Starts Threadline and resolves to the page's recorder. A second call, from this or another copy
  * of Threadline on the page, resolves to the same recorder when it passes the same settings or
  * none, and rejects naming the options that differ otherwise. Fetch and XHR are patched at once:
- * requests started while the wasm loads wait and carry the header.
+ * requests started while the wasm loads wait and carry the header; they go out as soon as the
+ * recorder's patches are in place, before it claims stored events and adds its listeners.
  * Rejects with an Error naming the option when options are invalid, naming the fix when the wasm
  * cannot be loaded (its URL and status, or `'wasm-unsafe-eval'` for a page's CSP), and saying it
  * needs a browser page when called outside one (server-side rendering, Node).

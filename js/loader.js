@@ -115,14 +115,19 @@ export async function init(options) {
       compiling = loading = undefined;
       throw error;
     });
+  // Released as soon as the recorder's patches are in place, before it claims stored events
+  // and adds its listeners, which the waiting requests do not need.
+  let released;
   try {
     await loading;
-    latest = createRecorder(recorderOptions);
+    latest = createRecorder(recorderOptions, () => {
+      if (gated) released = releaseRequests(false);
+    });
   } catch (error) {
-    if (gated) reportStartup(releaseRequests(true));
+    if (gated) reportStartup(released || releaseRequests(true));
     throw error;
   }
-  if (gated) reportStartup(releaseRequests(false));
+  if (gated) reportStartup(released || releaseRequests(false));
   defineDebugIdElement();
   return latest;
 }

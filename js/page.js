@@ -86,29 +86,32 @@ export function isOptionsObject(value) {
 // --- Session storage: localStorage so the tabs of an origin share it, falling back to
 // sessionStorage and then memory when storage throws (private modes, sandboxed frames, quota).
 
-function usable(name) {
+/** `window[name]`, or null where reading it throws (storage blocked). */
+function storageNamed(name) {
   try {
-    const storage = window[name];
-    storage.setItem("threadline.probe", "1");
-    storage.removeItem("threadline.probe");
-    return storage;
+    return window[name] || null;
   } catch (_) {
     return null;
   }
 }
 
-/** A `{ kind, get(), set(value) }` slot for `key` in the best storage the page allows. */
+/**
+ * A `{ get(), set(value) }` slot for `key` in the best storage the page allows, first touched
+ * when the slot is first read or written (the first access to localStorage costs milliseconds).
+ * Nothing is written to find out: a write that throws (quota, a revoked permission) moves the
+ * slot on to the next storage, and memory keeps the value whatever happens.
+ */
 export function openSlot(key) {
+  const candidates = ["localStorage", "sessionStorage"];
   let memory = null;
-  let storage = usable("localStorage");
-  let kind = "localStorage";
-  if (!storage) {
-    storage = usable("sessionStorage");
-    kind = storage ? "sessionStorage" : "memory";
-  }
+  let storage;
+  const next = () => {
+    storage = null;
+    while (!storage && candidates.length) storage = storageNamed(candidates.shift());
+  };
   return {
-    kind,
     get() {
+      if (storage === undefined) next();
       try {
         return storage ? storage.getItem(key) : memory;
       } catch (_) {
@@ -117,12 +120,14 @@ export function openSlot(key) {
     },
     set(value) {
       memory = value;
-      try {
-        if (storage) storage.setItem(key, value);
-      } catch (_) {
-        // Quota or a revoked permission: memory keeps this tab going.
-        storage = null;
-        kind = "memory";
+      if (storage === undefined) next();
+      while (storage) {
+        try {
+          storage.setItem(key, value);
+          return;
+        } catch (_) {
+          next();
+        }
       }
     },
   };

@@ -568,3 +568,98 @@ fn the_session_rotates_after_idle_time_and_actions_keep_it_alive() {
     }
     assert_ne!(tab.rec.session_id(at), Some(rotated));
 }
+
+#[test]
+fn the_session_is_written_when_it_starts_and_when_an_action_keeps_it_alive_never_per_request() {
+    let store = storage();
+    let mut tab = Tab::open(config(), &store, 29, T0);
+    // A second tab of the origin sees each write as a `storage` event.
+    let _other = Tab::open(config(), &store, 30, T0);
+    let session_writes = || {
+        store.borrow().pending.get(&1).map_or(0, |writes| {
+            writes
+                .iter()
+                .filter(|(key, _)| key == "threadline.session")
+                .count()
+        })
+    };
+    let mut at = T0;
+    for i in 0..200 {
+        at = T0 + i * 1_500;
+        let plan = tab.fetch(at, "GET", "https://shop.test/api/cart");
+        let Plan::Tag { token, .. } = plan else {
+            panic!("a same-origin request is tagged: {plan:?}");
+        };
+        tab.rec
+            .request_settled(at + 20, token, Settled::Status(200), None, None);
+        tab.log(at + 30, "cart shown");
+        tab.apply();
+    }
+    assert_eq!(
+        session_writes(),
+        1,
+        "200 requests and logs over 5 minutes: one write, when the session started"
+    );
+    tab.rec.start_action(at + 2_000, "pay", "").unwrap();
+    tab.apply();
+    assert_eq!(session_writes(), 2, "an action keeps the session alive");
+    let id = tab.rec.session_id(at + 2_000).unwrap();
+    assert!(store.borrow().items["threadline.session"].contains(&id.to_hex()));
+}
+
+#[test]
+fn storage_is_read_for_the_session_only_when_a_request_or_event_needs_it_and_once() {
+    let store = storage();
+    store
+        .borrow_mut()
+        .items
+        .insert("threadline.session".into(), "garbage".into());
+    let options = Config {
+        endpoint: None,
+        propagate_to: vec![
+            threadline::allowlist::OriginPattern::parse("https://api.shop.test").unwrap(),
+        ],
+        ..config()
+    };
+    let mut tab = Tab::open(options, &store, 31, T0);
+    let reads = tab.session_reads.clone();
+    // Cross-origin requests carry no session by default: nothing waits for storage.
+    for i in 0..3 {
+        let plan = tab.fetch(T0 + i, "GET", "https://api.shop.test/cart");
+        assert!(Tab::tagged(&plan).is_some());
+    }
+    assert_eq!(
+        *reads.borrow(),
+        0,
+        "no session needed yet: storage untouched"
+    );
+    // Another tab writes the slot before this one needs it: that value is the one used.
+    let mut other = Tab::open(config(), &store, 32, T0 + 5);
+    let theirs = other.rec.session_id(T0 + 5).unwrap();
+    other.apply();
+    tab.sync();
+    let plan = tab.fetch(T0 + 10, "GET", "https://shop.test/api/cart");
+    let Plan::Tag { headers, .. } = &plan else {
+        panic!("same-origin: tagged: {plan:?}");
+    };
+    assert!(
+        headers
+            .iter()
+            .any(|(n, v)| n == "baggage" && v.contains(&theirs.to_hex())),
+        "{headers:?}"
+    );
+    assert_eq!(
+        *reads.borrow(),
+        0,
+        "the other tab's write told it the value"
+    );
+    // A fresh tab reads the slot once, when its first same-origin request needs the session.
+    let mut fresh = Tab::open(config(), &store, 33, T0 + 20);
+    let fresh_reads = fresh.session_reads.clone();
+    assert_eq!(*fresh_reads.borrow(), 0);
+    for i in 0..3 {
+        fresh.fetch(T0 + 20 + i, "GET", "https://shop.test/api/cart");
+    }
+    assert_eq!(*fresh_reads.borrow(), 1);
+    assert_eq!(fresh.rec.session_id(T0 + 30), Some(theirs));
+}

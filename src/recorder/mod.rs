@@ -91,12 +91,16 @@ pub struct Trigger<'a> {
     pub same_element: bool,
 }
 
-/// Where the page is: its path goes on every event (the shell's reads `location.pathname`).
-/// A type parameter, not a trait object: an indirect call would keep every function reachable
-/// through the wasm table in the download.
+/// What the core reads from the page when it needs it: the path, on every event (the shell's
+/// reads `location.pathname`), and the session slot's stored text, once, when the session is
+/// first needed (so that requests that do not carry the session never wait for storage). A type
+/// parameter, not a trait object: an indirect call would keep every function reachable through
+/// the wasm table in the download.
 pub trait PagePath {
     /// The page's path now.
     fn path(&mut self) -> String;
+    /// The text stored under [`SESSION_KEY`], if any.
+    fn stored_session(&mut self) -> Option<String>;
 }
 
 /// All of the recorder's state.
@@ -115,7 +119,6 @@ pub struct Recorder<P: PagePath> {
     debug_ids: DebugIds,
     /// When the automatic-action timer is set for.
     auto_timer: Option<Millis>,
-    #[cfg_attr(not(feature = "events"), allow(dead_code))]
     path: P,
     effects: Vec<Effect>,
     delivery: Option<Delivery>,
@@ -123,15 +126,13 @@ pub struct Recorder<P: PagePath> {
 
 impl<P: PagePath> Recorder<P> {
     /// The recorder for `config` on a page at `page`; `regexes` says whether `propagateTo` has
-    /// `RegExp` entries; `stored_session` is the session slot's text. `None` when no random ID
-    /// can be drawn.
+    /// `RegExp` entries. `None` when no random ID can be drawn.
     pub fn new(
         config: Config,
         page: Option<Origin>,
         regexes: bool,
         ids: IdPool,
         path: P,
-        stored_session: Option<&str>,
     ) -> Option<Recorder<P>> {
         let mut correlator = Correlator::with_ids(config.retry_window, ids);
         let tab = correlator.mint().ok()?;
@@ -148,7 +149,7 @@ impl<P: PagePath> Recorder<P> {
             refusals: Refusals::default(),
             page,
             user: None,
-            session: SessionSlot::new(config.session, stored_session),
+            session: SessionSlot::new(config.session),
             requests: Requests::default(),
             debug_ids: DebugIds::default(),
             auto_timer: None,
@@ -184,9 +185,15 @@ impl<P: PagePath> Recorder<P> {
             session,
             correlator,
             effects,
+            path,
             ..
         } = self;
-        session.id(now, || correlator.mint().ok(), effects)
+        session.id(
+            now,
+            || path.stored_session(),
+            || correlator.mint().ok(),
+            effects,
+        )
     }
 
     /// The app's opaque user ID (`setUser`), on every event and, with `userInBaggage`, in
@@ -436,9 +443,15 @@ impl<P: PagePath> Recorder<P> {
             session,
             correlator,
             effects,
+            path,
             ..
         } = self;
-        session.touch(now, || correlator.mint().ok(), effects);
+        session.touch(
+            now,
+            || path.stored_session(),
+            || correlator.mint().ok(),
+            effects,
+        );
         Some(id)
     }
 

@@ -19,7 +19,7 @@ use crate::otlp::MAX_VALUE_BYTES;
 use crate::recorder::limits::{MAX_ATTRIBUTE_DEPTH, MAX_ATTRIBUTES_WALKED};
 use crate::recorder::{self, SESSION_KEY};
 use crate::web::auto_actions::AutoActions;
-use crate::web::driver::{Handle, Shell, stored_session, with_shell};
+use crate::web::driver::{Handle, Shell, with_shell};
 use crate::web::fetch::FetchPatch;
 use crate::web::glue::{self, Page};
 use crate::web::hooks::Hooks;
@@ -37,10 +37,12 @@ struct Installed {
     unwatch_page: Option<Function>,
 }
 
-/// Validates `options`, patches fetch and XHR, and returns the page's recorder. Called again, it
-/// returns the same recorder and changes nothing.
+/// Validates `options`, patches fetch and XHR, and returns the page's recorder. `patched` is
+/// called as soon as the patches are in place, before stored events are claimed and listeners
+/// added: where `init` releases the requests that waited for the recorder, so none of that
+/// delays them. Called again, it returns the same recorder and changes nothing.
 #[wasm_bindgen(js_name = createRecorder)]
-pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
+pub fn create_recorder(options: JsValue, patched: Option<Function>) -> Result<JsValue, JsValue> {
     let window =
         glue::page_window().ok_or_else(|| js_error("Threadline runs in a browser window"))?;
     let running = glue::running_recorder()?;
@@ -73,8 +75,9 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
         Origin::parse_url(&page_url),
         !options.regexes.is_empty(),
         IdPool::default(),
-        Page,
-        stored_session(&slot).as_deref(),
+        Page {
+            session_slot: slot.clone(),
+        },
     )
     .ok_or_else(|| {
         js_error("Threadline needs crypto.getRandomValues, which this browser does not provide")
@@ -91,13 +94,18 @@ pub fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
     if let Ok(mut shell) = handle.try_borrow_mut() {
         shell.hooks = hooks.clone();
     }
+    let fetch = FetchPatch::install(window_js, &hooks, &header);
+    let xhr = XhrPatch::install(window_js, &hooks, &header);
+    if let Some(patched) = patched {
+        let _ = patched.call0(&JsValue::UNDEFINED);
+    }
     if sends_events {
         let stored = glue::outbox_take(crate::outbox::KEY_PREFIX);
         with_shell(&handle, |shell, now| shell.core.restore(now, &stored));
     }
     let installed = Installed {
-        fetch: FetchPatch::install(window_js, &hooks, &header),
-        xhr: XhrPatch::install(window_js, &hooks, &header),
+        fetch,
+        xhr,
         auto_actions: auto
             .then(|| {
                 window

@@ -143,8 +143,3 @@ pub(crate) fn with_shell<T>(handle: &Handle, f: impl FnOnce(&mut Shell, Millis) 
     shell.carry_out(now);
     Some(out)
 }
-
-/// The session slot's text when the recorder starts.
-pub(crate) fn stored_session(slot: &JsValue) -> Option<String> {
-    glue::slot_get(slot)
-}

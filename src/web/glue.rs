@@ -59,7 +59,8 @@ extern "C" {
 
 #[wasm_bindgen(module = "/js/page.js")]
 extern "C" {
-    /// A slot for `key` in localStorage, else sessionStorage, else memory.
+    /// A slot for `key` in localStorage, else sessionStorage, else memory (storage is first
+    /// touched when the slot is first read or written).
     #[wasm_bindgen(js_name = openSlot)]
     pub fn open_slot(key: &str) -> JsValue;
     /// The slot's value, or null.
@@ -144,12 +145,20 @@ extern "C" {
     pub fn page_path() -> String;
 }
 
-/// The page's path, read when an event is stamped.
-pub(crate) struct Page;
+/// The page's path, read when an event is stamped, and the session slot (`openSlot`), read
+/// when the session is first needed.
+pub(crate) struct Page {
+    /// The slot the session lives in.
+    pub session_slot: JsValue,
+}
 
 impl crate::recorder::PagePath for Page {
     fn path(&mut self) -> String {
         page_path()
+    }
+
+    fn stored_session(&mut self) -> Option<String> {
+        slot_get(&self.session_slot)
     }
 }
 

@@ -178,13 +178,26 @@ describe("sessions", () => {
   });
 
   test("storage that throws falls back to sessionStorage, then memory", async () => {
-    for (const [blocked, expectIn] of [[["localStorage"], "sessionStorage"], [["localStorage", "sessionStorage"], null]]) {
+    // Blocked: reading `window.localStorage` throws. Full: its writes throw, as with no quota left.
+    const cases = [
+      [["localStorage"], [], "sessionStorage"],
+      [["localStorage", "sessionStorage"], [], null],
+      [[], ["localStorage"], "sessionStorage"],
+      [[], ["localStorage", "sessionStorage"], null],
+    ];
+    for (const [blocked, full, expectIn] of cases) {
       const context = await live.browser.newContext();
-      await context.addInitScript((blocked) => {
+      await context.addInitScript(([blocked, full]) => {
         for (const name of blocked) {
           Object.defineProperty(window, name, { get() { throw new DOMException("denied", "SecurityError"); } });
         }
-      }, blocked);
+        const refusing = full.map((name) => window[name]);
+        const setItem = Storage.prototype.setItem;
+        Storage.prototype.setItem = function (key, value) {
+          if (refusing.includes(this)) throw new DOMException("full", "QuotaExceededError");
+          return setItem.call(this, key, value);
+        };
+      }, [blocked, full]);
       const page = await context.newPage();
       const errors = [];
       page.on("pageerror", (e) => errors.push(e));

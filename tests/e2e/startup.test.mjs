@@ -70,6 +70,45 @@ test("requests started right after init while the wasm is still downloading all 
   await context.close();
 });
 
+test("waiting requests go out before the recorder claims stored events and adds its listeners", async () => {
+  ingest = await createIngest();
+  await ingest.start();
+  live.server.answerWasm(600);
+  const { page, context, errors } = await openEsmPage(live);
+  const order = await page.evaluate(
+    async ({ api, endpoint }) => {
+      const order = [];
+      localStorage.setItem("unrelated", "1");
+      const fetchBelow = window.fetch;
+      window.fetch = function (input, init) {
+        const url = String(input instanceof Request ? input.url : input);
+        if (url.startsWith(api)) order.push(`fetch ${new Headers(init && init.headers).has("x-correlation-id") ? "tagged" : "untagged"}`);
+        return fetchBelow.apply(this, arguments);
+      };
+      const listen = window.addEventListener;
+      window.addEventListener = function (type) {
+        order.push(`listener ${type}`);
+        return listen.apply(this, arguments);
+      };
+      const key = Storage.prototype.key;
+      Storage.prototype.key = function () {
+        order.push("stored events claimed");
+        return key.apply(this, arguments);
+      };
+      const ready = Threadline.init({ propagateTo: [api], endpoint });
+      const response = fetch(`${api}/api/order/fetch`);
+      await ready;
+      await response;
+      return [...new Set(order)];
+    },
+    { api: live.server.origin("api.shop.test"), endpoint: ingest.url },
+  );
+  assert.equal(order[0], "fetch tagged", order.join(", "));
+  for (const later of ["stored events claimed", "listener storage", "listener pagehide"]) assert.ok(order.includes(later), `${later}: ${order.join(", ")}`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("past the startup deadline, waiting requests go out untouched and are counted", async () => {
   ingest = await createIngest();
   await ingest.start();

@@ -24,12 +24,21 @@ use threadline::recorder::{
     Effect, PagePath, Plan, PromiseId, Recorder, Request, SESSION_KEY, Slot, Timer,
 };
 
-/// The simulated page is always at `/checkout`.
-pub struct Checkout;
+/// The simulated page is always at `/checkout`; its session slot is in `storage`.
+pub struct Checkout {
+    pub storage: Rc<RefCell<Storage>>,
+    /// How often the recorder read the session slot.
+    pub session_reads: Rc<RefCell<u32>>,
+}
 
 impl PagePath for Checkout {
     fn path(&mut self) -> String {
         "/checkout".to_owned()
+    }
+
+    fn stored_session(&mut self) -> Option<String> {
+        *self.session_reads.borrow_mut() += 1;
+        self.storage.borrow().items.get(SESSION_KEY).cloned()
     }
 }
 
@@ -133,6 +142,8 @@ pub fn attr(record: &serde_json::Value, key: &str) -> Option<String> {
 /// One tab running the recorder.
 pub struct Tab {
     pub rec: Recorder<Checkout>,
+    /// How often the recorder read the session slot.
+    pub session_reads: Rc<RefCell<u32>>,
     /// This tab's storage key for pending events.
     pub outbox_key: String,
     pub index: usize,
@@ -168,19 +179,22 @@ impl Tab {
             s.tabs += 1;
             s.tabs - 1
         };
-        let stored_session = storage.borrow().items.get(SESSION_KEY).cloned();
+        let session_reads = Rc::new(RefCell::new(0));
         let rec = Recorder::new(
             config,
             Origin::parse_url("https://shop.test/checkout"),
             false,
             IdPool::new(Entropy::Seeded(seed)),
-            Checkout,
-            stored_session.as_deref(),
+            Checkout {
+                storage: storage.clone(),
+                session_reads: session_reads.clone(),
+            },
         )
         .expect("a recorder");
         let mut tab = Tab {
             outbox_key: rec.outbox_key().unwrap_or_default().to_owned(),
             rec,
+            session_reads,
             index,
             storage: storage.clone(),
             timers: HashMap::new(),
