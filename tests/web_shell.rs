@@ -21,7 +21,7 @@ extern "C" {
 
 /// `createRecorder` with the public methods defined, as `js/loader.js` defines them.
 fn create_recorder(options: JsValue) -> Result<JsValue, JsValue> {
-    let recorder = threadline::web::create_recorder(options)?;
+    let recorder = threadline::web::create_recorder(options, None)?;
     define_methods(&Reflect::get_prototype_of(&recorder).unwrap());
     Ok(recorder)
 }
@@ -95,7 +95,7 @@ fn bad_options_are_refused_with_the_option_and_what_was_expected() {
         ("null", "options: expected an object"),
     ];
     for (options, expected) in cases {
-        let error = create_recorder(js(options), None).expect_err(options);
+        let error = create_recorder(js(options)).expect_err(options);
         assert!(
             error.is_instance_of::<js_sys::Error>(),
             "{options}: rejects with an Error object"
@@ -110,7 +110,7 @@ async fn wrapped_fetch_passes_a_new_init_and_leaves_the_callers_objects_alone() 
     js(
         "window.__calls = []; window.__response = new Response('ok'); window.__stub = function (input, init) { __calls.push([input, init]); return Promise.resolve(__response); }; window.fetch = __stub;",
     );
-    let recorder = create_recorder(js("({})"), None).unwrap();
+    let recorder = create_recorder(js("({})")).unwrap();
     assert!(
         !js("window.fetch === __stub").is_truthy(),
         "fetch is wrapped"
@@ -166,8 +166,7 @@ async fn other_origins_and_non_http_urls_pass_through_untouched() {
     js(
         "window.__calls = []; window.fetch = function (input, init) { __calls.push([input, init]); return Promise.resolve(new Response('ok')); };",
     );
-    let recorder =
-        create_recorder(js("({ propagateTo: ['https://api.shop.test'] })"), None).unwrap();
+    let recorder = create_recorder(js("({ propagateTo: ['https://api.shop.test'] })")).unwrap();
     js(
         "window.__init = { headers: { a: '1' } }; fetch('https://api.shop.test.evil.test/x', __init); fetch('data:text/plain,hi', __init); fetch('https://api.shop.test/x', __init);",
     );
@@ -190,7 +189,7 @@ async fn xhr_gets_the_header_at_send_unless_the_app_set_it() {
         window.__originalSet = original;
         XMLHttpRequest.prototype.setRequestHeader = function (n, v) { __set.push([n, v]); return original.call(this, n, v); };
     "#);
-    let recorder = create_recorder(js("({})"), None).unwrap();
+    let recorder = create_recorder(js("({})")).unwrap();
     js(r#"
         const a = new XMLHttpRequest(); a.open('GET', '/a'); a.send();
         const b = new XMLHttpRequest(); b.open('GET', '/b'); b.setRequestHeader('X-CORRELATION-ID', 'mine'); b.send();
@@ -215,13 +214,13 @@ async fn xhr_gets_the_header_at_send_unless_the_app_set_it() {
 #[wasm_bindgen_test]
 async fn the_session_lives_in_local_storage_and_init_twice_is_one_recorder() {
     js("localStorage.removeItem('threadline.session')");
-    let recorder = create_recorder(js("({})"), None).unwrap();
-    let again = create_recorder(js("({ header: 'X-Correlation-ID' })"), None).unwrap();
+    let recorder = create_recorder(js("({})")).unwrap();
+    let again = create_recorder(js("({ header: 'X-Correlation-ID' })")).unwrap();
     assert!(
         recorder == again,
         "a second init with the same settings returns the same recorder"
     );
-    let other = create_recorder(js("({ header: 'X-Other' })"), None).expect_err("other settings");
+    let other = create_recorder(js("({ header: 'X-Other' })")).expect_err("other settings");
     let message = get(&other, "message").as_string().unwrap_or_default();
     assert!(message.contains("other options (header)"), "{message}");
     let session_id: js_sys::Function = get(&recorder, "sessionId").dyn_into().unwrap();
@@ -240,7 +239,7 @@ async fn the_session_lives_in_local_storage_and_init_twice_is_one_recorder() {
         "stable while live"
     );
     shutdown(&recorder).await;
-    let fresh = create_recorder(js("({})"), None).unwrap();
+    let fresh = create_recorder(js("({})")).unwrap();
     assert!(
         fresh != recorder,
         "after shutdown, init creates a new recorder"
