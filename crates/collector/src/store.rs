@@ -9,6 +9,7 @@ mod columns;
 mod layouts;
 mod legacy;
 mod packed;
+mod pg_arrays;
 pub mod postgres;
 pub mod sqlite;
 

@@ -11,12 +11,12 @@ use std::sync::{Arc, Mutex};
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
 use tokio_postgres::{Config, NoTls, Row};
 
 use super::columns::{StoredLog, StoredSpan, log_of, provenance_code, provenance_of, span_of};
 use super::layouts::KnownLayouts;
 use super::packed::{self, EncodedLayout, Layout};
+use super::pg_arrays::{LOG_INSERT, LogArrays, SPAN_INSERT, SpanArrays};
 use super::{
     After, Encoded, Prepared, RelatedError, Rows, StoreError, Written, count, failed, legacy,
 };
@@ -193,17 +193,8 @@ CREATE INDEX spans_session ON spans (session_id, provenance, start_ns) WHERE ses
 /// Rows carried over from the first schema per step.
 const CARRY_STEP: i64 = 5000;
 
-/// The columns a log row inserts, in the order of [`log_params`].
-const LOG_COLUMNS: &str = "day, provenance, content_hash, time_ns, time_replaced, sent_time,
-    observed_time, layout, severity_number, severity_text, error, event_name, body, trace_id,
-    span_id, flags, correlation_id, session_id, attributes, dropped_attributes, folded";
-
-/// The columns a span inserts, in the order of [`span_params`].
-const SPAN_COLUMNS: &str = "day, provenance, content_hash, start_ns, end_ns, time_replaced,
-    layout, name, kind, trace_id, span_id, parent_span_id, status_code, status_message, flags,
-    trace_state, events, links, correlation_id, session_id, attributes, folded";
-
-/// Rows one multi-row `INSERT` takes at most (PostgreSQL allows 65,535 parameters).
+/// Rows one `INSERT` takes at most (each table's rows of a group, as arrays: see
+/// [`super::pg_arrays`]).
 const ROWS_PER_INSERT: usize = 1000;
 
 /// How often a write that lost a deadlock or a dropped partition is tried again.
@@ -256,64 +247,8 @@ fn retriable(e: &tokio_postgres::Error) -> bool {
     })
 }
 
-/// One row as the insert statement's parameters.
-type Params = Vec<Box<dyn ToSql + Sync + Send>>;
-
 /// A row's unique key: provenance, content hash, day.
 type Key = (i16, Vec<u8>, i32);
-
-fn log_params(s: StoredLog, day: i32, layout: i64, copies: i64) -> Params {
-    vec![
-        Box::new(day),
-        Box::new(s.provenance),
-        Box::new(s.content_hash),
-        Box::new(s.time_ns),
-        Box::new(s.time_replaced),
-        Box::new(s.sent_time),
-        Box::new(s.observed_time),
-        Box::new(layout),
-        Box::new(s.severity_number),
-        Box::new(s.severity_text),
-        Box::new(s.error),
-        Box::new(s.event_name),
-        Box::new(s.body),
-        Box::new(s.trace_id),
-        Box::new(s.span_id),
-        Box::new(s.flags),
-        Box::new(s.correlation_id),
-        Box::new(s.session_id),
-        Box::new(s.attributes),
-        Box::new(s.dropped_attributes),
-        Box::new(s.folded + copies),
-    ]
-}
-
-fn span_params(s: StoredSpan, day: i32, layout: i64, copies: i64) -> Params {
-    vec![
-        Box::new(day),
-        Box::new(s.provenance),
-        Box::new(s.content_hash),
-        Box::new(s.start_ns),
-        Box::new(s.end_ns),
-        Box::new(s.time_replaced),
-        Box::new(layout),
-        Box::new(s.name),
-        Box::new(s.kind),
-        Box::new(s.trace_id),
-        Box::new(s.span_id),
-        Box::new(s.parent_span_id),
-        Box::new(s.status_code),
-        Box::new(s.status_message),
-        Box::new(s.flags),
-        Box::new(s.trace_state),
-        Box::new(s.events),
-        Box::new(s.links),
-        Box::new(s.correlation_id),
-        Box::new(s.session_id),
-        Box::new(s.attributes),
-        Box::new(s.folded + copies),
-    ]
-}
 
 /// A row's stored columns, of one table or the other.
 enum Stored<'a> {
@@ -333,15 +268,6 @@ struct Pending<'a> {
 }
 
 impl Pending<'_> {
-    /// Its insert parameters, with its layout's row ID and `copies` more copies folded in.
-    fn params(&self, layouts: &HashMap<Vec<u8>, i64>, copies: i64) -> Params {
-        let layout = layouts.get(&self.layout.key).copied().unwrap_or_default();
-        match self.stored {
-            Stored::Log(s) => log_params(s.clone(), self.day, layout, copies),
-            Stored::Span(s) => span_params(s.clone(), self.day, layout, copies),
-        }
-    }
-
     /// The unique key it folds by.
     fn key(&self) -> Key {
         (self.provenance(), self.hash.to_vec(), self.day)
@@ -802,43 +728,30 @@ async fn insert_rows(
         }
     }
     let mut folded: HashMap<Key, i64> = HashMap::new();
-    for (table, columns) in [("logs", LOG_COLUMNS), ("spans", SPAN_COLUMNS)] {
-        let of_table: Vec<&Pending<'_>> = firsts
-            .iter()
-            .copied()
-            .filter(|r| r.table == table)
-            .collect();
-        for chunk in of_table.chunks(ROWS_PER_INSERT) {
-            let params: Vec<Params> = chunk
-                .iter()
-                .map(|r| r.params(layouts, copies.get(&r.key()).copied().unwrap_or(0)))
-                .collect();
-            let width = params.first().map_or(0, Vec::len);
-            let tuples: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let places: Vec<String> =
-                        (1..=width).map(|j| format!("${}", i * width + j)).collect();
-                    format!("({})", places.join(", "))
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO {table} ({columns}) VALUES {}
-                 ON CONFLICT (provenance, content_hash, day)
-                    DO UPDATE SET folded = {table}.folded + 1 + excluded.folded
-                 RETURNING provenance, content_hash, day, folded",
-                tuples.join(", ")
-            );
-            let refs: Vec<&(dyn ToSql + Sync)> = params
-                .iter()
-                .flatten()
-                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-                .collect();
-            for answer in tx.query(&sql, &refs).await? {
-                folded.insert(
-                    (answer.try_get(0)?, answer.try_get(1)?, answer.try_get(2)?),
-                    answer.try_get(3)?,
-                );
+    for chunk in firsts.chunks(ROWS_PER_INSERT) {
+        let (mut logs, mut spans) = (LogArrays::default(), SpanArrays::default());
+        for r in chunk {
+            let layout = layouts.get(&r.layout.key).copied().unwrap_or_default();
+            let brought = r.folded() + copies.get(&r.key()).copied().unwrap_or(0);
+            match r.stored {
+                Stored::Log(s) => logs.push(s, r.day, layout, brought),
+                Stored::Span(s) => spans.push(s, r.day, layout, brought),
             }
+        }
+        let mut answers = Vec::new();
+        if !logs.is_empty() {
+            let insert = tx.prepare_cached(LOG_INSERT).await?;
+            answers.extend(tx.query(&insert, &logs.params()).await?);
+        }
+        if !spans.is_empty() {
+            let insert = tx.prepare_cached(SPAN_INSERT).await?;
+            answers.extend(tx.query(&insert, &spans.params()).await?);
+        }
+        for answer in answers {
+            folded.insert(
+                (answer.try_get(0)?, answer.try_get(1)?, answer.try_get(2)?),
+                answer.try_get(3)?,
+            );
         }
     }
     let mut written = vec![Written::default(); jobs];
