@@ -230,11 +230,13 @@ fn check_count(count: usize, what: &str, limits: &Limits) -> Result<(), Refusal>
 
 /// Bytes as lowercase hex (trace IDs, span IDs).
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    let digit = |n: u8| char::from_digit(u32::from(n), 16).unwrap_or('0');
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(digit(b >> 4));
+        s.push(digit(b & 0xf));
+    }
+    s
 }
 
 /// A trace or span ID in hex, unless empty or all zero.
@@ -250,10 +252,22 @@ pub(crate) fn text_of(own: &[KeyValue], resource: &[KeyValue], key: &str) -> Opt
         .map(str::to_owned)
 }
 
-/// SHA-256 of a canonical JSON of what was sent.
+/// SHA-256 of a canonical JSON of what was sent, the JSON written straight into the hash.
 fn content_hash(content: &impl serde::Serialize) -> [u8; 32] {
-    let bytes = serde_json::to_vec(content).unwrap_or_default();
-    Sha256::digest(&bytes).into()
+    /// Hashes what is written to it.
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(Sha256::new());
+    let _ = serde_json::to_writer(&mut hashing, content);
+    hashing.0.finalize().into()
 }
 
 /// A record with nothing in it: no body, attributes, event name or trace.
@@ -516,6 +530,18 @@ mod tests {
     use super::*;
 
     const BODY: &str = r#"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"web"}}]},"scopeLogs":[{"scope":{"name":"threadline","version":"1.2"},"logRecords":[{"timeUnixNano":"1700000000000000000","observedTimeUnixNano":"1700000000000000001","severityNumber":17,"body":{"kvlistValue":{"values":[{"key":"a","value":{"doubleValue":"NaN"}}]}},"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"00f067aa0ba902b7","flags":1,"eventName":"checkout","attributes":[{"key":"event.id","value":{"stringValue":"e1"}},{"key":"session.id","value":{"stringValue":"s1"}},{"key":"service.name","value":{"stringValue":"forged"}},{"key":"n","value":{"intValue":"9007199254740993"}}]}]}]}]}"#;
+
+    #[test]
+    fn hex_and_the_content_hash_are_what_stored_rows_were_keyed_by() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(hex(&[]), "");
+        // Stored rows are keyed by SHA-256 of the JSON: streaming it must not change a hash.
+        let request = decode_logs(BODY.as_bytes(), Format::Json).unwrap();
+        let record = &request.resource_logs[0].scope_logs[0].log_records[0];
+        let content = (&record.body, &record.attributes, record.time_unix_nano);
+        let expected: [u8; 32] = Sha256::digest(serde_json::to_vec(&content).unwrap()).into();
+        assert_eq!(content_hash(&content), expected);
+    }
 
     fn clock() -> Clock {
         Clock {
