@@ -22,9 +22,10 @@ use crate::redact::Redactor;
 use crate::retry_after;
 use crate::text::concat;
 
-/// A `flush()` waiting for the newest event it saw to be acknowledged (or persisted).
+/// A `flush()` waiting for every event queued before it to be acknowledged (or persisted).
 struct Waiter {
-    last: Option<String>,
+    /// How many events the batcher had been given when `flush()` was called.
+    upto: u64,
     promise: PromiseId,
     /// When it settles at the latest, with what is unacknowledged written to storage.
     deadline: Millis,
@@ -61,8 +62,8 @@ pub struct Delivery {
     /// The `threadline.dropped` events not yet acknowledged, with the counts each carries: one
     /// that is itself dropped (evicted, rejected) has its counts counted again.
     reports: Vec<(String, Vec<(DropReason, u32)>)>,
-    /// The reports in the batch in flight.
-    reports_in_flight: Vec<String>,
+    /// The reports in each batch in flight, by batch.
+    reports_in_flight: Vec<(u32, Vec<String>)>,
 }
 
 impl Delivery {
@@ -103,29 +104,28 @@ impl Delivery {
         encode_body(&resource, records.into_iter().map(|r| r.json.as_str()))
     }
 
-    /// Turns the batcher's answer into effects.
-    fn carry_out(&mut self, next: Next, effects: &mut Vec<Effect>) {
-        match next {
-            Next::Send(batch) => {
-                self.reports_in_flight = self
-                    .reports
-                    .iter()
-                    .filter(|(id, _)| batch.records.iter().any(|r| &r.event_id == id))
-                    .map(|(id, _)| id.clone())
-                    .collect();
-                effects.push(Effect::Upload {
-                    batch: batch.id,
-                    body: self.body(&batch.records),
-                    timeout: self.upload_timeout,
-                });
+    /// Turns the batcher's answer into effects: every batch it sends now, then its timer.
+    fn carry_out(&mut self, mut next: Next, now: Millis, effects: &mut Vec<Effect>) {
+        while let Next::Send(batch) = next {
+            let reports = self
+                .reports
+                .iter()
+                .filter(|(id, _)| batch.records.iter().any(|r| &r.event_id == id))
+                .map(|(id, _)| id.clone())
+                .collect();
+            self.reports_in_flight.push((batch.id, reports));
+            effects.push(Effect::Upload {
+                batch: batch.id,
+                body: self.body(&batch.records),
+                timeout: self.upload_timeout,
+            });
+            next = self.batcher.poll(now);
+        }
+        if let Next::WaitUntil(at) = next {
+            if self.timer != Some(at) {
+                self.timer = Some(at);
+                effects.push(Effect::SetTimer(Timer::Batch, at));
             }
-            Next::WaitUntil(at) => {
-                if self.timer != Some(at) {
-                    self.timer = Some(at);
-                    effects.push(Effect::SetTimer(Timer::Batch, at));
-                }
-            }
-            Next::Idle => {}
         }
     }
 
@@ -144,11 +144,7 @@ impl Delivery {
             waiters, batcher, ..
         } = self;
         waiters.retain(|w| {
-            let done = failing
-                || w.deadline <= now
-                || w.last
-                    .as_ref()
-                    .is_none_or(|id| !batcher.records().any(|r| &r.event_id == id));
+            let done = failing || w.deadline <= now || batcher.done_before(w.upto);
             if done {
                 effects.push(Effect::Settle(w.promise));
             }
@@ -358,7 +354,7 @@ impl<P: crate::recorder::PagePath> Recorder<P> {
         let Some(d) = delivery.as_mut() else {
             return;
         };
-        d.carry_out(next, effects);
+        d.carry_out(next, now, effects);
         d.settle_waiters(now, effects);
         if d.closing && d.waiters.is_empty() {
             if d.timer.is_some() {
@@ -415,7 +411,12 @@ impl<P: crate::recorder::PagePath> Recorder<P> {
             }
         };
         if let Some(d) = self.delivery.as_mut() {
-            let reports = core::mem::take(&mut d.reports_in_flight);
+            let reports = d
+                .reports_in_flight
+                .iter()
+                .position(|(b, _)| *b == batch)
+                .map(|at| d.reports_in_flight.swap_remove(at).1)
+                .unwrap_or_default();
             let next = d.batcher.on_response(batch, response, now, jitter);
             if (200..300).contains(&status) {
                 d.reports.retain(|(id, _)| !reports.contains(id));
@@ -461,10 +462,10 @@ impl<P: crate::recorder::PagePath> Recorder<P> {
             return;
         };
         d.closing |= close;
-        let last = d.batcher.records().last().map(|r| r.event_id.clone());
+        let upto = d.batcher.pushed();
         let deadline = now + d.upload_timeout + FLUSH_GRACE;
         d.waiters.push(Waiter {
-            last,
+            upto,
             promise,
             deadline,
         });
