@@ -174,6 +174,33 @@ fn uploads_in_flight_answered_out_of_order_settle_a_flush_only_when_all_are_in()
 }
 
 #[test]
+fn a_log_carries_the_path_read_with_it_and_other_events_the_path_read_when_stamped() {
+    let store = storage();
+    let mut tab = Tab::open(config(), &store, 10, T0);
+    let mut collector = Collector::default();
+    let mut now = T0;
+    let call = threadline::recorder::LogCall {
+        name: "log",
+        severity: threadline::event::Severity::Warn,
+        message: "moved",
+        attributes: "sstep\0two\0",
+        path: Some("/cart/2"),
+        correlation: None,
+    };
+    tab.rec.log(now, &call);
+    tab.apply();
+    tab.log(now, "here");
+    tab.flush(now);
+    drain(&mut tab, &mut now, T0 + 60_000, &mut collector, Answer::Ok);
+    let logs: Vec<_> = collector.named("log").collect();
+    assert_eq!(logs.len(), 2);
+    assert_eq!(sim::attr(logs[0], "url.path").as_deref(), Some("/cart/2"));
+    assert_eq!(sim::attr(logs[0], "step").as_deref(), Some("two"));
+    assert_eq!(logs[0]["severityText"], "WARN");
+    assert_eq!(sim::attr(logs[1], "url.path").as_deref(), Some("/checkout"));
+}
+
+#[test]
 fn a_reload_sends_what_the_hidden_page_stored_exactly_once() {
     let store = storage();
     let mut first = Tab::open(config(), &store, 3, T0);

@@ -223,7 +223,7 @@ impl Delivery {
             reports, batcher, ..
         } = self;
         reports.retain(|(id, counts)| {
-            let pending = batcher.records().any(|r| &r.event_id == id);
+            let pending = batcher.holds(id);
             if !pending {
                 for (reason, n) in counts {
                     batcher.count(*reason, *n as usize);
@@ -270,10 +270,10 @@ impl<P: crate::recorder::PagePath> Recorder<P> {
     }
 
     /// What every new event carries: a fresh `event.id`, the time, `correlation` (else the
-    /// current action's ID, else the session's), the session and the page path. `None` when no
-    /// events are sent or no random ID could be drawn.
+    /// current action's ID, else the session's), the session and the page path (`path`, else
+    /// read now). `None` when no events are sent or no random ID could be drawn.
     #[inline(never)]
-    fn stamp(&mut self, now: Millis, correlation: Option<Id>) -> Option<Stamp> {
+    fn stamp(&mut self, now: Millis, correlation: Option<Id>, path: Option<&str>) -> Option<Stamp> {
         self.delivery.as_ref()?;
         let id = self.correlator.mint().ok()?;
         let session_id = self.session_id(now);
@@ -284,7 +284,7 @@ impl<P: crate::recorder::PagePath> Recorder<P> {
             time: now,
             correlation_id,
             session_id,
-            page_path: self.path.path(),
+            page_path: path.map_or_else(|| self.path.path(), String::from),
             user_id: self.user.clone(),
         })
     }
@@ -299,20 +299,21 @@ impl<P: crate::recorder::PagePath> Recorder<P> {
         build: impl FnOnce(&Stamp, &Redactor) -> String,
     ) {
         if self.is_recorded(severity) {
-            self.emit_at(now, correlation, None, build);
+            self.emit_at(now, correlation, None, None, build);
         }
     }
 
-    /// [`Recorder::emit`] for an event that happened at `time` (default now), whatever its
-    /// severity.
+    /// [`Recorder::emit`] for an event that happened at `time` (default now) on the page at
+    /// `path` (default read now), whatever its severity.
     pub(crate) fn emit_at(
         &mut self,
         now: Millis,
         correlation: Option<Id>,
         time: Option<Millis>,
+        path: Option<&str>,
         build: impl FnOnce(&Stamp, &Redactor) -> String,
     ) {
-        let Some(mut stamp) = self.stamp(now, correlation) else {
+        let Some(mut stamp) = self.stamp(now, correlation, path) else {
             return;
         };
         if let Some(time) = time {
@@ -378,7 +379,7 @@ impl<P: crate::recorder::PagePath> Recorder<P> {
             .as_mut()
             .and_then(|d| d.batcher.take_dropped());
         if let Some(counts) = counts {
-            if let Some(stamp) = self.stamp(now, None) {
+            if let Some(stamp) = self.stamp(now, None, None) {
                 let json = page_events::dropped(&stamp, &counts);
                 if let Some(d) = self.delivery.as_mut() {
                     d.reports.push((stamp.id.to_hex(), counts));
@@ -490,7 +491,7 @@ impl<P: crate::recorder::PagePath> Recorder<P> {
                 DropReason::StorageFull,
                 u32::try_from(over).unwrap_or(u32::MAX),
             )];
-            let note = self.stamp(now, None).map(|stamp| Record {
+            let note = self.stamp(now, None, None).map(|stamp| Record {
                 event_id: stamp.id.to_hex(),
                 json: page_events::dropped(&stamp, &counts),
             });

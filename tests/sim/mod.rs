@@ -327,14 +327,15 @@ impl Tab {
 
     /// `tl.log("info", message)`.
     pub fn log(&mut self, now: Millis, message: &str) {
-        self.rec.log(
-            now,
-            "log",
-            threadline::event::Severity::Info,
+        let call = threadline::recorder::LogCall {
+            name: "log",
+            severity: threadline::event::Severity::Info,
             message,
-            "",
-            None,
-        );
+            attributes: "",
+            path: None,
+            correlation: None,
+        };
+        self.rec.log(now, &call);
         self.apply();
     }
 
