@@ -58,9 +58,10 @@ pub struct Batch {
 /// What the web shell should do next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Next {
-    /// Upload this batch, then report the outcome; then call [`Batcher::poll`], which may send
-    /// another batch beside it.
-    Send(Batch),
+    /// Upload the batch in flight with this ID ([`Batcher::in_flight`]), then report the
+    /// outcome; then call [`Batcher::poll`], which may send another beside it. The batch stays
+    /// with the batcher (it is sent again if the upload fails), so it is never copied.
+    Send(u32),
     /// Call [`Batcher::poll`] at this time.
     WaitUntil(Millis),
     /// Nothing to do until something is pushed or a response arrives.
@@ -303,6 +304,11 @@ impl Batcher {
             .chain(self.queue.iter())
     }
 
+    /// The batch in flight with ID `id` (see [`Next::Send`]).
+    pub fn in_flight(&self, id: u32) -> Option<&Batch> {
+        self.in_flight.iter().find(|b| b.id == id)
+    }
+
     /// Whether the record of event `event_id` is still pending (in any order: cheaper than
     /// [`Batcher::records`]).
     #[inline(never)]
@@ -406,8 +412,9 @@ impl Batcher {
                 self.take_batch(now)
             }
         };
-        self.in_flight.push(batch.clone());
-        Next::Send(batch)
+        let id = batch.id;
+        self.in_flight.push(batch);
+        Next::Send(id)
     }
 
     /// Takes the oldest records that fit the batch limits (always at least one).
@@ -461,10 +468,13 @@ mod tests {
         batch.records.iter().map(|r| r.event_id.clone()).collect()
     }
 
-    fn sent(next: Next) -> Batch {
-        match next {
-            Next::Send(batch) => batch,
-            other => panic!("expected a send, got {other:?}"),
+    impl Batcher {
+        /// The batch `step` sent (a copy, to compare).
+        fn sent_with(&mut self, step: impl FnOnce(&mut Batcher) -> Next) -> Batch {
+            match step(self) {
+                Next::Send(id) => self.in_flight(id).cloned().unwrap(),
+                other => panic!("expected a send, got {other:?}"),
+            }
         }
     }
 
@@ -485,13 +495,13 @@ mod tests {
         });
         assert_eq!(b.push(record(1, 10), 1_000), Next::WaitUntil(6_000));
         assert_eq!(b.push(record(2, 10), 2_000), Next::WaitUntil(6_000));
-        let batch = sent(b.push(record(3, 10), 3_000));
+        let batch = b.sent_with(|b| b.push(record(3, 10), 3_000));
         assert_eq!(ids(&batch), ["e1", "e2", "e3"]);
         assert_eq!(b.on_response(batch.id, OK, 3_100, 0), Next::Idle);
 
         assert_eq!(b.push(record(4, 10), 10_000), Next::WaitUntil(15_000));
         assert_eq!(b.poll(14_999), Next::WaitUntil(15_000));
-        assert_eq!(ids(&sent(b.poll(15_000))), ["e4"]);
+        assert_eq!(ids(&b.sent_with(|b| b.poll(15_000))), ["e4"]);
     }
 
     #[test]
@@ -502,14 +512,14 @@ mod tests {
         });
         b.push(record(1, 40), 0);
         b.push(record(2, 40), 0);
-        let batch = sent(b.push(record(3, 40), 0));
+        let batch = b.sent_with(|b| b.push(record(3, 40), 0));
         assert_eq!(ids(&batch), ["e1", "e2"], "120 bytes would not fit in 100");
         assert_eq!(
             b.on_response(batch.id, OK, 1, 0),
             Next::WaitUntil(5_000),
             "e3 was queued at 0"
         );
-        assert_eq!(ids(&sent(b.flush(2))), ["e3"]);
+        assert_eq!(ids(&b.sent_with(|b| b.flush(2))), ["e3"]);
     }
 
     #[test]
@@ -521,7 +531,7 @@ mod tests {
         let mut in_flight = Vec::new();
         for n in 0..MAX_UPLOADS_IN_FLIGHT {
             b.push(record(2 * n, 10), 0);
-            in_flight.push(sent(b.push(record(2 * n + 1, 10), 0)));
+            in_flight.push(b.sent_with(|b| b.push(record(2 * n + 1, 10), 0)));
             assert_eq!(b.poll(0), Next::Idle, "nothing else is queued");
         }
         assert_eq!(ids(&in_flight[1]), ["e2", "e3"]);
@@ -534,9 +544,9 @@ mod tests {
         );
         b.push(record(n + 2, 10), 0);
         assert_eq!(b.flush(11), Next::Idle, "flush waits for a free upload");
-        let next = sent(b.on_response(in_flight[1].id, OK, 12, 0));
+        let next = b.sent_with(|b| b.on_response(in_flight[1].id, OK, 12, 0));
         assert_eq!(ids(&next), [format!("e{n}"), format!("e{}", n + 1)]);
-        let last = sent(b.on_response(in_flight[0].id, OK, 13, 0));
+        let last = b.sent_with(|b| b.on_response(in_flight[0].id, OK, 13, 0));
         assert_eq!(ids(&last), [format!("e{}", n + 2)]);
         assert_eq!(b.poll(13), Next::Idle, "the flush took everything");
         for batch in in_flight.iter().skip(2).chain([&next, &last]) {
@@ -553,9 +563,9 @@ mod tests {
         });
         let all = |b: &Batcher| b.records().map(|r| r.event_id.clone()).collect::<Vec<_>>();
         b.push(record(1, 10), 0);
-        let first = sent(b.push(record(2, 10), 0));
+        let first = b.sent_with(|b| b.push(record(2, 10), 0));
         b.push(record(3, 10), 0);
-        let second = sent(b.push(record(4, 10), 0));
+        let second = b.sent_with(|b| b.push(record(4, 10), 0));
         b.push(record(5, 10), 0);
         let flushed = b.pushed();
         assert!(!b.done_before(flushed));
@@ -565,10 +575,10 @@ mod tests {
         assert!(b.done_before(2), "e1 and e2 are acknowledged");
         assert!(!b.done_before(flushed), "e3 and e4 wait for their retry");
         assert_eq!(all(&b), ["e3", "e4", "e5"]);
-        let retry = sent(b.poll(510));
+        let retry = b.sent_with(|b| b.poll(510));
         assert_eq!(ids(&retry), ["e3", "e4"], "the retry goes first");
         b.on_response(retry.id, OK, 520, 0);
-        let last = sent(b.flush(520));
+        let last = b.sent_with(|b| b.flush(520));
         assert!(!b.done_before(flushed));
         b.on_response(last.id, OK, 530, 0);
         assert!(b.done_before(flushed));
@@ -581,8 +591,8 @@ mod tests {
             max_events: 1,
             ..Limits::default()
         });
-        let first = sent(b.push(record(1, 10), 0));
-        let second = sent(b.push(record(2, 10), 0));
+        let first = b.sent_with(|b| b.push(record(1, 10), 0));
+        let second = b.sent_with(|b| b.push(record(2, 10), 0));
         assert_eq!(
             b.on_response(second.id, Response::NetworkError, 10, 0),
             Next::WaitUntil(510)
@@ -592,14 +602,14 @@ mod tests {
             Next::WaitUntil(510),
             "one round of failures, one step of back-off"
         );
-        assert_eq!(ids(&sent(b.poll(510))), ["e1"]);
-        assert_eq!(ids(&sent(b.poll(510))), ["e2"]);
+        assert_eq!(ids(&b.sent_with(|b| b.poll(510))), ["e1"]);
+        assert_eq!(ids(&b.sent_with(|b| b.poll(510))), ["e2"]);
     }
 
     #[test]
     fn retryable_failures_back_off_exponentially_up_to_a_minute() {
         let mut b = Batcher::new(Limits::default());
-        let mut batch = sent(b.flush_after_push(record(1, 10), 0));
+        let mut batch = b.sent_with(|b| b.flush_after_push(record(1, 10), 0));
         let mut now = 0;
         let mut waits = Vec::new();
         for _ in 0..9 {
@@ -610,7 +620,7 @@ mod tests {
             waits.push(at - now);
             assert_eq!(b.poll(at - 1), Next::WaitUntil(at), "never earlier");
             now = at;
-            batch = sent(b.poll(now));
+            batch = b.sent_with(|b| b.poll(now));
             assert_eq!(ids(&batch), ["e1"], "the same events are retried");
         }
         // With no jitter each wait is the lower half of its band: 1 s, 2 s, 4 s, … capped at 60 s.
@@ -637,7 +647,7 @@ mod tests {
     #[test]
     fn retry_after_is_honoured_and_recovery_resets_the_back_off() {
         let mut b = Batcher::new(Limits::default());
-        let batch = sent(b.flush_after_push(record(1, 10), 0));
+        let batch = b.sent_with(|b| b.flush_after_push(record(1, 10), 0));
         let busy = Response::Status {
             code: 429,
             retry_after: Some(2_000),
@@ -646,15 +656,15 @@ mod tests {
             b.on_response(batch.id, busy, 100, 0),
             Next::WaitUntil(2_100)
         );
-        let batch = sent(b.poll(2_100));
+        let batch = b.sent_with(|b| b.poll(2_100));
         assert_eq!(
             b.on_response(batch.id, UNAVAILABLE, 2_200, 0),
             Next::WaitUntil(3_200),
             "second failure: 2 s band"
         );
-        let batch = sent(b.poll(3_200));
+        let batch = b.sent_with(|b| b.poll(3_200));
         b.on_response(batch.id, OK, 3_300, 0);
-        let batch = sent(b.flush_after_push(record(2, 10), 4_000));
+        let batch = b.sent_with(|b| b.flush_after_push(record(2, 10), 4_000));
         assert_eq!(
             b.on_response(batch.id, UNAVAILABLE, 4_100, 0),
             Next::WaitUntil(4_600),
@@ -666,7 +676,7 @@ mod tests {
     fn which_statuses_are_retried() {
         for code in [408, 429, 500, 502, 503, 504] {
             let mut b = Batcher::new(Limits::default());
-            let batch = sent(b.flush_after_push(record(1, 10), 0));
+            let batch = b.sent_with(|b| b.flush_after_push(record(1, 10), 0));
             assert!(
                 matches!(
                     b.on_response(
@@ -686,7 +696,7 @@ mod tests {
         }
         for code in [400, 401, 403, 404, 422] {
             let mut b = Batcher::new(Limits::default());
-            let batch = sent(b.flush_after_push(record(1, 10), 0));
+            let batch = b.sent_with(|b| b.flush_after_push(record(1, 10), 0));
             assert_eq!(
                 b.on_response(
                     batch.id,
@@ -719,14 +729,14 @@ mod tests {
             code: 413,
             retry_after: None,
         };
-        let batch = sent(b.flush(0));
-        let halves = sent(b.on_response(batch.id, too_large, 1, 0));
+        let batch = b.sent_with(|b| b.flush(0));
+        let halves = b.sent_with(|b| b.on_response(batch.id, too_large, 1, 0));
         assert_eq!(ids(&halves), ["e1", "e2"]);
-        let quarter = sent(b.on_response(halves.id, too_large, 2, 0));
+        let quarter = b.sent_with(|b| b.on_response(halves.id, too_large, 2, 0));
         assert_eq!(ids(&quarter), ["e1"]);
-        let next = sent(b.on_response(quarter.id, too_large, 3, 0));
+        let next = b.sent_with(|b| b.on_response(quarter.id, too_large, 3, 0));
         assert_eq!(ids(&next), ["e2"]);
-        let rest = sent(b.on_response(next.id, OK, 4, 0));
+        let rest = b.sent_with(|b| b.on_response(next.id, OK, 4, 0));
         assert_eq!(ids(&rest), ["e3", "e4"]);
         assert_eq!(b.on_response(rest.id, OK, 5, 0), Next::Idle);
         assert_eq!(b.take_dropped(), Some(vec![(DropReason::TooLarge, 1)]));
@@ -746,7 +756,7 @@ mod tests {
         assert_eq!(b.pending(), 10);
         assert_eq!(b.take_dropped(), Some(vec![(DropReason::QueueFull, 9_990)]));
         assert_eq!(b.take_dropped(), None, "counts are reported once");
-        let batch = sent(b.flush(1));
+        let batch = b.sent_with(|b| b.flush(1));
         assert_eq!(
             ids(&batch).first().map(String::as_str),
             Some("e9990"),
@@ -759,7 +769,7 @@ mod tests {
     #[test]
     fn after_repeated_network_failures_going_online_retries_at_once() {
         let mut b = Batcher::new(Limits::default());
-        let mut batch = sent(b.flush_after_push(record(1, 10), 0));
+        let mut batch = b.sent_with(|b| b.flush_after_push(record(1, 10), 0));
         let mut now = 0;
         for _ in 0..PAUSE_AFTER_FAILURES {
             let Next::WaitUntil(at) = b.on_response(batch.id, Response::NetworkError, now, 0)
@@ -767,19 +777,19 @@ mod tests {
                 panic!()
             };
             now = at;
-            batch = sent(b.poll(now));
+            batch = b.sent_with(|b| b.poll(now));
         }
         let Next::WaitUntil(at) = b.on_response(batch.id, Response::NetworkError, now, 0) else {
             panic!()
         };
         assert!(at > now + 1_000);
-        assert_eq!(ids(&sent(b.online(now + 10))), ["e1"]);
+        assert_eq!(ids(&b.sent_with(|b| b.online(now + 10))), ["e1"]);
     }
 
     #[test]
     fn a_response_for_an_unknown_batch_changes_nothing() {
         let mut b = Batcher::new(Limits::default());
-        let batch = sent(b.flush_after_push(record(1, 10), 0));
+        let batch = b.sent_with(|b| b.flush_after_push(record(1, 10), 0));
         assert_eq!(b.on_response(batch.id + 7, OK, 1, 0), Next::Idle);
         assert_eq!(b.pending(), 1);
     }
@@ -798,7 +808,7 @@ mod tests {
             ..Limits::default()
         });
         b.push(record(1, 10), 0);
-        let first = sent(b.push(record(2, 10), 0));
+        let first = b.sent_with(|b| b.push(record(2, 10), 0));
         b.push(record(3, 10), 1);
         let all = |b: &Batcher| b.records().map(|r| r.event_id.clone()).collect::<Vec<_>>();
         assert_eq!(all(&b), ["e1", "e2", "e3"]);

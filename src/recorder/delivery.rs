@@ -106,19 +106,22 @@ impl Delivery {
 
     /// Turns the batcher's answer into effects: every batch it sends now, then its timer.
     fn carry_out(&mut self, mut next: Next, now: Millis, effects: &mut Vec<Effect>) {
-        while let Next::Send(batch) = next {
-            let reports = self
-                .reports
-                .iter()
-                .filter(|(id, _)| batch.records.iter().any(|r| &r.event_id == id))
-                .map(|(id, _)| id.clone())
-                .collect();
-            self.reports_in_flight.push((batch.id, reports));
-            effects.push(Effect::Upload {
-                batch: batch.id,
-                body: self.body(&batch.records),
-                timeout: self.upload_timeout,
-            });
+        while let Next::Send(id) = next {
+            if let Some(batch) = self.batcher.in_flight(id) {
+                let reports = self
+                    .reports
+                    .iter()
+                    .filter(|(event, _)| batch.records.iter().any(|r| &r.event_id == event))
+                    .map(|(event, _)| event.clone())
+                    .collect();
+                let body = self.body(&batch.records);
+                self.reports_in_flight.push((id, reports));
+                effects.push(Effect::Upload {
+                    batch: id,
+                    body,
+                    timeout: self.upload_timeout,
+                });
+            }
             next = self.batcher.poll(now);
         }
         if let Next::WaitUntil(at) = next {
