@@ -26,13 +26,13 @@ export interface Options {
   sessionMaxHours?: number;
   /** Events below this level are not recorded. Default `"info"`. */
   minLevel?: Level;
-  /** A batch is sent once it holds this many events (1–1000). Default 200. */
+  /** A batch is sent once it holds this many events (1–1000). Default 512. Up to four full batches are uploaded at a time. */
   maxBatchEvents?: number;
-  /** … or this many bytes of records (1024–1048576). Default 65536. */
+  /** … or this many bytes of records (1024–1048576). Default 262144. */
   maxBatchBytes?: number;
   /** … or this many milliseconds after its first event (0–600000). Default 5000. */
   flushIntervalMs?: number;
-  /** Bytes of events kept in memory; past it the oldest are dropped and counted. Default 1 MiB. */
+  /** Bytes of events kept in memory; past it the oldest are dropped and counted. Default 1 MiB. Besides it, up to four batches are in flight or awaiting their retry. */
   maxQueueBytes?: number;
   /** Bytes of unsent events page exit may keep in localStorage (0: none). Default 1 MiB. */
   maxStorageBytes?: number;

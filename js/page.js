@@ -6,7 +6,7 @@
 // glue is kept to these three files: wasm-bindgen's test runner stalls when a page loads many
 // snippet modules at once.)
 
-import { HAPPENING, PAGE, QUESTION, report } from "./protocol.js";
+import { HAPPENING, LEVEL, PAGE, QUESTION, report } from "./protocol.js";
 
 // --- The window and the page's one recorder, kept in a registry on `globalThis` that every
 // copy and version of Threadline on the page finds: a second `init` anywhere gets the first
@@ -294,6 +294,20 @@ export function flatten(value, maxLength, maxDepth, maxKept, maxWalked) {
   };
   walk("", value, 0);
   return walked > maxKept ? `${out}n\0${walked - maxKept}\0` : out;
+}
+
+/**
+ * A `log(level, message, attributes)` call for the recorder in one string, so that it crosses
+ * once (`LogParts` in src/web/protocol.rs): the level's `LEVEL` code (0: not a level, recorded
+ * as info), then, unless that level is below `lowest`, the page's path, `\0`, the attributes
+ * flattened (see `flatten`, which the limits are for), `\u0001` and the message as text.
+ */
+export function logParts(level, message, attributes, lowest, maxLength, maxDepth, maxKept, maxWalked) {
+  const code = (typeof level === "string" && LEVEL[level]) || 0;
+  if ((code || LEVEL.info) < lowest) return String(code);
+  const text = typeof message === "string" ? message : describe(message);
+  const flat = attributes == null ? "" : flatten(attributes, maxLength, maxDepth, maxKept, maxWalked);
+  return `${code}${pagePath()}\0${flat}\u0001${text}`;
 }
 
 /** One console argument as text. */

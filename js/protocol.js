@@ -39,6 +39,9 @@ export const HAPPENING = Object.freeze({
  */
 export const QUESTION = Object.freeze({ decision: 0, socketSent: 1 });
 
+/** `log` levels by code (`LEVELS` in protocol.rs); 0 is not a level. */
+export const LEVEL = Object.freeze(Object.assign(Object.create(null), { debug: 1, info: 2, warn: 3, error: 4 }));
+
 /** How a request settled. */
 export const SETTLED = Object.freeze({ response: 0, networkError: 1, aborted: 2 });
 

@@ -1,5 +1,5 @@
 //! Decides when events go to the ingestion endpoint and what happens when a send fails: batch
-//! limits, one upload at a time, retry with exponential back-off and jitter (honouring
+//! limits, a few uploads in flight at once, retry with exponential back-off and jitter (honouring
 //! `Retry-After`), splitting on 413, dropping (and counting) what the endpoint refuses, and a
 //! queue bounded in bytes. It knows nothing of `fetch` or timers: it is fed records, responses
 //! and a clock, and answers with what to do next.
@@ -13,9 +13,9 @@ use crate::Millis;
 /// Batching and memory limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Send once this many events are queued (default 200).
+    /// Send once this many events are queued (default 512, OpenTelemetry's batch size).
     pub max_events: usize,
-    /// Send once this many bytes of records are queued (default 64 KiB).
+    /// Send once this many bytes of records are queued (default 256 KiB).
     pub max_bytes: usize,
     /// Send this long after the first queued event at the latest (default 5 s).
     pub flush_interval: Millis,
@@ -26,8 +26,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_events: 200,
-            max_bytes: 64 * 1024,
+            max_events: 512,
+            max_bytes: 256 * 1024,
             flush_interval: 5_000,
             max_queue_bytes: 1024 * 1024,
         }
@@ -48,6 +48,9 @@ pub struct Record {
 pub struct Batch {
     /// Names this upload in [`Batcher::on_response`].
     pub id: u32,
+    /// The number of its first record in push order; its records are numbered on from it
+    /// without gaps. Orders batches oldest first, whatever order their uploads end in.
+    pub first: u64,
     /// The records, oldest first.
     pub records: Vec<Record>,
 }
@@ -55,8 +58,10 @@ pub struct Batch {
 /// What the web shell should do next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Next {
-    /// Upload this batch, then report the outcome.
-    Send(Batch),
+    /// Upload the batch in flight with this ID ([`Batcher::in_flight`]), then report the
+    /// outcome; then call [`Batcher::poll`], which may send another beside it. The batch stays
+    /// with the batcher (it is sent again if the upload fails), so it is never copied.
+    Send(u32),
     /// Call [`Batcher::poll`] at this time.
     WaitUntil(Millis),
     /// Nothing to do until something is pushed or a response arrives.
@@ -120,6 +125,11 @@ const BACKOFF_BASE: Millis = 1_000;
 const BACKOFF_MAX: Millis = 60_000;
 /// Consecutive network failures after which only the back-off or [`Batcher::online`] resumes.
 pub const PAUSE_AFTER_FAILURES: u32 = 3;
+/// The most uploads in flight at once. More than one go only when that many full batches wait
+/// (a burst of events, or a `flush()`), which then take a quarter of the round trips; four of
+/// the six HTTP/1.1 connections a browser opens to a host leave the app two when the endpoint
+/// is its own origin (HTTP/2 carries them all on one).
+pub const MAX_UPLOADS_IN_FLIGHT: usize = 4;
 
 /// The delay before retry number `failures` (1-based): exponential from 1 s to 60 s, the upper
 /// half randomised by `jitter` so that many pages do not retry in step.
@@ -144,10 +154,13 @@ pub struct Batcher {
     limits: Limits,
     queue: VecDeque<Record>,
     queued_bytes: usize,
-    /// Batches already formed (a retry, or the halves of a 413) that go before new ones; a
-    /// stack, the next to send last.
+    /// The number of the record at the front of the queue (records are numbered in push order).
+    queue_first: u64,
+    /// Batches already formed (a retry, or the halves of a 413) that go before new ones, the
+    /// oldest (the next to send) last.
     ready: Vec<Batch>,
-    in_flight: Option<Batch>,
+    /// At most [`MAX_UPLOADS_IN_FLIGHT`], in the order they were sent.
+    in_flight: Vec<Batch>,
     first_queued_at: Option<Millis>,
     retry_at: Option<Millis>,
     failures: u32,
@@ -163,8 +176,9 @@ impl Batcher {
             limits,
             queue: VecDeque::new(),
             queued_bytes: 0,
+            queue_first: 0,
             ready: Vec::new(),
-            in_flight: None,
+            in_flight: Vec::new(),
             first_queued_at: None,
             retry_at: None,
             failures: 0,
@@ -185,6 +199,7 @@ impl Batcher {
             let Some(oldest) = self.queue.pop_front() else {
                 break;
             };
+            self.queue_first += 1;
             self.queued_bytes -= oldest.json.len();
             self.count(DropReason::QueueFull, 1);
         }
@@ -213,11 +228,13 @@ impl Batcher {
         self.next(now)
     }
 
-    /// The upload of batch `id` ended; `jitter` is a random number for the back-off.
+    /// The upload of batch `id` ended; `jitter` is a random number for the back-off. Failures
+    /// of uploads that were in flight together count as one: the back-off grows per round.
     pub fn on_response(&mut self, id: u32, response: Response, now: Millis, jitter: u32) -> Next {
-        let Some(batch) = self.in_flight.take_if(|b| b.id == id) else {
+        let Some(at) = self.in_flight.iter().position(|b| b.id == id) else {
             return self.next(now);
         };
+        let batch = self.in_flight.remove(at);
         match response {
             Response::Status {
                 code: 200..=299, ..
@@ -227,16 +244,19 @@ impl Batcher {
                 self.split(batch);
             }
             r if retryable(r) => {
-                self.failures = self.failures.saturating_add(1);
-                let wait = match r {
-                    Response::Status {
-                        retry_after: Some(after),
-                        ..
-                    } => after.max(backoff(self.failures, jitter)),
-                    _ => backoff(self.failures, jitter),
+                let asked = match r {
+                    Response::Status { retry_after, .. } => retry_after.unwrap_or(0),
+                    Response::NetworkError => 0,
                 };
-                self.retry_at = Some(now.saturating_add(wait));
-                self.ready.push(batch);
+                let until = if self.is_backing_off(now) {
+                    asked
+                } else {
+                    self.failures = self.failures.saturating_add(1);
+                    asked.max(backoff(self.failures, jitter))
+                };
+                let until = now.saturating_add(until);
+                self.retry_at = Some(self.retry_at.map_or(until, |at| at.max(until)));
+                self.put_ready(batch);
             }
             _ => {
                 self.failures = 0;
@@ -259,20 +279,64 @@ impl Batcher {
         (!counts.is_empty()).then_some(counts)
     }
 
-    /// Records queued or waiting to be retried, including the one in flight.
+    /// Records queued or waiting to be retried, including those in flight.
     pub fn pending(&self) -> usize {
         self.queue.len()
-            + self.ready.iter().map(|b| b.records.len()).sum::<usize>()
-            + self.in_flight.as_ref().map_or(0, |b| b.records.len())
+            + self
+                .in_flight
+                .iter()
+                .chain(&self.ready)
+                .map(|b| b.records.len())
+                .sum::<usize>()
     }
 
     /// Every record not yet acknowledged, oldest first: what must outlive the page.
     pub fn records(&self) -> impl Iterator<Item = &Record> {
-        self.in_flight
-            .iter()
-            .chain(self.ready.iter().rev())
+        // A handful of batches: filed by age one by one, where a sort would add kilobytes.
+        let mut batches: Vec<&Batch> = Vec::new();
+        for batch in self.in_flight.iter().chain(&self.ready) {
+            let at = batches.partition_point(|b| b.first < batch.first);
+            batches.insert(at, batch);
+        }
+        batches
+            .into_iter()
             .flat_map(|b| b.records.iter())
             .chain(self.queue.iter())
+    }
+
+    /// The batch in flight with ID `id` (see [`Next::Send`]).
+    pub fn in_flight(&self, id: u32) -> Option<&Batch> {
+        self.in_flight.iter().find(|b| b.id == id)
+    }
+
+    /// Whether the record of event `event_id` is still pending (in any order: cheaper than
+    /// [`Batcher::records`]).
+    #[inline(never)]
+    pub fn holds(&self, event_id: &str) -> bool {
+        let is = |r: &Record| r.event_id == event_id;
+        self.queue.iter().any(is)
+            || self
+                .in_flight
+                .iter()
+                .chain(&self.ready)
+                .any(|b| b.records.iter().any(is))
+    }
+
+    /// How many records were queued so far: [`Batcher::done_before`] of it, later, tells
+    /// whether all of them are acknowledged (or dropped).
+    pub fn pushed(&self) -> u64 {
+        self.queue_first + self.queue.len() as u64
+    }
+
+    /// Whether no record among the first `n` pushed is still pending.
+    #[inline(never)]
+    pub fn done_before(&self, n: u64) -> bool {
+        (self.queue.is_empty() || self.queue_first >= n)
+            && self
+                .in_flight
+                .iter()
+                .chain(&self.ready)
+                .all(|b| b.first >= n)
     }
 
     /// Whether an upload is waiting out a back-off (the endpoint or network is failing).
@@ -298,12 +362,20 @@ impl Batcher {
             self.count(DropReason::TooLarge, batch.records.len());
             return;
         }
-        let second = batch.records.split_off(batch.records.len() / 2);
-        self.ready.push(Batch {
+        let half = batch.records.len() / 2;
+        let second = batch.records.split_off(half);
+        self.put_ready(Batch {
             id: 0,
+            first: batch.first + half as u64,
             records: second,
         });
-        self.ready.push(batch);
+        self.put_ready(batch);
+    }
+
+    /// Files a formed batch among the ready ones by age, the oldest last.
+    fn put_ready(&mut self, batch: Batch) {
+        let at = self.ready.partition_point(|b| b.first > batch.first);
+        self.ready.insert(at, batch);
     }
 
     fn batch_id(&mut self) -> u32 {
@@ -312,7 +384,7 @@ impl Batcher {
     }
 
     fn next(&mut self, now: Millis) -> Next {
-        if self.in_flight.is_some() {
+        if self.in_flight.len() >= MAX_UPLOADS_IN_FLIGHT {
             return Next::Idle;
         }
         if let Some(at) = self.retry_at {
@@ -340,12 +412,14 @@ impl Batcher {
                 self.take_batch(now)
             }
         };
-        self.in_flight = Some(batch.clone());
-        Next::Send(batch)
+        let id = batch.id;
+        self.in_flight.push(batch);
+        Next::Send(id)
     }
 
     /// Takes the oldest records that fit the batch limits (always at least one).
     fn take_batch(&mut self, now: Millis) -> Batch {
+        let first = self.queue_first;
         let mut records = Vec::new();
         let mut bytes = 0;
         while let Some(record) = self.queue.front() {
@@ -361,6 +435,7 @@ impl Batcher {
             };
             bytes += size;
             self.queued_bytes -= size;
+            self.queue_first += 1;
             records.push(record);
         }
         if self.queue.is_empty() {
@@ -371,6 +446,7 @@ impl Batcher {
         }
         Batch {
             id: self.batch_id(),
+            first,
             records,
         }
     }
@@ -392,10 +468,13 @@ mod tests {
         batch.records.iter().map(|r| r.event_id.clone()).collect()
     }
 
-    fn sent(next: Next) -> Batch {
-        match next {
-            Next::Send(batch) => batch,
-            other => panic!("expected a send, got {other:?}"),
+    impl Batcher {
+        /// The batch `step` sent (a copy, to compare).
+        fn sent_with(&mut self, step: impl FnOnce(&mut Batcher) -> Next) -> Batch {
+            match step(self) {
+                Next::Send(id) => self.in_flight(id).cloned().unwrap(),
+                other => panic!("expected a send, got {other:?}"),
+            }
         }
     }
 
@@ -416,13 +495,13 @@ mod tests {
         });
         assert_eq!(b.push(record(1, 10), 1_000), Next::WaitUntil(6_000));
         assert_eq!(b.push(record(2, 10), 2_000), Next::WaitUntil(6_000));
-        let batch = sent(b.push(record(3, 10), 3_000));
+        let batch = b.sent_with(|b| b.push(record(3, 10), 3_000));
         assert_eq!(ids(&batch), ["e1", "e2", "e3"]);
         assert_eq!(b.on_response(batch.id, OK, 3_100, 0), Next::Idle);
 
         assert_eq!(b.push(record(4, 10), 10_000), Next::WaitUntil(15_000));
         assert_eq!(b.poll(14_999), Next::WaitUntil(15_000));
-        assert_eq!(ids(&sent(b.poll(15_000))), ["e4"]);
+        assert_eq!(ids(&b.sent_with(|b| b.poll(15_000))), ["e4"]);
     }
 
     #[test]
@@ -433,44 +512,104 @@ mod tests {
         });
         b.push(record(1, 40), 0);
         b.push(record(2, 40), 0);
-        let batch = sent(b.push(record(3, 40), 0));
+        let batch = b.sent_with(|b| b.push(record(3, 40), 0));
         assert_eq!(ids(&batch), ["e1", "e2"], "120 bytes would not fit in 100");
         assert_eq!(
             b.on_response(batch.id, OK, 1, 0),
             Next::WaitUntil(5_000),
             "e3 was queued at 0"
         );
-        assert_eq!(ids(&sent(b.flush(2))), ["e3"]);
+        assert_eq!(ids(&b.sent_with(|b| b.flush(2))), ["e3"]);
     }
 
     #[test]
-    fn flush_sends_everything_now_one_batch_at_a_time() {
+    fn full_batches_go_side_by_side_up_to_the_bound_and_flush_waits_for_a_free_upload() {
         let mut b = Batcher::new(Limits {
             max_events: 2,
             ..Limits::default()
         });
-        b.push(record(1, 10), 0);
-        let first = sent(b.push(record(2, 10), 0));
-        assert_eq!(b.push(record(3, 10), 0), Next::Idle, "one upload at a time");
-        b.push(record(4, 10), 0);
-        b.push(record(5, 10), 0);
-        let second = sent(b.on_response(first.id, OK, 10, 0));
-        assert_eq!(ids(&second), ["e3", "e4"]);
+        let mut in_flight = Vec::new();
+        for n in 0..MAX_UPLOADS_IN_FLIGHT {
+            b.push(record(2 * n, 10), 0);
+            in_flight.push(b.sent_with(|b| b.push(record(2 * n + 1, 10), 0)));
+            assert_eq!(b.poll(0), Next::Idle, "nothing else is queued");
+        }
+        assert_eq!(ids(&in_flight[1]), ["e2", "e3"]);
+        let n = 2 * MAX_UPLOADS_IN_FLIGHT;
+        b.push(record(n, 10), 0);
         assert_eq!(
-            b.flush(11),
+            b.push(record(n + 1, 10), 0),
             Next::Idle,
-            "flush waits for the upload in flight"
+            "the bound is reached"
         );
-        let third = sent(b.on_response(second.id, OK, 12, 0));
-        assert_eq!(ids(&third), ["e5"]);
-        assert_eq!(b.on_response(third.id, OK, 13, 0), Next::Idle);
+        b.push(record(n + 2, 10), 0);
+        assert_eq!(b.flush(11), Next::Idle, "flush waits for a free upload");
+        let next = b.sent_with(|b| b.on_response(in_flight[1].id, OK, 12, 0));
+        assert_eq!(ids(&next), [format!("e{n}"), format!("e{}", n + 1)]);
+        let last = b.sent_with(|b| b.on_response(in_flight[0].id, OK, 13, 0));
+        assert_eq!(ids(&last), [format!("e{}", n + 2)]);
+        assert_eq!(b.poll(13), Next::Idle, "the flush took everything");
+        for batch in in_flight.iter().skip(2).chain([&next, &last]) {
+            assert_eq!(b.on_response(batch.id, OK, 14, 0), Next::Idle);
+        }
         assert_eq!(b.pending(), 0);
+    }
+
+    #[test]
+    fn answers_in_any_order_keep_the_records_oldest_first() {
+        let mut b = Batcher::new(Limits {
+            max_events: 2,
+            ..Limits::default()
+        });
+        let all = |b: &Batcher| b.records().map(|r| r.event_id.clone()).collect::<Vec<_>>();
+        b.push(record(1, 10), 0);
+        let first = b.sent_with(|b| b.push(record(2, 10), 0));
+        b.push(record(3, 10), 0);
+        let second = b.sent_with(|b| b.push(record(4, 10), 0));
+        b.push(record(5, 10), 0);
+        let flushed = b.pushed();
+        assert!(!b.done_before(flushed));
+        b.on_response(second.id, UNAVAILABLE, 10, 0);
+        assert_eq!(all(&b), ["e1", "e2", "e3", "e4", "e5"]);
+        b.on_response(first.id, OK, 11, 0);
+        assert!(b.done_before(2), "e1 and e2 are acknowledged");
+        assert!(!b.done_before(flushed), "e3 and e4 wait for their retry");
+        assert_eq!(all(&b), ["e3", "e4", "e5"]);
+        let retry = b.sent_with(|b| b.poll(510));
+        assert_eq!(ids(&retry), ["e3", "e4"], "the retry goes first");
+        b.on_response(retry.id, OK, 520, 0);
+        let last = b.sent_with(|b| b.flush(520));
+        assert!(!b.done_before(flushed));
+        b.on_response(last.id, OK, 530, 0);
+        assert!(b.done_before(flushed));
+        assert_eq!(b.take_dropped(), None);
+    }
+
+    #[test]
+    fn uploads_failing_together_back_off_once_and_retry_oldest_first() {
+        let mut b = Batcher::new(Limits {
+            max_events: 1,
+            ..Limits::default()
+        });
+        let first = b.sent_with(|b| b.push(record(1, 10), 0));
+        let second = b.sent_with(|b| b.push(record(2, 10), 0));
+        assert_eq!(
+            b.on_response(second.id, Response::NetworkError, 10, 0),
+            Next::WaitUntil(510)
+        );
+        assert_eq!(
+            b.on_response(first.id, Response::NetworkError, 20, 0),
+            Next::WaitUntil(510),
+            "one round of failures, one step of back-off"
+        );
+        assert_eq!(ids(&b.sent_with(|b| b.poll(510))), ["e1"]);
+        assert_eq!(ids(&b.sent_with(|b| b.poll(510))), ["e2"]);
     }
 
     #[test]
     fn retryable_failures_back_off_exponentially_up_to_a_minute() {
         let mut b = Batcher::new(Limits::default());
-        let mut batch = sent(b.flush_after_push(record(1, 10), 0));
+        let mut batch = b.sent_with(|b| b.flush_after_push(record(1, 10), 0));
         let mut now = 0;
         let mut waits = Vec::new();
         for _ in 0..9 {
@@ -481,7 +620,7 @@ mod tests {
             waits.push(at - now);
             assert_eq!(b.poll(at - 1), Next::WaitUntil(at), "never earlier");
             now = at;
-            batch = sent(b.poll(now));
+            batch = b.sent_with(|b| b.poll(now));
             assert_eq!(ids(&batch), ["e1"], "the same events are retried");
         }
         // With no jitter each wait is the lower half of its band: 1 s, 2 s, 4 s, … capped at 60 s.
@@ -508,7 +647,7 @@ mod tests {
     #[test]
     fn retry_after_is_honoured_and_recovery_resets_the_back_off() {
         let mut b = Batcher::new(Limits::default());
-        let batch = sent(b.flush_after_push(record(1, 10), 0));
+        let batch = b.sent_with(|b| b.flush_after_push(record(1, 10), 0));
         let busy = Response::Status {
             code: 429,
             retry_after: Some(2_000),
@@ -517,15 +656,15 @@ mod tests {
             b.on_response(batch.id, busy, 100, 0),
             Next::WaitUntil(2_100)
         );
-        let batch = sent(b.poll(2_100));
+        let batch = b.sent_with(|b| b.poll(2_100));
         assert_eq!(
             b.on_response(batch.id, UNAVAILABLE, 2_200, 0),
             Next::WaitUntil(3_200),
             "second failure: 2 s band"
         );
-        let batch = sent(b.poll(3_200));
+        let batch = b.sent_with(|b| b.poll(3_200));
         b.on_response(batch.id, OK, 3_300, 0);
-        let batch = sent(b.flush_after_push(record(2, 10), 4_000));
+        let batch = b.sent_with(|b| b.flush_after_push(record(2, 10), 4_000));
         assert_eq!(
             b.on_response(batch.id, UNAVAILABLE, 4_100, 0),
             Next::WaitUntil(4_600),
@@ -537,7 +676,7 @@ mod tests {
     fn which_statuses_are_retried() {
         for code in [408, 429, 500, 502, 503, 504] {
             let mut b = Batcher::new(Limits::default());
-            let batch = sent(b.flush_after_push(record(1, 10), 0));
+            let batch = b.sent_with(|b| b.flush_after_push(record(1, 10), 0));
             assert!(
                 matches!(
                     b.on_response(
@@ -557,7 +696,7 @@ mod tests {
         }
         for code in [400, 401, 403, 404, 422] {
             let mut b = Batcher::new(Limits::default());
-            let batch = sent(b.flush_after_push(record(1, 10), 0));
+            let batch = b.sent_with(|b| b.flush_after_push(record(1, 10), 0));
             assert_eq!(
                 b.on_response(
                     batch.id,
@@ -590,14 +729,14 @@ mod tests {
             code: 413,
             retry_after: None,
         };
-        let batch = sent(b.flush(0));
-        let halves = sent(b.on_response(batch.id, too_large, 1, 0));
+        let batch = b.sent_with(|b| b.flush(0));
+        let halves = b.sent_with(|b| b.on_response(batch.id, too_large, 1, 0));
         assert_eq!(ids(&halves), ["e1", "e2"]);
-        let quarter = sent(b.on_response(halves.id, too_large, 2, 0));
+        let quarter = b.sent_with(|b| b.on_response(halves.id, too_large, 2, 0));
         assert_eq!(ids(&quarter), ["e1"]);
-        let next = sent(b.on_response(quarter.id, too_large, 3, 0));
+        let next = b.sent_with(|b| b.on_response(quarter.id, too_large, 3, 0));
         assert_eq!(ids(&next), ["e2"]);
-        let rest = sent(b.on_response(next.id, OK, 4, 0));
+        let rest = b.sent_with(|b| b.on_response(next.id, OK, 4, 0));
         assert_eq!(ids(&rest), ["e3", "e4"]);
         assert_eq!(b.on_response(rest.id, OK, 5, 0), Next::Idle);
         assert_eq!(b.take_dropped(), Some(vec![(DropReason::TooLarge, 1)]));
@@ -617,7 +756,7 @@ mod tests {
         assert_eq!(b.pending(), 10);
         assert_eq!(b.take_dropped(), Some(vec![(DropReason::QueueFull, 9_990)]));
         assert_eq!(b.take_dropped(), None, "counts are reported once");
-        let batch = sent(b.flush(1));
+        let batch = b.sent_with(|b| b.flush(1));
         assert_eq!(
             ids(&batch).first().map(String::as_str),
             Some("e9990"),
@@ -630,7 +769,7 @@ mod tests {
     #[test]
     fn after_repeated_network_failures_going_online_retries_at_once() {
         let mut b = Batcher::new(Limits::default());
-        let mut batch = sent(b.flush_after_push(record(1, 10), 0));
+        let mut batch = b.sent_with(|b| b.flush_after_push(record(1, 10), 0));
         let mut now = 0;
         for _ in 0..PAUSE_AFTER_FAILURES {
             let Next::WaitUntil(at) = b.on_response(batch.id, Response::NetworkError, now, 0)
@@ -638,19 +777,19 @@ mod tests {
                 panic!()
             };
             now = at;
-            batch = sent(b.poll(now));
+            batch = b.sent_with(|b| b.poll(now));
         }
         let Next::WaitUntil(at) = b.on_response(batch.id, Response::NetworkError, now, 0) else {
             panic!()
         };
         assert!(at > now + 1_000);
-        assert_eq!(ids(&sent(b.online(now + 10))), ["e1"]);
+        assert_eq!(ids(&b.sent_with(|b| b.online(now + 10))), ["e1"]);
     }
 
     #[test]
     fn a_response_for_an_unknown_batch_changes_nothing() {
         let mut b = Batcher::new(Limits::default());
-        let batch = sent(b.flush_after_push(record(1, 10), 0));
+        let batch = b.sent_with(|b| b.flush_after_push(record(1, 10), 0));
         assert_eq!(b.on_response(batch.id + 7, OK, 1, 0), Next::Idle);
         assert_eq!(b.pending(), 1);
     }
@@ -669,7 +808,7 @@ mod tests {
             ..Limits::default()
         });
         b.push(record(1, 10), 0);
-        let first = sent(b.push(record(2, 10), 0));
+        let first = b.sent_with(|b| b.push(record(2, 10), 0));
         b.push(record(3, 10), 1);
         let all = |b: &Batcher| b.records().map(|r| r.event_id.clone()).collect::<Vec<_>>();
         assert_eq!(all(&b), ["e1", "e2", "e3"]);

@@ -44,7 +44,8 @@ enum Step {
     EndAction(usize, u8),
     Click(bool),
     Wait(u32),
-    Answer(Answer),
+    /// Answers one of the uploads in flight, any of them.
+    Answer(usize, Answer),
     Flush,
     Hidden,
     Shown,
@@ -65,7 +66,7 @@ fn step() -> impl Strategy<Value = Step> {
             1 => Just(Answer::Status(400)),
             1 => Just(Answer::Status(413)),
             1 => Just(Answer::NetworkError),
-        ].prop_map(Step::Answer),
+        ].prop_flat_map(|a| any::<usize>().prop_map(move |i| Step::Answer(i, a))),
         1 => Just(Step::Flush),
         1 => Just(Step::Hidden),
         1 => Just(Step::Shown),
@@ -175,8 +176,8 @@ proptest! {
                     }
                     now = until;
                 }
-                Step::Answer(answer) => {
-                    tab.answer(now, answer, &mut collector);
+                Step::Answer(i, answer) => {
+                    tab.answer_nth(i, now, answer, &mut collector);
                 }
                 Step::Flush => {
                     let p = tab.flush(now);

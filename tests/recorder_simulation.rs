@@ -134,6 +134,73 @@ fn a_rejected_batch_is_counted_and_the_rest_goes_on() {
 }
 
 #[test]
+fn uploads_in_flight_answered_out_of_order_settle_a_flush_only_when_all_are_in() {
+    let store = storage();
+    let batches_of_20 = Config {
+        limits: threadline::batcher::Limits {
+            max_events: 20,
+            ..threadline::batcher::Limits::default()
+        },
+        ..config()
+    };
+    let mut tab = Tab::open(batches_of_20, &store, 9, T0);
+    let mut collector = Collector::default();
+    let now = T0;
+    tab.log_many(now, "burst", 45);
+    assert_eq!(tab.uploads.len(), 2, "the two full batches go at once");
+    let p = tab.flush(now);
+    assert_eq!(tab.uploads.len(), 3, "the flush sends the rest beside them");
+    assert!(tab.answer_nth(2, now + 5, Answer::Ok, &mut collector));
+    assert!(tab.answer_nth(1, now + 6, Answer::Ok, &mut collector));
+    assert!(
+        !tab.settled.contains(&p),
+        "the oldest batch is not acknowledged yet"
+    );
+    // The page is hidden meanwhile: the unacknowledged batch is kept, oldest first.
+    tab.hide(now + 7);
+    let stored = store.borrow().items.get(&tab.outbox_key).cloned().unwrap();
+    let kept: Vec<&str> = stored.lines().collect();
+    assert_eq!(kept.len(), 20, "{stored}");
+    assert!(kept[0].contains("burst 0\"") && kept[19].contains("burst 19\""));
+    tab.rec.page_shown();
+    tab.apply();
+    assert!(tab.answer_nth(0, now + 8, Answer::Ok, &mut collector));
+    assert!(tab.settled.contains(&p));
+    let mut messages = collector.log_messages();
+    messages.sort_by_key(|m| m[6..].parse::<u32>().unwrap());
+    let expected: Vec<String> = (0..45).map(|i| format!("burst {i}")).collect();
+    assert_eq!(messages, expected);
+    assert_accounted(&collector, tab.rec.events_recorded());
+}
+
+#[test]
+fn a_log_carries_the_path_read_with_it_and_other_events_the_path_read_when_stamped() {
+    let store = storage();
+    let mut tab = Tab::open(config(), &store, 10, T0);
+    let mut collector = Collector::default();
+    let mut now = T0;
+    let call = threadline::recorder::LogCall {
+        name: "log",
+        severity: threadline::event::Severity::Warn,
+        message: "moved",
+        attributes: "sstep\0two\0",
+        path: Some("/cart/2"),
+        correlation: None,
+    };
+    tab.rec.log(now, &call);
+    tab.apply();
+    tab.log(now, "here");
+    tab.flush(now);
+    drain(&mut tab, &mut now, T0 + 60_000, &mut collector, Answer::Ok);
+    let logs: Vec<_> = collector.named("log").collect();
+    assert_eq!(logs.len(), 2);
+    assert_eq!(sim::attr(logs[0], "url.path").as_deref(), Some("/cart/2"));
+    assert_eq!(sim::attr(logs[0], "step").as_deref(), Some("two"));
+    assert_eq!(logs[0]["severityText"], "WARN");
+    assert_eq!(sim::attr(logs[1], "url.path").as_deref(), Some("/checkout"));
+}
+
+#[test]
 fn a_reload_sends_what_the_hidden_page_stored_exactly_once() {
     let store = storage();
     let mut first = Tab::open(config(), &store, 3, T0);

@@ -22,9 +22,10 @@ use crate::redact::Redactor;
 use crate::retry_after;
 use crate::text::concat;
 
-/// A `flush()` waiting for the newest event it saw to be acknowledged (or persisted).
+/// A `flush()` waiting for every event queued before it to be acknowledged (or persisted).
 struct Waiter {
-    last: Option<String>,
+    /// How many events the batcher had been given when `flush()` was called.
+    upto: u64,
     promise: PromiseId,
     /// When it settles at the latest, with what is unacknowledged written to storage.
     deadline: Millis,
@@ -61,8 +62,8 @@ pub struct Delivery {
     /// The `threadline.dropped` events not yet acknowledged, with the counts each carries: one
     /// that is itself dropped (evicted, rejected) has its counts counted again.
     reports: Vec<(String, Vec<(DropReason, u32)>)>,
-    /// The reports in the batch in flight.
-    reports_in_flight: Vec<String>,
+    /// The reports in each batch in flight, by batch.
+    reports_in_flight: Vec<(u32, Vec<String>)>,
 }
 
 impl Delivery {
@@ -103,29 +104,31 @@ impl Delivery {
         encode_body(&resource, records.into_iter().map(|r| r.json.as_str()))
     }
 
-    /// Turns the batcher's answer into effects.
-    fn carry_out(&mut self, next: Next, effects: &mut Vec<Effect>) {
-        match next {
-            Next::Send(batch) => {
-                self.reports_in_flight = self
+    /// Turns the batcher's answer into effects: every batch it sends now, then its timer.
+    fn carry_out(&mut self, mut next: Next, now: Millis, effects: &mut Vec<Effect>) {
+        while let Next::Send(id) = next {
+            if let Some(batch) = self.batcher.in_flight(id) {
+                let reports = self
                     .reports
                     .iter()
-                    .filter(|(id, _)| batch.records.iter().any(|r| &r.event_id == id))
-                    .map(|(id, _)| id.clone())
+                    .filter(|(event, _)| batch.records.iter().any(|r| &r.event_id == event))
+                    .map(|(event, _)| event.clone())
                     .collect();
+                let body = self.body(&batch.records);
+                self.reports_in_flight.push((id, reports));
                 effects.push(Effect::Upload {
-                    batch: batch.id,
-                    body: self.body(&batch.records),
+                    batch: id,
+                    body,
                     timeout: self.upload_timeout,
                 });
             }
-            Next::WaitUntil(at) => {
-                if self.timer != Some(at) {
-                    self.timer = Some(at);
-                    effects.push(Effect::SetTimer(Timer::Batch, at));
-                }
+            next = self.batcher.poll(now);
+        }
+        if let Next::WaitUntil(at) = next {
+            if self.timer != Some(at) {
+                self.timer = Some(at);
+                effects.push(Effect::SetTimer(Timer::Batch, at));
             }
-            Next::Idle => {}
         }
     }
 
@@ -144,11 +147,7 @@ impl Delivery {
             waiters, batcher, ..
         } = self;
         waiters.retain(|w| {
-            let done = failing
-                || w.deadline <= now
-                || w.last
-                    .as_ref()
-                    .is_none_or(|id| !batcher.records().any(|r| &r.event_id == id));
+            let done = failing || w.deadline <= now || batcher.done_before(w.upto);
             if done {
                 effects.push(Effect::Settle(w.promise));
             }
@@ -227,7 +226,7 @@ impl Delivery {
             reports, batcher, ..
         } = self;
         reports.retain(|(id, counts)| {
-            let pending = batcher.records().any(|r| &r.event_id == id);
+            let pending = batcher.holds(id);
             if !pending {
                 for (reason, n) in counts {
                     batcher.count(*reason, *n as usize);
@@ -274,10 +273,10 @@ impl<P: crate::recorder::PagePath> Recorder<P> {
     }
 
     /// What every new event carries: a fresh `event.id`, the time, `correlation` (else the
-    /// current action's ID, else the session's), the session and the page path. `None` when no
-    /// events are sent or no random ID could be drawn.
+    /// current action's ID, else the session's), the session and the page path (`path`, else
+    /// read now). `None` when no events are sent or no random ID could be drawn.
     #[inline(never)]
-    fn stamp(&mut self, now: Millis, correlation: Option<Id>) -> Option<Stamp> {
+    fn stamp(&mut self, now: Millis, correlation: Option<Id>, path: Option<&str>) -> Option<Stamp> {
         self.delivery.as_ref()?;
         let id = self.correlator.mint().ok()?;
         let session_id = self.session_id(now);
@@ -288,7 +287,7 @@ impl<P: crate::recorder::PagePath> Recorder<P> {
             time: now,
             correlation_id,
             session_id,
-            page_path: self.path.path(),
+            page_path: path.map_or_else(|| self.path.path(), String::from),
             user_id: self.user.clone(),
         })
     }
@@ -303,20 +302,21 @@ impl<P: crate::recorder::PagePath> Recorder<P> {
         build: impl FnOnce(&Stamp, &Redactor) -> String,
     ) {
         if self.is_recorded(severity) {
-            self.emit_at(now, correlation, None, build);
+            self.emit_at(now, correlation, None, None, build);
         }
     }
 
-    /// [`Recorder::emit`] for an event that happened at `time` (default now), whatever its
-    /// severity.
+    /// [`Recorder::emit`] for an event that happened at `time` (default now) on the page at
+    /// `path` (default read now), whatever its severity.
     pub(crate) fn emit_at(
         &mut self,
         now: Millis,
         correlation: Option<Id>,
         time: Option<Millis>,
+        path: Option<&str>,
         build: impl FnOnce(&Stamp, &Redactor) -> String,
     ) {
-        let Some(mut stamp) = self.stamp(now, correlation) else {
+        let Some(mut stamp) = self.stamp(now, correlation, path) else {
             return;
         };
         if let Some(time) = time {
@@ -358,7 +358,7 @@ impl<P: crate::recorder::PagePath> Recorder<P> {
         let Some(d) = delivery.as_mut() else {
             return;
         };
-        d.carry_out(next, effects);
+        d.carry_out(next, now, effects);
         d.settle_waiters(now, effects);
         if d.closing && d.waiters.is_empty() {
             if d.timer.is_some() {
@@ -382,7 +382,7 @@ impl<P: crate::recorder::PagePath> Recorder<P> {
             .as_mut()
             .and_then(|d| d.batcher.take_dropped());
         if let Some(counts) = counts {
-            if let Some(stamp) = self.stamp(now, None) {
+            if let Some(stamp) = self.stamp(now, None, None) {
                 let json = page_events::dropped(&stamp, &counts);
                 if let Some(d) = self.delivery.as_mut() {
                     d.reports.push((stamp.id.to_hex(), counts));
@@ -415,7 +415,12 @@ impl<P: crate::recorder::PagePath> Recorder<P> {
             }
         };
         if let Some(d) = self.delivery.as_mut() {
-            let reports = core::mem::take(&mut d.reports_in_flight);
+            let reports = d
+                .reports_in_flight
+                .iter()
+                .position(|(b, _)| *b == batch)
+                .map(|at| d.reports_in_flight.swap_remove(at).1)
+                .unwrap_or_default();
             let next = d.batcher.on_response(batch, response, now, jitter);
             if (200..300).contains(&status) {
                 d.reports.retain(|(id, _)| !reports.contains(id));
@@ -461,10 +466,10 @@ impl<P: crate::recorder::PagePath> Recorder<P> {
             return;
         };
         d.closing |= close;
-        let last = d.batcher.records().last().map(|r| r.event_id.clone());
+        let upto = d.batcher.pushed();
         let deadline = now + d.upload_timeout + FLUSH_GRACE;
         d.waiters.push(Waiter {
-            last,
+            upto,
             promise,
             deadline,
         });
@@ -489,7 +494,7 @@ impl<P: crate::recorder::PagePath> Recorder<P> {
                 DropReason::StorageFull,
                 u32::try_from(over).unwrap_or(u32::MAX),
             )];
-            let note = self.stamp(now, None).map(|stamp| Record {
+            let note = self.stamp(now, None, None).map(|stamp| Record {
                 event_id: stamp.id.to_hex(),
                 json: page_events::dropped(&stamp, &counts),
             });

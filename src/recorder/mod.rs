@@ -80,6 +80,23 @@ pub enum Plan {
     },
 }
 
+/// A `log` call, or an event of Threadline's own UI, as the shell hands it over.
+#[derive(Clone, Copy, Debug)]
+pub struct LogCall<'a> {
+    /// `log`, or `ui.…` for Threadline's own UI.
+    pub name: &'a str,
+    /// The level it was logged at.
+    pub severity: Severity,
+    /// The message.
+    pub message: &'a str,
+    /// The attributes as the shell flattened them (see `attributes`).
+    pub attributes: &'a str,
+    /// The page's path when the shell read it with the call; else it is read when stamped.
+    pub path: Option<&'a str>,
+    /// The ID the event belongs to; else the current action's, else the session's.
+    pub correlation: Option<Id>,
+}
+
 /// An automatic action's trigger: a click on an actionable element, or a form submit.
 #[derive(Clone, Copy, Debug)]
 pub struct Trigger<'a> {
@@ -362,7 +379,7 @@ impl<P: PagePath> Recorder<P> {
             // one of ours; else to the current action or the session.
             let correlation = request.id.or_else(|| echoed.and_then(Id::parse));
             // Stamped when the request started, so it sorts before what the servers logged.
-            self.emit_at(now, correlation, Some(request.started), |stamp, _| {
+            self.emit_at(now, correlation, Some(request.started), None, |stamp, _| {
                 page_events::http_request(stamp, &done, keep_query)
             });
         }
@@ -528,20 +545,20 @@ impl<P: PagePath> Recorder<P> {
         }
     }
 
-    /// `log(level, message, attributes)`, or an event of Threadline's own UI (`name` `ui.…`,
-    /// under `correlation`).
-    pub fn log(
-        &mut self,
-        now: Millis,
-        name: &str,
-        severity: Severity,
-        message: &str,
-        attributes: &str,
-        correlation: Option<Id>,
-    ) {
-        self.emit(now, correlation, severity, |stamp, redactor| {
-            page_events::log(stamp, name, severity, message, attributes, redactor)
-        });
+    /// `log(level, message, attributes)`, or an event of Threadline's own UI.
+    pub fn log(&mut self, now: Millis, call: &LogCall<'_>) {
+        if self.is_recorded(call.severity) {
+            self.emit_at(now, call.correlation, None, call.path, |stamp, redactor| {
+                page_events::log(
+                    stamp,
+                    call.name,
+                    call.severity,
+                    call.message,
+                    call.attributes,
+                    redactor,
+                )
+            });
+        }
     }
 
     /// An uncaught error or unhandled rejection.

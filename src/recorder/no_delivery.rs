@@ -66,6 +66,7 @@ impl<P: crate::recorder::PagePath> Recorder<P> {
         _now: Millis,
         _correlation: Option<Id>,
         _time: Option<Millis>,
+        _path: Option<&str>,
         _build: impl FnOnce(&Stamp, &Redactor) -> String,
     ) {
     }

@@ -17,14 +17,14 @@ use crate::options::{already_running, differences};
 use crate::origin::Origin;
 use crate::otlp::MAX_VALUE_BYTES;
 use crate::recorder::limits::{MAX_ATTRIBUTE_DEPTH, MAX_ATTRIBUTES_WALKED};
-use crate::recorder::{self, SESSION_KEY};
+use crate::recorder::{self, LogCall, SESSION_KEY};
 use crate::web::auto_actions::AutoActions;
 use crate::web::driver::{Handle, Shell, with_shell};
 use crate::web::fetch::FetchPatch;
 use crate::web::glue::{self, Page};
 use crate::web::hooks::Hooks;
 use crate::web::options::read_options;
-use crate::web::protocol::RecorderMethod;
+use crate::web::protocol::{self, LogParts, RecorderMethod};
 use crate::web::xhr::XhrPatch;
 
 /// What `init` installed in the page, taken down by `shutdown`.
@@ -288,7 +288,9 @@ impl Recorder {
         pair.get(0).unchecked_into()
     }
 
-    /// Records event `name` at `level` (see `log` and `recordUi`).
+    /// Records event `name` at `level` (see `log` and `recordUi`). The level, the message, the
+    /// attributes and the page's path cross in one string; the attributes are walked only at a
+    /// level that is recorded.
     fn record(
         &self,
         name: &str,
@@ -297,25 +299,44 @@ impl Recorder {
         attributes: &JsValue,
         correlation: Option<Id>,
     ) {
-        let severity = level
-            .as_string()
-            .and_then(|l| Severity::parse(&l))
-            .unwrap_or_else(|| {
-                glue::warn("log(level): expected \"debug\", \"info\", \"warn\" or \"error\"; recorded as \"info\".");
-                Severity::Info
-            });
         with_shell(&self.handle, |shell, now| {
-            // Checked before the attributes are walked, which is the costly part.
-            if !shell.core.is_recorded(severity) {
+            if !shell.core.sends_events() {
+                if level
+                    .as_string()
+                    .and_then(|l| Severity::parse(&l))
+                    .is_none()
+                {
+                    unknown_level();
+                }
                 return;
             }
-            let message = message
-                .as_string()
-                .unwrap_or_else(|| glue::describe(message));
-            let entries = read_attributes(shell, attributes);
-            shell
-                .core
-                .log(now, name, severity, &message, &entries, correlation);
+            let (max_length, max_kept) = walk_limits();
+            let text = glue::log_parts(
+                level,
+                message,
+                attributes,
+                protocol::lowest_recorded(&shell.core),
+                max_length,
+                MAX_ATTRIBUTE_DEPTH,
+                max_kept,
+                MAX_ATTRIBUTES_WALKED,
+            );
+            let Some(parts) = LogParts::read(&text) else {
+                return;
+            };
+            let severity = parts.level.unwrap_or_else(unknown_level);
+            let Some((path, attributes, message)) = parts.event else {
+                return;
+            };
+            let call = LogCall {
+                name,
+                severity,
+                message,
+                attributes,
+                path: Some(path),
+                correlation,
+            };
+            shell.core.log(now, &call);
         });
     }
 }
@@ -358,15 +379,28 @@ impl Recorder {
     }
 }
 
+/// Warns that a `log` level is not one of the four; it is recorded as `info`.
+fn unknown_level() -> Severity {
+    glue::warn(
+        "log(level): expected \"debug\", \"info\", \"warn\" or \"error\"; recorded as \"info\".",
+    );
+    Severity::Info
+}
+
+/// The walker's string length and entry limits (see `flatten` in `js/page.js`).
+fn walk_limits() -> (u32, u32) {
+    // The limits are small; one more character tells a cut string from a whole one.
+    #[allow(clippy::cast_possible_truncation)]
+    (MAX_VALUE_BYTES as u32 + 1, MAX_ATTRIBUTES as u32)
+}
+
 /// The app's attributes flattened by the walker in `js/page.js` (see `attributes`); empty when
 /// there are none or events are not sent.
 fn read_attributes(shell: &Shell, value: &JsValue) -> String {
     if !shell.core.sends_events() || value.is_undefined() || value.is_null() {
         return String::new();
     }
-    // The limits are small; one more character tells a cut string from a whole one.
-    #[allow(clippy::cast_possible_truncation)]
-    let (max_length, max_kept) = (MAX_VALUE_BYTES as u32 + 1, MAX_ATTRIBUTES as u32);
+    let (max_length, max_kept) = walk_limits();
     glue::flatten(
         value,
         max_length,

@@ -118,6 +118,21 @@ extern "C" {
         max_kept: u32,
         max_walked: u32,
     ) -> String;
+    /// A `log` call in one string ([`LogParts`](crate::web::protocol::LogParts)): the level's
+    /// code, and unless it is below `lowest`, the path, the attributes flattened as by
+    /// `flatten` and the message.
+    #[wasm_bindgen(js_name = logParts)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn log_parts(
+        level: &JsValue,
+        message: &JsValue,
+        attributes: &JsValue,
+        lowest: u32,
+        max_length: u32,
+        max_depth: u32,
+        max_kept: u32,
+        max_walked: u32,
+    ) -> String;
     /// Reports page lifecycle, uncaught errors and (if asked) console lines to the hooks;
     /// returns the unwatch function.
     #[wasm_bindgen(js_name = watchPage)]

@@ -19,11 +19,14 @@
 //! that each costs no export and no shim. An `Action` is a plain object of the glue
 //! (`js/action.js`) that reports through the hooks (`Happening::ActionEnd`).
 //!
+//! A `log` call crosses as one string ([`LogParts`]), the level as a code ([`LEVELS`]).
+//!
 //! [`Timer`]: crate::recorder::Timer
 
 use alloc::string::String;
 
 use crate::baggage::HeaderWrite;
+use crate::event::Severity;
 use crate::id::Id;
 use crate::page_events::Settled;
 use js_sys::RegExp;
@@ -149,6 +152,64 @@ pub(crate) const PAGE_HIDDEN: u8 = 0;
 pub(crate) const PAGE_VISIBLE: u8 = 1;
 /// Back online.
 pub(crate) const PAGE_ONLINE: u8 = 2;
+
+/// The `log` levels by code (`LEVEL` in `js/protocol.js`), from 1; 0 is not a level.
+pub(crate) const LEVELS: [Severity; 4] = [
+    Severity::Debug,
+    Severity::Info,
+    Severity::Warn,
+    Severity::Error,
+];
+
+/// The code of the lowest level `core` records; past the last when it records none.
+pub(crate) fn lowest_recorded(core: &Recorder<Page>) -> u32 {
+    let index = LEVELS
+        .iter()
+        .position(|s| core.is_recorded(*s))
+        .unwrap_or(LEVELS.len());
+    u32::try_from(index).map_or(u32::MAX, |i| i + 1)
+}
+
+/// A `log` call as `logParts` in `js/page.js` hands it over, in one string: the level's code
+/// as a digit, then (unless the level is below the lowest recorded) the page's path, `\0`, the
+/// flattened attributes (entries of `<kind><key>\0<value>\0`, see `attributes`), `\u{1}` and
+/// the message. An entry starts with its kind letter, so the first field that starts with
+/// `\u{1}` is where the message begins, whatever the message holds.
+pub(crate) struct LogParts<'a> {
+    /// `None` for a value that is not one of the levels.
+    pub level: Option<Severity>,
+    /// The path, attributes and message; `None` when the level is not recorded.
+    pub event: Option<(&'a str, &'a str, &'a str)>,
+}
+
+impl<'a> LogParts<'a> {
+    /// Reads the string `logParts` made; `None` if it is not in that form.
+    pub fn read(text: &'a str) -> Option<LogParts<'a>> {
+        let code = text.as_bytes().first()?.checked_sub(b'0')?;
+        let level = code
+            .checked_sub(1)
+            .and_then(|i| LEVELS.get(usize::from(i)))
+            .copied();
+        let rest = text.get(1..)?;
+        if rest.is_empty() {
+            return Some(LogParts { level, event: None });
+        }
+        let end = rest.bytes().position(|b| b == 0)?;
+        let (path, tail) = (rest.get(..end)?, rest.get(end + 1..)?);
+        let mut at = 0;
+        while tail.as_bytes().get(at) != Some(&1) {
+            for _ in 0..2 {
+                at += tail.get(at..)?.bytes().position(|b| b == 0)? + 1;
+            }
+        }
+        let attributes = tail.get(..at)?;
+        let message = tail.get(at + 1..)?;
+        Some(LogParts {
+            level,
+            event: Some((path, attributes, message)),
+        })
+    }
+}
 
 /// How a request settled, from its `SETTLED_*` code and status.
 pub(crate) fn settled(how: u8, status: u16) -> Settled {

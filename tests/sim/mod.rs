@@ -310,10 +310,21 @@ impl Tab {
 
     /// Answers the oldest pending upload.
     pub fn answer(&mut self, now: Millis, answer: Answer, collector: &mut Collector) -> bool {
+        self.answer_nth(0, now, answer, collector)
+    }
+
+    /// Answers pending upload number `n` (counted from the oldest, modulo how many are pending).
+    pub fn answer_nth(
+        &mut self,
+        n: usize,
+        now: Millis,
+        answer: Answer,
+        collector: &mut Collector,
+    ) -> bool {
         if self.uploads.is_empty() {
             return false;
         }
-        let (batch, body) = self.uploads.remove(0);
+        let (batch, body) = self.uploads.remove(n % self.uploads.len());
         collector.uploads += 1;
         let status = match answer {
             Answer::Ok => {
@@ -330,14 +341,15 @@ impl Tab {
 
     /// `tl.log("info", message)`.
     pub fn log(&mut self, now: Millis, message: &str) {
-        self.rec.log(
-            now,
-            "log",
-            threadline::event::Severity::Info,
+        let call = threadline::recorder::LogCall {
+            name: "log",
+            severity: threadline::event::Severity::Info,
             message,
-            "",
-            None,
-        );
+            attributes: "",
+            path: None,
+            correlation: None,
+        };
+        self.rec.log(now, &call);
         self.apply();
     }
 
