@@ -26,9 +26,9 @@ export interface Options {
   sessionMaxHours?: number;
   /** Events below this level are not recorded. Default `"info"`. */
   minLevel?: Level;
-  /** A batch is sent once it holds this many events (1–1000). Default 512. Up to four full batches are uploaded at a time. */
+  /** A batch is sent once it holds this many events (1–1000). Default 200. Up to four full batches are uploaded at a time. */
   maxBatchEvents?: number;
-  /** … or this many bytes of records (1024–1048576). Default 262144. */
+  /** … or this many bytes of records (1024–1048576). Default 65536. */
   maxBatchBytes?: number;
   /** … or this many milliseconds after its first event (0–600000). Default 5000. */
   flushIntervalMs?: number;

@@ -13,9 +13,10 @@ use crate::Millis;
 /// Batching and memory limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Send once this many events are queued (default 512, OpenTelemetry's batch size).
+    /// Send once this many events are queued (default 200).
     pub max_events: usize,
-    /// Send once this many bytes of records are queued (default 256 KiB).
+    /// Send once this many bytes of records are queued (default 64 KiB: with up to four in
+    /// flight, a failing endpoint holds 256 KiB beside the queue, not 1 MiB).
     pub max_bytes: usize,
     /// Send this long after the first queued event at the latest (default 5 s).
     pub flush_interval: Millis,
@@ -26,8 +27,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_events: 512,
-            max_bytes: 256 * 1024,
+            max_events: 200,
+            max_bytes: 64 * 1024,
             flush_interval: 5_000,
             max_queue_bytes: 1024 * 1024,
         }
