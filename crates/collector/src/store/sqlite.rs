@@ -295,22 +295,21 @@ fn insert_rows<T>(
     table: &str,
     columns: &str,
     key: &str,
-    rows: impl ExactSizeIterator<Item = T>,
+    rows: impl IntoIterator<Item = T>,
     params_of: impl Fn(&T) -> Vec<&dyn ToSql>,
 ) -> Result<Written, StoreError> {
-    let width = columns.split(',').count();
-    let rows: Vec<T> = rows.collect();
+    let tuple = format!("({})", vec!["?"; columns.split(',').count()].join(", "));
+    let rows: Vec<T> = rows.into_iter().collect();
     let mut written = Written::default();
     let mut rest = rows.as_slice();
     while !rest.is_empty() {
         let (chunk, after) = rest.split_at(chunk_len(rest.len()).min(rest.len()));
         rest = after;
-        let tuple = format!("({})", vec!["?"; width].join(", "));
         let sql = format!(
             "INSERT INTO {table} ({columns}) VALUES {}
              ON CONFLICT ({key}) DO UPDATE SET folded = folded + 1 + excluded.folded
              RETURNING folded",
-            vec![tuple; chunk.len()].join(", ")
+            vec![tuple.as_str(); chunk.len()].join(", ")
         );
         let mut insert = tx.prepare_cached(&sql).map_err(failed)?;
         let values: Vec<&dyn ToSql> = chunk.iter().flat_map(&params_of).collect();
