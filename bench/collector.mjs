@@ -9,7 +9,7 @@
 // ${XDG_CACHE_HOME:-~/.cache}/threadline/collector-baseline/.
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync, mkdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync, mkdirSync } from "node:fs";
 import http from "node:http";
 import { tmpdir, homedir, loadavg } from "node:os";
 import { dirname, join } from "node:path";
@@ -65,7 +65,8 @@ function build() {
     console.log("building the collector (release)");
     run("cargo", ["build", "--release", "-p", "threadline-collector"], { cwd: root, stdio: "inherit" });
   }
-  if (existsSync(baselineBin)) return;
+  // BENCH_ONLY measures the current build alone: no baseline to build.
+  if (existsSync(baselineBin) || process.env.BENCH_ONLY) return;
   console.log(`building the baseline collector of ${BASELINE_COMMIT} (once, into ${cache})`);
   const tree = join(tmpdir(), "collector-baseline");
   if (!existsSync(join(tree, "Cargo.toml"))) {
@@ -336,9 +337,34 @@ function processCost(pid) {
   }
 }
 
+/** The PostgreSQL server's CPU time so far (user + system, ms): the postmaster's own, what its
+ * ended backends left to it, and every live backend's (the collectors' pooled connections).
+ * Null where /proc or the server's pid file is not there. */
+function serverCost(pgDir) {
+  try {
+    const postmaster = readFileSync(join(pgDir, "data", "postmaster.pid"), "utf8").split("\n")[0].trim();
+    const statOf = (pid) => readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    const tick = 1000 / 100;
+    const own = statOf(postmaster);
+    let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+    for (const pid of readdirSync("/proc")) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const fields = statOf(pid);
+        if (fields[1] === postmaster) ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // The process ended between the listing and the read.
+      }
+    }
+    return ticks * tick;
+  } catch {
+    return null;
+  }
+}
+
 /** Every measurement of one engine: load at 1, 8, 32 clients, then fill to SEARCH_ROWS, then
  * search alone and during ingest, then bytes per record. */
-async function measure(name, bin, db, bytesOf) {
+async function measure(name, bin, db, bytesOf, pgDir) {
   console.log(`\n== ${name}`);
   const collector = await startCollector(bin, db);
   const result = { name, load: [], loads: [loadavg()[0]] };
@@ -346,22 +372,29 @@ async function measure(name, bin, db, bytesOf) {
   for (const phase of PHASES) {
     const before = await stats(collector.base);
     const costBefore = processCost(collector.pid);
+    const serverBefore = pgDir ? serverCost(pgDir) : null;
+    const generatorBefore = process.cpuUsage();
     const wall = performance.now();
     const r = await load([collector.base], phase, batch);
     const after = await stats(collector.base);
     const costAfter = processCost(collector.pid);
+    const serverAfter = pgDir ? serverCost(pgDir) : null;
+    const generator = process.cpuUsage(generatorBefore);
     batch += r.sent;
     if (costBefore && costAfter && r.sent > 0) {
       const records = r.sent * BATCH;
       r.cpuUsPerRecord = ((costAfter.cpuMs - costBefore.cpuMs) * 1000) / records;
       r.writtenPerRecord = (costAfter.written - costBefore.written) / records;
+      r.generatorUsPerRecord = (generator.user + generator.system) / records;
+      if (serverBefore !== null && serverAfter !== null) r.serverUsPerRecord = ((serverAfter - serverBefore) * 1000) / records;
     }
     if (after.commits !== undefined) {
       r.perCommit = (after.committed_records - before.committed_records) / Math.max(1, after.commits - before.commits);
       r.writerBusy = (after.write_busy_ms - before.write_busy_ms) / (performance.now() - wall);
     }
     const grouping = r.perCommit ? `, ${Math.round(r.perCommit)} records per commit, writers busy ${(100 * r.writerBusy).toFixed(0)}% of the time` : "";
-    const cost = r.cpuUsPerRecord !== undefined ? `, ${r.cpuUsPerRecord.toFixed(1)} µs of CPU and ${Math.round(r.writtenPerRecord)} B written per record` : "";
+    const server = r.serverUsPerRecord !== undefined ? `, the server ${r.serverUsPerRecord.toFixed(1)} µs` : "";
+    const cost = r.cpuUsPerRecord !== undefined ? `, ${r.cpuUsPerRecord.toFixed(1)} µs of CPU and ${Math.round(r.writtenPerRecord)} B written per record${server}, the load generator ${r.generatorUsPerRecord.toFixed(1)} µs` : "";
     console.log(`${phase.clients} clients: ${Math.round(r.records)} records/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms${grouping}${cost}${r.cut ? " (cut at its time limit)" : ""}`);
     result.load.push({ clients: phase.clients, ...r });
   }
@@ -417,7 +450,8 @@ function report(results, two, verdicts, started) {
     head,
     ...results[0].load.map((_, i) => row(`${results[0].load[i].clients} client${i ? "s" : ""}: records/s (p50 / p99 ms)`, (r) => `${n(r.load[i].records)} (${ms(r.load[i].p50)} / ${ms(r.load[i].p99)})${r.load[i].cut ? " cut" : ""}`)),
     ...results[0].load.map((_, i) => row(`${results[0].load[i].clients} client${i ? "s" : ""}: records per commit (writers busy)`, (r) => (r.load[i].perCommit ? `${n(r.load[i].perCommit)} (${(100 * r.load[i].writerBusy).toFixed(0)}%)` : "not counted"))),
-    ...results[0].load.map((_, i) => row(`${results[0].load[i].clients} client${i ? "s" : ""}: the collector's CPU µs and bytes written per record`, (r) => (r.load[i].cpuUsPerRecord === undefined ? "not measured" : r.name.includes("PostgreSQL") ? `${r.load[i].cpuUsPerRecord.toFixed(1)} µs (the server's not counted)` : `${r.load[i].cpuUsPerRecord.toFixed(1)} µs, ${n(r.load[i].writtenPerRecord)} B`))),
+    ...results[0].load.map((_, i) => row(`${results[0].load[i].clients} client${i ? "s" : ""}: the collector's CPU µs and bytes written per record`, (r) => (r.load[i].cpuUsPerRecord === undefined ? "not measured" : r.name.includes("PostgreSQL") ? `${r.load[i].cpuUsPerRecord.toFixed(1)} µs` : `${r.load[i].cpuUsPerRecord.toFixed(1)} µs, ${n(r.load[i].writtenPerRecord)} B`))),
+    ...results[0].load.map((_, i) => row(`${results[0].load[i].clients} client${i ? "s" : ""}: CPU µs per record of the PostgreSQL server / the load generator; the most records/s 2 cores allow for all three`, (r) => (r.load[i].generatorUsPerRecord === undefined ? "not measured" : `${r.load[i].serverUsPerRecord === undefined ? "—" : r.load[i].serverUsPerRecord.toFixed(1)} / ${r.load[i].generatorUsPerRecord.toFixed(1)}; ${n(2e6 / (r.load[i].cpuUsPerRecord + (r.load[i].serverUsPerRecord || 0) + r.load[i].generatorUsPerRecord))}`))),
     row("search alone, p50 / p99 ms (searches)", (r) => `${ms(r.searchAlone.p50)} / ${ms(r.searchAlone.p99)} (${r.searchAlone.done})`),
     row("search during ingest (8 clients), p50 / p99 ms (searches)", (r) => `${ms(r.searchDuring.p50)} / ${ms(r.searchDuring.p99)} (${r.searchDuring.done})`),
     row("ingest meanwhile, records/s", (r) => n(r.ingestDuring.records)),
@@ -431,7 +465,7 @@ function report(results, two, verdicts, started) {
     "",
     ...verdicts.map((v) => `- ${v}`),
     "",
-    "Bytes per record are the database's pages over its log records after all phases (SQLite: page count × page size of the whole file after a WAL checkpoint, split by `dbstat` into the `logs` and `layouts` tables and their indices, the rest being the empty `spans` and the schema; PostgreSQL: every day partition of `logs` with its indices, plus `layouts`). Latency is per request, from sending to the end of the answer. Records per commit come from `/api/stats` (`commits`, `committed_records`). CPU time and bytes written are the collector process's own (user + system time, and the bytes it handed to `write`/`pwrite`: the WAL, the database, temporary files and its answers), read from `/proc` before and after the phase; they vary far less with the machine's other work than records/s do.",
+    "Bytes per record are the database's pages over its log records after all phases (SQLite: page count × page size of the whole file after a WAL checkpoint, split by `dbstat` into the `logs` and `layouts` tables and their indices, the rest being the empty `spans` and the schema; PostgreSQL: every day partition of `logs` with its indices, plus `layouts`). Latency is per request, from sending to the end of the answer. Records per commit come from `/api/stats` (`commits`, `committed_records`). CPU time and bytes written are the collector process's own (user + system time, and the bytes it handed to `write`/`pwrite`: the WAL, the database, temporary files and its answers), read from `/proc` before and after the phase; they vary far less with the machine's other work than records/s do. The PostgreSQL server's CPU time is its postmaster's, what its ended backends left to it and its live backends'; the load generator's is this bench process's own (`process.cpuUsage`). The most records/s the 2 cores allow is 2 s of CPU per second over the three CPU costs per record: a ceiling for this machine, reached only if nothing else ran.",
     "",
     "Reproduce: `npm run bench:collector` (builds what it needs, starts and stops a private PostgreSQL).",
     "<!-- collector-bench:end -->",
@@ -472,13 +506,13 @@ async function main() {
     }
     if (process.env.BENCH_ONLY === "postgres") {
       const pgDb = database(pg, "bench_one");
-      await measure("PostgreSQL", currentBin, pgDb, () => postgresBytes(pgDb));
+      await measure("PostgreSQL", currentBin, pgDb, () => postgresBytes(pgDb), pg.dir);
       return console.log("BENCH_ONLY=postgres: nothing written");
     }
     const baseline = await measure(`baseline ${BASELINE_COMMIT}, SQLite`, baselineBin, join(work, "baseline.sqlite"), () => sqliteBytes(join(work, "baseline.sqlite")));
     const sqlite = await measure("SQLite", currentBin, join(work, "current.sqlite"), () => sqliteBytes(join(work, "current.sqlite")));
     const pgDb = database(pg, "bench_one");
-    const postgres = await measure("PostgreSQL", currentBin, pgDb, () => postgresBytes(pgDb));
+    const postgres = await measure("PostgreSQL", currentBin, pgDb, () => postgresBytes(pgDb), pg.dir);
     const two = await twoCollectors(pg);
     const at32 = (r) => r.load[r.load.length - 1];
     const verdicts = [];
