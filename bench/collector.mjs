@@ -11,7 +11,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync, mkdirSync } from "node:fs";
 import http from "node:http";
-import { tmpdir, homedir, loadavg } from "node:os";
+import { tmpdir, homedir, loadavg, availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
@@ -322,14 +322,26 @@ function postgresBytes(url) {
   return { rows, total: (table + indices + shared) / rows, table: (table + shared) / rows, indices: indices / rows };
 }
 
+/** ms per clock tick of /proc's CPU times (USER_HZ is 100 on Linux). */
+const TICK_MS = 1000 / 100;
+
+/** The fields of /proc/<pid>/stat after the command name: [0] the state, [1] the parent's pid,
+ * [11]/[12] user/system ticks, [13]/[14] those of the children it waited for. */
+const statOf = (pid) => readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+
+/** The cores whose CPU time the collector, the database server and the load generator share. */
+const CORES = availableParallelism();
+
+/** The most records/s the machine's cores allow at one phase's CPU costs per record. */
+const ceiling = (phase) => (CORES * 1e6) / (phase.cpuUsPerRecord + (phase.serverUsPerRecord || 0) + phase.generatorUsPerRecord);
+
 /** The collector process's CPU time (user + system, ms) and bytes handed to write(2) so far,
  * from /proc: what a phase costs per record, which other work on the machine disturbs far less
  * than its records/s. Null where /proc is not there. */
 function processCost(pid) {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    const tick = 1000 / 100; // ms per clock tick (USER_HZ is 100 on Linux)
-    const cpuMs = (Number(fields[11]) + Number(fields[12])) * tick;
+    const fields = statOf(pid);
+    const cpuMs = (Number(fields[11]) + Number(fields[12])) * TICK_MS;
     const written = Number(/^wchar: (\d+)/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))[1]);
     return { cpuMs, written };
   } catch {
@@ -343,8 +355,6 @@ function processCost(pid) {
 function serverCost(pgDir) {
   try {
     const postmaster = readFileSync(join(pgDir, "data", "postmaster.pid"), "utf8").split("\n")[0].trim();
-    const statOf = (pid) => readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    const tick = 1000 / 100;
     const own = statOf(postmaster);
     let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
     for (const pid of readdirSync("/proc")) {
@@ -356,7 +366,7 @@ function serverCost(pgDir) {
         // The process ended between the listing and the read.
       }
     }
-    return ticks * tick;
+    return ticks * TICK_MS;
   } catch {
     return null;
   }
@@ -451,7 +461,7 @@ function report(results, two, verdicts, started) {
     ...results[0].load.map((_, i) => row(`${results[0].load[i].clients} client${i ? "s" : ""}: records/s (p50 / p99 ms)`, (r) => `${n(r.load[i].records)} (${ms(r.load[i].p50)} / ${ms(r.load[i].p99)})${r.load[i].cut ? " cut" : ""}`)),
     ...results[0].load.map((_, i) => row(`${results[0].load[i].clients} client${i ? "s" : ""}: records per commit (writers busy)`, (r) => (r.load[i].perCommit ? `${n(r.load[i].perCommit)} (${(100 * r.load[i].writerBusy).toFixed(0)}%)` : "not counted"))),
     ...results[0].load.map((_, i) => row(`${results[0].load[i].clients} client${i ? "s" : ""}: the collector's CPU µs and bytes written per record`, (r) => (r.load[i].cpuUsPerRecord === undefined ? "not measured" : r.name.includes("PostgreSQL") ? `${r.load[i].cpuUsPerRecord.toFixed(1)} µs` : `${r.load[i].cpuUsPerRecord.toFixed(1)} µs, ${n(r.load[i].writtenPerRecord)} B`))),
-    ...results[0].load.map((_, i) => row(`${results[0].load[i].clients} client${i ? "s" : ""}: CPU µs per record of the PostgreSQL server / the load generator; the most records/s 2 cores allow for all three`, (r) => (r.load[i].generatorUsPerRecord === undefined ? "not measured" : `${r.load[i].serverUsPerRecord === undefined ? "—" : r.load[i].serverUsPerRecord.toFixed(1)} / ${r.load[i].generatorUsPerRecord.toFixed(1)}; ${n(2e6 / (r.load[i].cpuUsPerRecord + (r.load[i].serverUsPerRecord || 0) + r.load[i].generatorUsPerRecord))}`))),
+    ...results[0].load.map((_, i) => row(`${results[0].load[i].clients} client${i ? "s" : ""}: CPU µs per record of the PostgreSQL server / the load generator; the most records/s ${CORES} cores allow for all three`, (r) => (r.load[i].generatorUsPerRecord === undefined ? "not measured" : `${r.load[i].serverUsPerRecord === undefined ? "—" : r.load[i].serverUsPerRecord.toFixed(1)} / ${r.load[i].generatorUsPerRecord.toFixed(1)}; ${n(ceiling(r.load[i]))}`))),
     row("search alone, p50 / p99 ms (searches)", (r) => `${ms(r.searchAlone.p50)} / ${ms(r.searchAlone.p99)} (${r.searchAlone.done})`),
     row("search during ingest (8 clients), p50 / p99 ms (searches)", (r) => `${ms(r.searchDuring.p50)} / ${ms(r.searchDuring.p99)} (${r.searchDuring.done})`),
     row("ingest meanwhile, records/s", (r) => n(r.ingestDuring.records)),
@@ -465,7 +475,7 @@ function report(results, two, verdicts, started) {
     "",
     ...verdicts.map((v) => `- ${v}`),
     "",
-    "Bytes per record are the database's pages over its log records after all phases (SQLite: page count × page size of the whole file after a WAL checkpoint, split by `dbstat` into the `logs` and `layouts` tables and their indices, the rest being the empty `spans` and the schema; PostgreSQL: every day partition of `logs` with its indices, plus `layouts`). Latency is per request, from sending to the end of the answer. Records per commit come from `/api/stats` (`commits`, `committed_records`). CPU time and bytes written are the collector process's own (user + system time, and the bytes it handed to `write`/`pwrite`: the WAL, the database, temporary files and its answers), read from `/proc` before and after the phase; they vary far less with the machine's other work than records/s do. The PostgreSQL server's CPU time is its postmaster's, what its ended backends left to it and its live backends'; the load generator's is this bench process's own (`process.cpuUsage`). The most records/s the 2 cores allow is 2 s of CPU per second over the three CPU costs per record: a ceiling for this machine, reached only if nothing else ran.",
+    "Bytes per record are the database's pages over its log records after all phases (SQLite: page count × page size of the whole file after a WAL checkpoint, split by `dbstat` into the `logs` and `layouts` tables and their indices, the rest being the empty `spans` and the schema; PostgreSQL: every day partition of `logs` with its indices, plus `layouts`). Latency is per request, from sending to the end of the answer. Records per commit come from `/api/stats` (`commits`, `committed_records`). CPU time and bytes written are the collector process's own (user + system time, and the bytes it handed to `write`/`pwrite`: the WAL, the database, temporary files and its answers), read from `/proc` before and after the phase; they vary far less with the machine's other work than records/s do. The PostgreSQL server's CPU time is its postmaster's, what its ended backends left to it and its live backends'; the load generator's is this bench process's own (`process.cpuUsage`)." + ` The most records/s the ${CORES} cores allow is ${CORES} s of CPU per second over the three CPU costs per record: a ceiling for this machine, reached only if nothing else ran.`,
     "",
     "Reproduce: `npm run bench:collector` (builds what it needs, starts and stops a private PostgreSQL).",
     "<!-- collector-bench:end -->",
