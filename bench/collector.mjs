@@ -223,9 +223,16 @@ function percentile(values, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** Batches `first..first+count` as bytes, made before a measured phase so that building them
+ * does not take the cores the collector is measured on. */
+function prepare(first, count) {
+  return Array.from({ length: count }, (_, b) => Buffer.from(batchBody(first + b)));
+}
+
 /** Sends batches `first..first+count` from `clients` concurrent clients to `targets` (each batch
- * to every target), within `seconds`; 503s wait their Retry-After and are counted. */
-async function load(targets, { clients, batches, seconds }, first) {
+ * to every target), within `seconds`; 503s wait their Retry-After and are counted. The bodies
+ * are `prepared` (by `prepare`) or, for the unmeasured fill, made as they are sent. */
+async function load(targets, { clients, batches, seconds }, first, prepared) {
   const deadline = performance.now() + seconds * 1000;
   const latencies = [];
   let next = 0, acknowledged = 0, refused = 0, cut = false;
@@ -234,6 +241,7 @@ async function load(targets, { clients, batches, seconds }, first) {
   // Every target gets the very same body of a batch (made when the first of them is sent).
   const bodies = new Map();
   const bodyOf = (batch) => {
+    if (prepared) return prepared[batch - first];
     let entry = bodies.get(batch);
     if (!entry) bodies.set(batch, (entry = { text: batchBody(batch), left: targets.length }));
     if (--entry.left === 0) bodies.delete(batch);
@@ -380,12 +388,13 @@ async function measure(name, bin, db, bytesOf, pgDir) {
   const result = { name, load: [], loads: [loadavg()[0]] };
   let batch = 0;
   for (const phase of PHASES) {
+    const bodies = prepare(batch, phase.batches);
     const before = await stats(collector.base);
     const costBefore = processCost(collector.pid);
     const serverBefore = pgDir ? serverCost(pgDir) : null;
     const generatorBefore = process.cpuUsage();
     const wall = performance.now();
-    const r = await load([collector.base], phase, batch);
+    const r = await load([collector.base], phase, batch, bodies);
     const after = await stats(collector.base);
     const costAfter = processCost(collector.pid);
     const serverAfter = pgDir ? serverCost(pgDir) : null;
@@ -416,7 +425,7 @@ async function measure(name, bin, db, bytesOf, pgDir) {
   result.rows = batch * BATCH;
   result.searchAlone = await searches(collector.base, stories, SEARCHES);
   console.log(`search alone: p50 ${result.searchAlone.p50.toFixed(1)} ms, p99 ${result.searchAlone.p99.toFixed(1)} ms`);
-  const ingest = load([collector.base], INGEST_DURING_SEARCH, batch);
+  const ingest = load([collector.base], INGEST_DURING_SEARCH, batch, prepare(batch, INGEST_DURING_SEARCH.batches));
   result.searchDuring = await searches(collector.base, stories, SEARCHES);
   result.ingestDuring = await ingest;
   batch += result.ingestDuring.sent;
@@ -435,7 +444,7 @@ async function twoCollectors(pg) {
   console.log("\n== two collectors on one PostgreSQL");
   const db = database(pg, "bench_two");
   const [a, b] = await Promise.all([startCollector(currentBin, db), startCollector(currentBin, db)]);
-  const r = await load([a.base, b.base], TWO_COLLECTORS, 0);
+  const r = await load([a.base, b.base], TWO_COLLECTORS, 0, prepare(0, TWO_COLLECTORS.batches));
   await Promise.all([stopCollector(a), stopCollector(b)]);
   const [rows, distinct, folded] = psql(db, "SELECT count(*), count(DISTINCT (provenance, content_hash)), coalesce(sum(folded), 0) FROM logs").split("|").map(Number);
   const unique = r.sent * BATCH;
@@ -475,7 +484,7 @@ function report(results, two, verdicts, started) {
     "",
     ...verdicts.map((v) => `- ${v}`),
     "",
-    "Bytes per record are the database's pages over its log records after all phases (SQLite: page count × page size of the whole file after a WAL checkpoint, split by `dbstat` into the `logs` and `layouts` tables and their indices, the rest being the empty `spans` and the schema; PostgreSQL: every day partition of `logs` with its indices, plus `layouts`). Latency is per request, from sending to the end of the answer. Records per commit come from `/api/stats` (`commits`, `committed_records`). CPU time and bytes written are the collector process's own (user + system time, and the bytes it handed to `write`/`pwrite`: the WAL, the database, temporary files and its answers), read from `/proc` before and after the phase; they vary far less with the machine's other work than records/s do. The PostgreSQL server's CPU time is its postmaster's, what its ended backends left to it and its live backends'; the load generator's is this bench process's own (`process.cpuUsage`)." + ` The most records/s the ${CORES} cores allow is ${CORES} s of CPU per second over the three CPU costs per record: a ceiling for this machine, reached only if nothing else ran.`,
+    "Bytes per record are the database's pages over its log records after all phases (SQLite: page count × page size of the whole file after a WAL checkpoint, split by `dbstat` into the `logs` and `layouts` tables and their indices, the rest being the empty `spans` and the schema; PostgreSQL: every day partition of `logs` with its indices, plus `layouts`). The batches of every measured phase are made before it starts, so that building them does not take the cores the collector is measured on (only the unmeasured fill makes its batches as it sends them). Latency is per request, from sending to the end of the answer. Records per commit come from `/api/stats` (`commits`, `committed_records`). CPU time and bytes written are the collector process's own (user + system time, and the bytes it handed to `write`/`pwrite`: the WAL, the database, temporary files and its answers), read from `/proc` before and after the phase; they vary far less with the machine's other work than records/s do. The PostgreSQL server's CPU time is its postmaster's, what its ended backends left to it and its live backends'; the load generator's is this bench process's own (`process.cpuUsage`)." + ` The most records/s the ${CORES} cores allow is ${CORES} s of CPU per second over the three CPU costs per record: a ceiling for this machine, reached only if nothing else ran.`,
     "",
     "Reproduce: `npm run bench:collector` (builds what it needs, starts and stops a private PostgreSQL).",
     "<!-- collector-bench:end -->",
