@@ -4,6 +4,7 @@
 //! the sane window are replaced by the receive time and flagged.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -13,7 +14,7 @@ use prost::Message;
 use serde_json::{Map, Value as Json, json};
 use sha2::{Digest, Sha256};
 
-use crate::otlp::{LogRecord, LogsRequest, Resource, Scope, Span, TracesRequest};
+use crate::otlp::{LogRecord, LogsRequest, Scope, Span, TracesRequest};
 use crate::rows::{LogRow, Provenance, SpanRow, level_of};
 use crate::value::{AnyValue, KeyValue, find};
 
@@ -254,7 +255,11 @@ pub(crate) fn text_of(own: &[KeyValue], resource: &[KeyValue], key: &str) -> Opt
 
 /// SHA-256 of a canonical JSON of what was sent.
 fn content_hash(content: &impl serde::Serialize) -> [u8; 32] {
-    let bytes = serde_json::to_vec(content).unwrap_or_default();
+    // A record's canonical JSON is about 1 KB: room for it at once rather than growing to it.
+    let mut bytes = Vec::with_capacity(2048);
+    if serde_json::to_writer(&mut bytes, content).is_err() {
+        bytes.clear();
+    }
     Sha256::digest(&bytes).into()
 }
 
@@ -266,16 +271,17 @@ fn is_empty(record: &LogRecord) -> bool {
         && record.trace_id.is_empty()
 }
 
-fn service_of(resource: &Resource) -> String {
-    find(&resource.attributes, "service.name")
+fn service_of(resource: &[KeyValue]) -> String {
+    find(resource, "service.name")
         .and_then(AnyValue::as_text)
         .unwrap_or("unknown")
         .to_owned()
 }
 
+/// The row of `record`, which it takes apart rather than copies.
 fn log_row(
-    record: &LogRecord,
-    resource: &Resource,
+    record: LogRecord,
+    resource: &Arc<[KeyValue]>,
     scope: &Scope,
     provenance: Provenance,
     clock: &Clock,
@@ -288,12 +294,7 @@ fn log_row(
         (record.time_unix_nano, record.observed_time_unix_nano),
         (record.severity_number, &record.severity_text),
         (&record.body, &record.event_name, &record.attributes),
-        (
-            &resource.attributes,
-            record.flags,
-            &record.trace_id,
-            &record.span_id,
-        ),
+        (&**resource, record.flags, &record.trace_id, &record.span_id),
         record.dropped_attributes_count,
     ));
     LogRow {
@@ -306,20 +307,20 @@ fn log_row(
         scope: scope.name.clone(),
         scope_version: scope.version.clone(),
         severity_number: record.severity_number,
-        severity_text: record.severity_text.clone(),
         level: level_of(record.severity_number, &record.severity_text),
-        event_name: record.event_name.clone(),
+        severity_text: record.severity_text,
+        event_name: record.event_name,
         message: record.body.display(),
-        body: record.body.clone(),
+        body: record.body,
         span_id: id_hex(&record.span_id),
         flags: record.flags,
-        correlation_id: text_of(&record.attributes, &resource.attributes, "correlation_id")
+        correlation_id: text_of(&record.attributes, resource, "correlation_id")
             .or_else(|| trace_id.clone()),
-        session_id: text_of(&record.attributes, &resource.attributes, "session.id"),
-        event_id: text_of(&record.attributes, &resource.attributes, "event.id"),
+        session_id: text_of(&record.attributes, resource, "session.id"),
+        event_id: text_of(&record.attributes, resource, "event.id"),
         trace_id,
-        resource: resource.attributes.clone(),
-        attributes: record.attributes.clone(),
+        resource: resource.clone(),
+        attributes: record.attributes,
         dropped_attributes_count: record.dropped_attributes_count,
         folded: 0,
         row_id: 0,
@@ -329,7 +330,7 @@ fn log_row(
 
 /// The rows of a logs request, within `limits`; empty records are refused one by one.
 pub fn log_rows(
-    request: &LogsRequest,
+    request: LogsRequest,
     provenance: Provenance,
     limits: &Limits,
     clock: &Clock,
@@ -342,23 +343,23 @@ pub fn log_rows(
         .sum();
     check_count(total, "log records", limits)?;
     let mut out = Decoded {
-        rows: Vec::new(),
+        rows: Vec::with_capacity(total),
         rejected: 0,
     };
-    for resource_logs in &request.resource_logs {
-        let resource = &resource_logs.resource;
-        check_attributes(&resource.attributes, "a resource", limits)?;
-        for scope_logs in &resource_logs.scope_logs {
-            for record in &scope_logs.log_records {
+    for resource_logs in request.resource_logs {
+        check_attributes(&resource_logs.resource.attributes, "a resource", limits)?;
+        let resource: Arc<[KeyValue]> = resource_logs.resource.attributes.into();
+        for scope_logs in resource_logs.scope_logs {
+            for record in scope_logs.log_records {
                 check_attributes(&record.attributes, "a log record", limits)?;
                 check_depth([&record.body], "a log record's body", limits)?;
-                if is_empty(record) {
+                if is_empty(&record) {
                     out.rejected += 1;
                     continue;
                 }
                 out.rows.push(log_row(
                     record,
-                    resource,
+                    &resource,
                     &scope_logs.scope,
                     provenance,
                     clock,
@@ -370,8 +371,8 @@ pub fn log_rows(
 }
 
 fn span_row(
-    span: &Span,
-    resource: &Resource,
+    span: Span,
+    resource: &Arc<[KeyValue]>,
     scope: &Scope,
     provenance: Provenance,
     clock: &Clock,
@@ -384,7 +385,7 @@ fn span_row(
         .min(u64::try_from(FUTURE_SLACK_NS).unwrap_or(u64::MAX));
     let end_ns = start_ns.saturating_add(i64::try_from(duration).unwrap_or(0));
     let hash = content_hash(&(
-        (&resource.attributes, &scope.name, &scope.version),
+        (&**resource, &scope.name, &scope.version),
         (
             &span.trace_id,
             &span.span_id,
@@ -411,22 +412,22 @@ fn span_row(
         service: service_of(resource),
         scope: scope.name.clone(),
         scope_version: scope.version.clone(),
-        name: span.name.clone(),
+        name: span.name,
         kind: span.kind,
-        correlation_id: text_of(&span.attributes, &resource.attributes, "correlation_id")
+        correlation_id: text_of(&span.attributes, resource, "correlation_id")
             .or_else(|| Some(trace_id.clone())),
-        session_id: text_of(&span.attributes, &resource.attributes, "session.id"),
+        session_id: text_of(&span.attributes, resource, "session.id"),
         trace_id,
         span_id: hex(&span.span_id),
         parent_span_id: id_hex(&span.parent_span_id),
         status_code: span.status.code,
-        status_message: span.status.message.clone(),
+        status_message: span.status.message,
         flags: span.flags,
-        trace_state: span.trace_state.clone(),
+        trace_state: span.trace_state,
         events: serde_json::to_value(&span.events).unwrap_or_default(),
         links: serde_json::to_value(&span.links).unwrap_or_default(),
-        resource: resource.attributes.clone(),
-        attributes: span.attributes.clone(),
+        resource: resource.clone(),
+        attributes: span.attributes,
         folded: 0,
         row_id: 0,
         content_hash: hash,
@@ -436,7 +437,7 @@ fn span_row(
 /// The rows of a traces request, within `limits`; spans without a trace or span ID are refused
 /// one by one.
 pub fn span_rows(
-    request: &TracesRequest,
+    request: TracesRequest,
     provenance: Provenance,
     limits: &Limits,
     clock: &Clock,
@@ -449,14 +450,14 @@ pub fn span_rows(
         .sum();
     check_count(total, "spans", limits)?;
     let mut out = Decoded {
-        rows: Vec::new(),
+        rows: Vec::with_capacity(total),
         rejected: 0,
     };
-    for resource_spans in &request.resource_spans {
-        let resource = &resource_spans.resource;
-        check_attributes(&resource.attributes, "a resource", limits)?;
-        for scope_spans in &resource_spans.scope_spans {
-            for span in &scope_spans.spans {
+    for resource_spans in request.resource_spans {
+        check_attributes(&resource_spans.resource.attributes, "a resource", limits)?;
+        let resource: Arc<[KeyValue]> = resource_spans.resource.attributes.into();
+        for scope_spans in resource_spans.scope_spans {
+            for span in scope_spans.spans {
                 check_attributes(&span.attributes, "a span", limits)?;
                 if span.events.len() > limits.max_attributes
                     || span.links.len() > limits.max_attributes
@@ -478,7 +479,7 @@ pub fn span_rows(
                 }
                 out.rows.push(span_row(
                     span,
-                    resource,
+                    &resource,
                     &scope_spans.scope,
                     provenance,
                     clock,
@@ -534,9 +535,83 @@ mod tests {
 
     fn rows_of(body: &str) -> Vec<LogRow> {
         let request = decode_logs(body.as_bytes(), Format::Json).unwrap();
-        log_rows(&request, Provenance::Browser, &Limits::default(), &clock())
+        log_rows(request, Provenance::Browser, &Limits::default(), &clock())
             .unwrap()
             .rows
+    }
+
+    /// The stored duplicate keys of every collector version must agree, or a batch retried
+    /// across an upgrade (or across collectors of two versions on one database) is stored twice.
+    #[test]
+    fn the_content_hash_of_a_record_stays_what_it_was() {
+        let rows = rows_of(BODY);
+        assert_eq!(
+            hex(&rows[0].content_hash),
+            "49559b1b71ca9a8f692c415ee79f5c7fed8a11a3ba2dfbcf368620c50358a9e4"
+        );
+    }
+
+    #[test]
+    fn times_ids_and_numbers_are_read_in_every_spelling_senders_use() {
+        let record = |fields: &str| {
+            format!(
+                r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{{"body":{{"stringValue":"m"}},{fields}}}]}}]}}]}}"#
+            )
+        };
+        let row = |fields: &str| rows_of(&record(fields)).remove(0);
+        for time in [
+            "1700000000000000000",
+            "\"1700000000000000000\"",
+            "\" 1700000000000000000 \"",
+        ] {
+            let r = row(&format!(
+                r#""timeUnixNano":{time},"observedTimeUnixNano":null"#
+            ));
+            assert_eq!(
+                (r.sent_time_unix_nano, r.observed_time_unix_nano),
+                (1_700_000_000_000_000_000, 0),
+                "{time}"
+            );
+        }
+        assert_eq!(row(r#""timeUnixNano":"""#).sent_time_unix_nano, 0);
+        let upper = row(r#""traceId":"0AF7651916CD43DD8448EB211C80319C","spanId":null"#);
+        assert_eq!(
+            upper.trace_id.as_deref(),
+            Some("0af7651916cd43dd8448eb211c80319c")
+        );
+        assert_eq!(upper.span_id, None);
+        let typed = row(
+            r#""attributes":[{"key":"i","value":{"intValue":-5}},{"key":"d","value":{"doubleValue":2}},{"key":"t","value":{"doubleValue":"-Infinity"}}]"#,
+        );
+        assert_eq!(find(&typed.attributes, "i"), Some(&AnyValue::Int(-5)));
+        assert_eq!(find(&typed.attributes, "d"), Some(&AnyValue::Double(2.0)));
+        assert_eq!(
+            find(&typed.attributes, "t"),
+            Some(&AnyValue::Double(f64::NEG_INFINITY))
+        );
+        for (bad, says) in [
+            (r#""timeUnixNano":-1"#, "expected a decimal uint64, got -1"),
+            (
+                r#""timeUnixNano":"soon""#,
+                "expected a decimal uint64, got \"soon\"",
+            ),
+            (r#""traceId":"0g""#, "expected a hex ID, got \"0g\""),
+            (r#""traceId":"abc""#, "expected a hex ID, got \"abc\""),
+            (
+                r#""attributes":[{"key":"i","value":{"intValue":1.5}}]"#,
+                "intValue: an int64, got 1.5",
+            ),
+            (
+                r#""attributes":[{"key":"i","value":{"intValue":"9223372036854775808"}}]"#,
+                "intValue: an int64, got \"9223372036854775808\"",
+            ),
+        ] {
+            let refused = decode_logs(record(bad).as_bytes(), Format::Json).unwrap_err();
+            assert!(
+                matches!(&refused, Refusal::Bad(m) if m.contains(says)),
+                "{bad}: {refused:?}"
+            );
+        }
     }
 
     #[test]
@@ -650,7 +725,7 @@ mod tests {
         };
         let decode = |body: &str| {
             let request = decode_logs(body.as_bytes(), Format::Json).unwrap();
-            log_rows(&request, Provenance::Browser, &limits, &clock())
+            log_rows(request, Provenance::Browser, &limits, &clock())
         };
         let records = |list: &str| {
             format!(r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{list}]}}]}}]}}"#)

@@ -7,46 +7,43 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::resource::v1::Resource as ProtoResource;
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
-use crate::value::{AnyValue, KeyValue, attributes_from, or_default};
+use crate::store::packed::hex_bytes;
+use crate::value::{AnyValue, KeyValue, Spelt, attributes_from, or_default};
 
-/// A 64-bit unsigned number: a decimal string in proto3 JSON, a number from some senders.
+/// A 64-bit unsigned number (a time): decimal text in proto3 JSON, a number from some senders;
+/// 0 when absent, empty or `null`.
 fn u64_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Wire {
-        Number(u64),
-        Text(String),
-    }
-    match Option::<Wire>::deserialize(deserializer)? {
-        None => Ok(0),
-        Some(Wire::Number(n)) => Ok(n),
-        Some(Wire::Text(t)) if t.is_empty() => Ok(0),
-        Some(Wire::Text(t)) => t
-            .trim()
-            .parse()
-            .map_err(|_| D::Error::custom(format!("expected a decimal uint64, got {t:?}"))),
+    Ok(Option::<Spelt<u64>>::deserialize(deserializer)?.map_or(0, |Spelt(n)| n))
+}
+
+/// A hex ID's bytes, read from the text as it lies in the body.
+struct HexId(Vec<u8>);
+
+impl<'de> Deserialize<'de> for HexId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = HexId;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a hex ID")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<HexId, E> {
+                // Lowercase as the store keeps IDs; a sender's uppercase hex is read the same.
+                hex_bytes(text)
+                    .or_else(|| hex_bytes(&text.to_ascii_lowercase()))
+                    .map(HexId)
+                    .ok_or_else(|| E::custom(format!("expected a hex ID, got {text:?}")))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
     }
 }
 
 /// A trace or span ID: hex in OTLP JSON; empty when absent.
 fn hex_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
-    let text = Option::<String>::deserialize(deserializer)?.unwrap_or_default();
-    let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 {
-        return Err(D::Error::custom(format!("expected a hex ID, got {text:?}")));
-    }
-    bytes
-        .chunks(2)
-        .map(|pair| {
-            std::str::from_utf8(pair)
-                .ok()
-                .and_then(|p| u8::from_str_radix(p, 16).ok())
-                .ok_or_else(|| D::Error::custom(format!("expected a hex ID, got {text:?}")))
-        })
-        .collect()
+    Ok(Option::<HexId>::deserialize(deserializer)?.map_or_else(Vec::new, |HexId(bytes)| bytes))
 }
 
 /// A resource: the attributes of the process that sent the records.

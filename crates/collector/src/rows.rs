@@ -91,7 +91,7 @@ pub struct LogRow {
     pub event_id: Option<String>,
     /// The resource's attributes.
     #[serde(serialize_with = "as_map")]
-    pub resource: Vec<KeyValue>,
+    pub resource: std::sync::Arc<[KeyValue]>,
     /// The record's own attributes.
     #[serde(serialize_with = "as_map")]
     pub attributes: Vec<KeyValue>,
@@ -154,7 +154,7 @@ pub struct SpanRow {
     pub session_id: Option<String>,
     /// The resource's attributes.
     #[serde(serialize_with = "as_map")]
-    pub resource: Vec<KeyValue>,
+    pub resource: std::sync::Arc<[KeyValue]>,
     /// The span's attributes.
     #[serde(serialize_with = "as_map")]
     pub attributes: Vec<KeyValue>,

@@ -521,10 +521,10 @@ async fn ingest(
         let plain = ingest::decompress(&body.bytes, encoding, limits.max_body_bytes)?;
         match signal {
             Signal::Logs => ingest::decode_logs(&plain, format)
-                .and_then(|r| ingest::log_rows(&r, provenance, &limits, &clock))
+                .and_then(|r| ingest::log_rows(r, provenance, &limits, &clock))
                 .map(|d| (Prepared::of(&Rows::Logs(d.rows)), d.rejected)),
             Signal::Traces => ingest::decode_traces(&plain, format)
-                .and_then(|r| ingest::span_rows(&r, provenance, &limits, &clock))
+                .and_then(|r| ingest::span_rows(r, provenance, &limits, &clock))
                 .map(|d| (Prepared::of(&Rows::Spans(d.rows)), d.rejected)),
             Signal::Metrics => Ok((Prepared::of(&Rows::Logs(Vec::new())), 0)),
         }

@@ -8,7 +8,7 @@
 mod columns;
 mod layouts;
 mod legacy;
-mod packed;
+pub(crate) mod packed;
 mod pg_arrays;
 pub mod postgres;
 pub mod sqlite;
@@ -85,8 +85,8 @@ impl Prepared {
     /// `rows` in their stored form.
     pub fn of(rows: &Rows) -> Prepared {
         Prepared(match rows {
-            Rows::Logs(rows) => Encoded::Logs(rows.iter().map(columns::StoredLog::of).collect()),
-            Rows::Spans(rows) => Encoded::Spans(rows.iter().map(columns::StoredSpan::of).collect()),
+            Rows::Logs(rows) => Encoded::Logs(columns::stored_logs(rows)),
+            Rows::Spans(rows) => Encoded::Spans(columns::stored_spans(rows)),
         })
     }
 

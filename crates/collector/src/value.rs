@@ -138,20 +138,99 @@ struct Values<'a, T> {
     values: &'a [T],
 }
 
-/// An `intValue`: proto3 JSON sends int64 as a string, some senders as a number.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum IntWire {
-    Number(i64),
-    Text(String),
+/// A number that proto3 JSON may spell as a JSON number or as a string (int64 and uint64 as
+/// decimal text, doubles as `"NaN"` and the like), read through [`Spelt`] without buffering
+/// the value first.
+pub(crate) trait Spelled: Sized {
+    /// What the error says was expected.
+    const EXPECTED: &'static str;
+    /// From a JSON number.
+    fn from_number(n: serde_json::Number) -> Option<Self>;
+    /// From its text.
+    fn from_text(text: &str) -> Option<Self>;
+}
+
+/// An `intValue`: an int64, as a string or a number.
+impl Spelled for i64 {
+    const EXPECTED: &'static str = "intValue: an int64";
+    fn from_number(n: serde_json::Number) -> Option<Self> {
+        n.as_i64()
+    }
+    fn from_text(text: &str) -> Option<Self> {
+        text.trim().parse().ok()
+    }
 }
 
 /// A `doubleValue`: a number, or a string such as `"NaN"`, `"Infinity"`, `"-Infinity"`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum DoubleWire {
-    Number(f64),
-    Text(String),
+impl Spelled for f64 {
+    const EXPECTED: &'static str = "doubleValue: a number";
+    fn from_number(n: serde_json::Number) -> Option<Self> {
+        n.as_f64()
+    }
+    fn from_text(text: &str) -> Option<Self> {
+        match text {
+            "NaN" => Some(f64::NAN),
+            "Infinity" => Some(f64::INFINITY),
+            "-Infinity" => Some(f64::NEG_INFINITY),
+            other => other.trim().parse().ok(),
+        }
+    }
+}
+
+/// A time: a uint64 as decimal text (empty for 0) or a number.
+impl Spelled for u64 {
+    const EXPECTED: &'static str = "expected a decimal uint64";
+    fn from_number(n: serde_json::Number) -> Option<Self> {
+        n.as_u64()
+    }
+    fn from_text(text: &str) -> Option<Self> {
+        if text.is_empty() {
+            return Some(0);
+        }
+        text.trim().parse().ok()
+    }
+}
+
+/// A [`Spelled`] number as read.
+pub(crate) struct Spelt<T>(pub T);
+
+impl<'de, T: Spelled> Deserialize<'de> for Spelt<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(SpelledVisitor(std::marker::PhantomData))
+            .map(Spelt)
+    }
+}
+
+struct SpelledVisitor<T>(std::marker::PhantomData<T>);
+
+impl<T: Spelled> SpelledVisitor<T> {
+    fn number<E: serde::de::Error>(n: serde_json::Number) -> Result<T, E> {
+        let shown = n.to_string();
+        T::from_number(n).ok_or_else(|| E::custom(format!("{}, got {shown}", T::EXPECTED)))
+    }
+}
+
+impl<T: Spelled> serde::de::Visitor<'_> for SpelledVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(T::EXPECTED)
+    }
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<T, E> {
+        Self::number(n.into())
+    }
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<T, E> {
+        Self::number(n.into())
+    }
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<T, E> {
+        match serde_json::Number::from_f64(n) {
+            Some(number) => Self::number(number),
+            None => Err(E::custom(format!("{}, got {n}", T::EXPECTED))),
+        }
+    }
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<T, E> {
+        T::from_text(text).ok_or_else(|| E::custom(format!("{}, got {text:?}", T::EXPECTED)))
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -173,8 +252,8 @@ struct KeyValuesWire {
 struct AnyValueWire {
     string_value: Option<String>,
     bool_value: Option<bool>,
-    int_value: Option<IntWire>,
-    double_value: Option<DoubleWire>,
+    int_value: Option<Spelt<i64>>,
+    double_value: Option<Spelt<f64>>,
     bytes_value: Option<String>,
     array_value: Option<ValuesWire>,
     kvlist_value: Option<KeyValuesWire>,
@@ -187,26 +266,10 @@ impl<'de> Deserialize<'de> for AnyValue {
             AnyValue::String(s)
         } else if let Some(b) = wire.bool_value {
             AnyValue::Bool(b)
-        } else if let Some(n) = wire.int_value {
-            AnyValue::Int(match n {
-                IntWire::Number(n) => n,
-                IntWire::Text(t) => t
-                    .trim()
-                    .parse()
-                    .map_err(|_| D::Error::custom(format!("intValue: not an int64: {t:?}")))?,
-            })
-        } else if let Some(d) = wire.double_value {
-            AnyValue::Double(match d {
-                DoubleWire::Number(d) => d,
-                DoubleWire::Text(t) => match t.as_str() {
-                    "NaN" => f64::NAN,
-                    "Infinity" => f64::INFINITY,
-                    "-Infinity" => f64::NEG_INFINITY,
-                    other => other.trim().parse().map_err(|_| {
-                        D::Error::custom(format!("doubleValue: not a number: {t:?}"))
-                    })?,
-                },
-            })
+        } else if let Some(Spelt(n)) = wire.int_value {
+            AnyValue::Int(n)
+        } else if let Some(Spelt(d)) = wire.double_value {
+            AnyValue::Double(d)
         } else if let Some(b) = wire.bytes_value {
             AnyValue::Bytes(
                 BASE64

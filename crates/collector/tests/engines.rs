@@ -158,7 +158,7 @@ fn rows_at(body: &Value, now_ns: i64) -> Vec<threadline_collector::rows::LogRow>
         now_ns,
         oldest_ns: now_ns - 7 * 86_400_000_000_000,
     };
-    ingest::log_rows(&request, Provenance::Backend, &Limits::default(), &clock)
+    ingest::log_rows(request, Provenance::Backend, &Limits::default(), &clock)
         .unwrap()
         .rows
 }

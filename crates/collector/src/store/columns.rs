@@ -7,6 +7,7 @@
 use super::packed::{self, Context, EncodedLayout, Layout};
 use crate::ingest::text_of;
 use crate::rows::{LogRow, Provenance, SpanRow, level_of};
+use crate::value::KeyValue;
 
 /// The columns of one stored row, by name.
 pub trait Columns {
@@ -124,6 +125,88 @@ fn correlation_key(correlation: Option<&str>, trace: Option<&str>) -> Option<Vec
     correlation.filter(|c| Some(*c) != trace).map(packed::id)
 }
 
+/// What a layout is made of, borrowed from a row.
+struct LayoutParts<'a> {
+    names: (&'a String, &'a String, &'a String),
+    resource: &'a std::sync::Arc<[KeyValue]>,
+    attributes: &'a [KeyValue],
+}
+
+impl LayoutParts<'_> {
+    /// True when `other` makes the same layout: the rows of one request mostly do.
+    fn same_as(&self, other: &LayoutParts<'_>) -> bool {
+        self.names == other.names
+            && (std::sync::Arc::ptr_eq(self.resource, other.resource)
+                || self.resource == other.resource)
+            && self.attributes.len() == other.attributes.len()
+            && self
+                .attributes
+                .iter()
+                .zip(other.attributes)
+                .all(|(a, b)| a.key == b.key)
+    }
+
+    fn encode(&self) -> EncodedLayout {
+        let (service, scope, version) = self.names;
+        Layout::new((service, scope, version), self.resource, self.attributes).encode()
+    }
+}
+
+/// A row with a layout.
+trait Laid {
+    fn layout_parts(&self) -> LayoutParts<'_>;
+}
+
+impl Laid for LogRow {
+    fn layout_parts(&self) -> LayoutParts<'_> {
+        LayoutParts {
+            names: (&self.service, &self.scope, &self.scope_version),
+            resource: &self.resource,
+            attributes: &self.attributes,
+        }
+    }
+}
+
+impl Laid for SpanRow {
+    fn layout_parts(&self) -> LayoutParts<'_> {
+        LayoutParts {
+            names: (&self.service, &self.scope, &self.scope_version),
+            resource: &self.resource,
+            attributes: &self.attributes,
+        }
+    }
+}
+
+/// The stored form of `rows`, each by `of` with its layout, which is encoded only when a row's
+/// differs from the row before it.
+fn stored<T: Laid, S>(rows: &[T], of: impl Fn(&T, EncodedLayout) -> S) -> Vec<S> {
+    let mut layouts: Vec<EncodedLayout> = Vec::with_capacity(rows.len());
+    let mut before: Option<&T> = None;
+    for row in rows {
+        let parts = row.layout_parts();
+        let layout = match (before, layouts.last()) {
+            (Some(b), Some(last)) if parts.same_as(&b.layout_parts()) => last.clone(),
+            _ => parts.encode(),
+        };
+        layouts.push(layout);
+        before = Some(row);
+    }
+    rows.iter()
+        .zip(layouts)
+        .map(|(row, layout)| of(row, layout))
+        .collect()
+}
+
+/// The stored columns of log rows.
+pub fn stored_logs(rows: &[LogRow]) -> Vec<StoredLog> {
+    stored(rows, StoredLog::of)
+}
+
+/// The stored columns of spans.
+pub fn stored_spans(rows: &[SpanRow]) -> Vec<StoredSpan> {
+    stored(rows, StoredSpan::of)
+}
+
 /// A log row's stored columns.
 #[derive(Clone)]
 pub struct StoredLog {
@@ -150,8 +233,8 @@ pub struct StoredLog {
 }
 
 impl StoredLog {
-    /// What `row` stores.
-    pub fn of(row: &LogRow) -> StoredLog {
+    /// What `row` stores, with its layout encoded.
+    fn of(row: &LogRow, layout: EncodedLayout) -> StoredLog {
         let context = Context {
             correlation: row.correlation_id.as_deref(),
             session: row.session_id.as_deref(),
@@ -164,12 +247,7 @@ impl StoredLog {
             time_replaced: row.time_replaced,
             sent_time: (sent != row.time_ns).then_some(sent),
             observed_time: signed(row.observed_time_unix_nano),
-            layout: Layout::new(
-                (&row.service, &row.scope, &row.scope_version),
-                &row.resource,
-                &row.attributes,
-            )
-            .encode(),
+            layout,
             severity_number: row.severity_number,
             severity_text: row.severity_text.clone(),
             error: matches!(row.level.as_str(), "ERROR" | "FATAL"),
@@ -214,8 +292,8 @@ pub struct StoredSpan {
 }
 
 impl StoredSpan {
-    /// What `row` stores.
-    pub fn of(row: &SpanRow) -> StoredSpan {
+    /// What `row` stores, with its layout encoded.
+    fn of(row: &SpanRow, layout: EncodedLayout) -> StoredSpan {
         let context = Context {
             correlation: row.correlation_id.as_deref(),
             session: row.session_id.as_deref(),
@@ -226,12 +304,7 @@ impl StoredSpan {
             start_ns: row.start_ns,
             end_ns: row.end_ns,
             time_replaced: row.time_replaced,
-            layout: Layout::new(
-                (&row.service, &row.scope, &row.scope_version),
-                &row.resource,
-                &row.attributes,
-            )
-            .encode(),
+            layout,
             name: row.name.clone(),
             kind: row.kind,
             trace_id: packed::id(&row.trace_id),
@@ -290,7 +363,7 @@ pub fn log_of<R: Columns>(r: &R) -> Result<LogRow, R::Error> {
         event_id: text_of(&attributes, &resource, "event.id"),
         correlation_id,
         session_id,
-        resource,
+        resource: resource.into(),
         attributes,
         dropped_attributes_count: narrow(r.int("dropped_attributes")?),
         folded: r.int("folded")?,
@@ -333,7 +406,7 @@ pub fn span_of<R: Columns>(r: &R) -> Result<SpanRow, R::Error> {
         links: from_json(r.text("links")?),
         correlation_id: Some(correlation_id),
         session_id,
-        resource: layout.resource(),
+        resource: layout.resource().into(),
         attributes,
         folded: r.int("folded")?,
         row_id: r.int("id")?,
@@ -342,4 +415,55 @@ pub fn span_of<R: Columns>(r: &R) -> Result<SpanRow, R::Error> {
         scope: layout.scope,
         scope_version: layout.scope_version,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::{Clock, Format, Limits, decode_logs, log_rows};
+
+    #[test]
+    fn each_row_gets_its_own_layout_when_it_differs_from_the_one_before() {
+        let record = |key: &str| {
+            format!(
+                r#"{{"body":{{"stringValue":"m"}},"attributes":[{{"key":"{key}","value":{{"intValue":"1"}}}}]}}"#
+            )
+        };
+        let resource = |name: &str, records: &[String]| {
+            format!(
+                r#"{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"{name}"}}}}]}},"scopeLogs":[{{"scope":{{"name":"s"}},"logRecords":[{}]}}]}}"#,
+                records.join(",")
+            )
+        };
+        let body = format!(
+            r#"{{"resourceLogs":[{},{}]}}"#,
+            resource("api", &[record("a"), record("a"), record("b"), record("a")]),
+            resource("web", &[record("a")]),
+        );
+        let request = decode_logs(body.as_bytes(), Format::Json).unwrap();
+        let clock = Clock {
+            now_ns: 1_700_000_000_000_000_000,
+            oldest_ns: 0,
+        };
+        let rows = log_rows(request, Provenance::Backend, &Limits::default(), &clock)
+            .unwrap()
+            .rows;
+        let stored = stored_logs(&rows);
+        let keys: Vec<&[u8]> = stored.iter().map(|s| s.layout.key.as_slice()).collect();
+        for (row, s) in rows.iter().zip(&stored) {
+            let alone = Layout::new(
+                (&row.service, &row.scope, &row.scope_version),
+                &row.resource,
+                &row.attributes,
+            )
+            .encode();
+            assert_eq!(
+                (&s.layout.key, &s.layout.content),
+                (&alone.key, &alone.content)
+            );
+        }
+        assert_eq!((keys[0], keys[1], keys[3]), (keys[1], keys[3], keys[0]));
+        assert_ne!(keys[2], keys[1], "other attribute keys");
+        assert_ne!(keys[4], keys[3], "another resource");
+    }
 }

@@ -42,7 +42,7 @@ pub struct Context<'a> {
 const HEX_MIN: usize = 8;
 
 /// The bytes a lowercase even-length hex string spells, or `None` for any other text.
-fn hex_bytes(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn hex_bytes(text: &str) -> Option<Vec<u8>> {
     let digits = text.as_bytes();
     if digits.len() % 2 != 0
         || !digits
