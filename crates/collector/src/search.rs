@@ -152,6 +152,83 @@ fn fill<T: Serialize>(
     }
 }
 
+/// Rows each stream's first read asks for when all four are read at once: most stories fit,
+/// and then a page costs the database one round of four concurrent reads instead of four in a
+/// row.
+const PROBE_ROWS: usize = 64;
+
+/// Rows of one stream, as read.
+enum Fetched {
+    Logs(Vec<LogRow>),
+    Spans(Vec<SpanRow>),
+}
+
+impl Fetched {
+    fn len(&self) -> usize {
+        match self {
+            Fetched::Logs(rows) => rows.len(),
+            Fetched::Spans(rows) => rows.len(),
+        }
+    }
+
+    /// What a read of `limit` rows would have given, if these rows (read with a limit of
+    /// `PROBE_ROWS + 1`) tell: when they are the whole stream or at least `limit` rows.
+    fn answers(self, limit: usize) -> Option<Fetched> {
+        if self.len() <= PROBE_ROWS || limit <= self.len() {
+            Some(match self {
+                Fetched::Logs(rows) => Fetched::Logs(rows.into_iter().take(limit).collect()),
+                Fetched::Spans(rows) => Fetched::Spans(rows.into_iter().take(limit).collect()),
+            })
+        } else {
+            None
+        }
+    }
+}
+
+/// Where a stream's next read starts; `None` when it is done.
+fn start_of(slot: Position) -> Option<After> {
+    match slot {
+        Position::Done => None,
+        Position::Start => Some(None),
+        Position::After(t, r) => Some(Some((t, r))),
+    }
+}
+
+/// Up to `limit` rows of one stream after `after`.
+async fn read(
+    store: &Store,
+    id: &str,
+    (provenance, is_spans): (Provenance, bool),
+    after: After,
+    limit: usize,
+) -> Result<Fetched, StoreError> {
+    Ok(if is_spans {
+        Fetched::Spans(store.spans(id, provenance, after, limit).await?)
+    } else {
+        Fetched::Logs(store.logs(id, provenance, after, limit).await?)
+    })
+}
+
+/// The first `PROBE_ROWS + 1` rows of every stream not done, read at once.
+async fn probe(
+    store: &Store,
+    id: &str,
+    positions: &[Position; 4],
+) -> Result<Vec<Option<Fetched>>, StoreError> {
+    let reads = positions
+        .iter()
+        .zip(STREAMS)
+        .map(|(slot, stream)| async move {
+            match start_of(*slot) {
+                None => Ok(None),
+                Some(after) => read(store, id, stream, after, PROBE_ROWS + 1)
+                    .await
+                    .map(Some),
+            }
+        });
+    futures_util::future::try_join_all(reads).await
+}
+
 /// One page of the story of `id`, from `cursor` (absent for the first page).
 pub async fn page(
     store: &Store,
@@ -170,26 +247,26 @@ pub async fn page(
     };
     let mut records = Vec::new();
     let mut spans = Vec::new();
-    for (slot, (provenance, is_spans)) in positions.iter_mut().zip(STREAMS) {
-        let after: After = match *slot {
-            Position::Done => continue,
-            Position::Start => None,
-            Position::After(t, r) => Some((t, r)),
+    let mut probes = probe(store, id, &positions).await?;
+    for ((slot, stream), probe) in positions.iter_mut().zip(STREAMS).zip(&mut probes) {
+        let Some(after) = start_of(*slot) else {
+            continue;
         };
         if budget.rows >= limits.rows {
             break;
         }
         let asked = budget.left();
-        *slot = if is_spans {
-            let rows = store.spans(id, provenance, after, asked + 1).await?;
-            fill(*slot, rows, asked + 1, &mut budget, &mut spans, |s| {
+        let fetched = match probe.take().and_then(|p| p.answers(asked + 1)) {
+            Some(rows) => rows,
+            None => read(store, id, stream, after, asked + 1).await?,
+        };
+        *slot = match fetched {
+            Fetched::Spans(rows) => fill(*slot, rows, asked + 1, &mut budget, &mut spans, |s| {
                 (s.start_ns, s.row_id)
-            })
-        } else {
-            let rows = store.logs(id, provenance, after, asked + 1).await?;
-            fill(*slot, rows, asked + 1, &mut budget, &mut records, |r| {
+            }),
+            Fetched::Logs(rows) => fill(*slot, rows, asked + 1, &mut budget, &mut records, |r| {
                 (r.time_ns, r.row_id)
-            })
+            }),
         };
         if *slot != Position::Done {
             break;

@@ -584,6 +584,7 @@ async fn search(State(state): State<AppState>, Query(query): Query<SearchQuery>)
             "give ?id= a correlation, trace or session ID (at most 128 characters)",
         );
     }
+    let _reading = state.writer.reading();
     match search::page(&state.store, &id, query.cursor.as_deref(), state.page).await {
         Ok(Ok(answer)) => axum::Json(answer).into_response(),
         Ok(Err(message)) => json_error(StatusCode::BAD_REQUEST, &message),

@@ -4,15 +4,60 @@
 //! (the handler answers 503 with `Retry-After`) and counted, instead of piling up.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 use crate::store::{Prepared, Store, StoreError, Written};
 
 /// Rows one transaction takes at most (it always takes at least one request).
 const GROUP_ROWS: usize = 20_000;
+
+/// Longest a writer holds a transaction back for searches in progress.
+const MOST_YIELD: Duration = Duration::from_millis(10);
+
+/// Searches in progress, which the writers let pass: a writer about to start a transaction
+/// waits (at most [`MOST_YIELD`]) while a search runs, so that on busy cores a search competes
+/// only with the transactions already running.
+#[derive(Default)]
+struct ReadsFirst {
+    running: AtomicUsize,
+    done: Notify,
+}
+
+/// A search in progress, until dropped.
+pub struct Reading(Arc<ReadsFirst>);
+
+impl Reading {
+    fn of(reads: &Arc<ReadsFirst>) -> Reading {
+        reads.running.fetch_add(1, Ordering::AcqRel);
+        Reading(reads.clone())
+    }
+}
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        if self.0.running.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.done.notify_waiters();
+        }
+    }
+}
+
+impl ReadsFirst {
+    /// Waits until no search runs, or `most` has passed.
+    async fn let_pass(&self, most: Duration) {
+        let deadline = tokio::time::Instant::now() + most;
+        loop {
+            let done = self.done.notified();
+            if self.running.load(Ordering::Acquire) == 0
+                || tokio::time::timeout_at(deadline, done).await.is_err()
+            {
+                return;
+            }
+        }
+    }
+}
 
 /// One request waiting to be written, and where its answer goes.
 struct Job {
@@ -35,6 +80,7 @@ pub struct Writer {
     queue: mpsc::Sender<Job>,
     refused: Arc<AtomicU64>,
     counts: Arc<Counts>,
+    reads: Arc<ReadsFirst>,
 }
 
 /// What the writer tasks have committed since start: how well requests are grouped.
@@ -68,14 +114,26 @@ impl Writer {
         let (queue, jobs) = mpsc::channel(capacity.max(1));
         let jobs = Arc::new(Mutex::new(jobs));
         let counts = Arc::new(Counts::default());
+        let reads = Arc::new(ReadsFirst::default());
         for _ in 0..tasks.max(1) {
-            tokio::spawn(write_groups(store.clone(), jobs.clone(), counts.clone()));
+            tokio::spawn(write_groups(
+                store.clone(),
+                jobs.clone(),
+                counts.clone(),
+                reads.clone(),
+            ));
         }
         Writer {
             queue,
             refused: Arc::new(AtomicU64::new(0)),
             counts,
+            reads,
         }
+    }
+
+    /// Marks a search in progress until the answer is dropped: new transactions wait for it.
+    pub fn reading(&self) -> Reading {
+        Reading::of(&self.reads)
     }
 
     /// Writes `rows` with whatever else is waiting; returns once committed.
@@ -110,7 +168,12 @@ impl Writer {
 
 /// One writer task: takes the next request and every one waiting behind it (up to
 /// [`GROUP_ROWS`]), writes them in one transaction, answers each.
-async fn write_groups(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>, counts: Arc<Counts>) {
+async fn write_groups(
+    store: Store,
+    jobs: Arc<Mutex<mpsc::Receiver<Job>>>,
+    counts: Arc<Counts>,
+    reads: Arc<ReadsFirst>,
+) {
     loop {
         let group = {
             let mut jobs = jobs.lock().await;
@@ -133,6 +196,7 @@ async fn write_groups(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>, count
         let (rows, answers): (Vec<Prepared>, Vec<_>) =
             group.into_iter().map(|j| (j.rows, j.done)).unzip();
         let (requests, records) = (rows.len(), rows.iter().map(Prepared::len).sum::<usize>());
+        reads.let_pass(MOST_YIELD).await;
         let started = Instant::now();
         let result = store.insert_group(rows).await;
         let busy = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -154,5 +218,43 @@ async fn write_groups(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>, count
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_transaction_waits_for_the_searches_running_and_never_longer_than_its_bound() {
+        let reads = Arc::new(ReadsFirst::default());
+        let started = Instant::now();
+        reads.let_pass(Duration::from_secs(60)).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no search: no wait"
+        );
+
+        let (first, second) = (Reading::of(&reads), Reading::of(&reads));
+        let waiting = {
+            let reads = reads.clone();
+            tokio::spawn(async move {
+                reads.let_pass(Duration::from_secs(60)).await;
+                Instant::now()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(first);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished(), "one search still runs");
+        let ended = Instant::now();
+        drop(second);
+        let passed = waiting.await.unwrap();
+        assert!(passed >= ended, "it went once the last search ended");
+
+        let _endless = Reading::of(&reads);
+        let started = Instant::now();
+        reads.let_pass(Duration::from_millis(30)).await;
+        assert!(started.elapsed() >= Duration::from_millis(30));
     }
 }

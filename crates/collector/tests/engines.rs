@@ -69,6 +69,7 @@ on_both_engines!(
     a_restart_keeps_records_and_folding,
     related_errors_of_the_session,
     one_group_holding_a_record_twice_stores_it_once,
+    a_page_takes_every_stream_past_its_first_read,
 );
 
 async fn on(engine: &Engine) -> Collector {
@@ -149,6 +150,48 @@ async fn search_pages_in_time_order(engine: Engine) {
         seen, names,
         "every record once, in time order, across pages"
     );
+}
+
+/// A page bigger than a stream's first read (the four streams are first read at once, a few
+/// dozen rows each) still holds every row of each stream in order, backend rows first.
+async fn a_page_takes_every_stream_past_its_first_read(engine: Engine) {
+    let db = engine.db.clone();
+    let c = collector_with(move |s| {
+        s.db = db;
+        s.page.rows = 250;
+    })
+    .await;
+    let names: Vec<String> = (0..300).map(|i| format!("m{i:03}")).collect();
+    let records = |range: std::ops::Range<usize>| -> Vec<(Option<&str>, u64, &str, &str)> {
+        range
+            .map(|i| (None, 1_000 + i as u64, names[i].as_str(), TRACE))
+            .collect()
+    };
+    assert_eq!(
+        c.post_backend(&body("shop", "app", &records(0..150)))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.post_browser(&body("web", "threadline", &records(150..300)))
+            .await
+            .status(),
+        200
+    );
+    let first = c.answer(TRACE, None).await;
+    let page = first["records"].as_array().unwrap();
+    assert_eq!(
+        messages(page),
+        names[..250].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert_eq!(first["cut"], true);
+    let rest = c.answer(TRACE, first["next"].as_str()).await;
+    assert_eq!(
+        messages(rest["records"].as_array().unwrap()),
+        names[250..].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert_eq!(rest["cut"], false);
 }
 
 /// Log rows of `body` as decoded at `now_ns` (times outside the window move to it).
