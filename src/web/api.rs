@@ -126,9 +126,9 @@ pub fn create_recorder(options: JsValue, patched: Option<Function>) -> Result<Js
     Ok(recorder)
 }
 
-/// An optional text as wasm-bindgen hands it to JavaScript (`undefined` when absent).
+/// An optional text as the types promise it (`index.d.ts`: `string | null`), null when absent.
 fn optional_text(text: Option<String>) -> JsValue {
-    text.map_or(JsValue::UNDEFINED, JsValue::from)
+    text.map_or(JsValue::NULL, JsValue::from)
 }
 
 #[wasm_bindgen]

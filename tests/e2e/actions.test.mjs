@@ -75,19 +75,20 @@ describe("explicit actions", () => {
   test("currentAction() is the started action until it ends or another starts", async () => {
     const { page, context } = await app();
     const seen = await page.evaluate(() => {
-      const out = [tl.currentAction()];
+      const out = [tl.currentAction(), tl.debugId()];
       const a = tl.startAction("a");
-      out.push(tl.currentAction() === a, tl.currentAction().name);
+      out.push(tl.currentAction() === a, tl.currentAction().name, tl.debugId() === a.id);
       const b = tl.startAction("b");
       out.push(tl.currentAction() === b);
       a.end();
       out.push(tl.currentAction() === b);
       b.end();
       b.end();
-      out.push(tl.currentAction());
+      out.push(tl.currentAction(), tl.debugId());
       return out;
     });
-    assert.deepEqual(seen, [null, true, "a", true, true, null]);
+    // Nothing current and nothing failed: null for both, as index.d.ts says (not undefined).
+    assert.deepStrictEqual(seen, [null, null, true, "a", true, true, true, null, null]);
     await context.close();
   });
 });

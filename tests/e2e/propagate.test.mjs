@@ -50,6 +50,7 @@ for (const path of ["/propagate.html", "/propagate-script.html"]) {
     assert.notEqual(got[2].headers["x-correlation-id"], seen.action);
     assert.equal(got[3].headers["x-correlation-id"], got[2].headers["x-correlation-id"]);
     assert.equal(seen.flushed, true);
+    assert.strictEqual(seen.debugId, null, "nothing failed and no action is current: null, as index.d.ts says");
     assert.deepEqual(wasm, ["/dist/threadline-propagate_bg.wasm"]);
     assert.deepEqual(errors, []);
     await context.close();
