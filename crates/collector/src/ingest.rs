@@ -253,14 +253,19 @@ pub(crate) fn text_of(own: &[KeyValue], resource: &[KeyValue], key: &str) -> Opt
         .map(str::to_owned)
 }
 
-/// SHA-256 of a canonical JSON of what was sent.
-fn content_hash(content: &impl serde::Serialize) -> [u8; 32] {
-    // A record's canonical JSON is about 1 KB: room for it at once rather than growing to it.
-    let mut bytes = Vec::with_capacity(2048);
-    if serde_json::to_writer(&mut bytes, content).is_err() {
-        bytes.clear();
+/// SHA-256 of a canonical JSON of what was sent, written into `scratch` (one buffer for all the
+/// records of a request).
+fn content_hash(scratch: &mut Vec<u8>, content: &impl serde::Serialize) -> [u8; 32] {
+    scratch.clear();
+    if serde_json::to_writer(&mut *scratch, content).is_err() {
+        scratch.clear();
     }
-    Sha256::digest(&bytes).into()
+    Sha256::digest(scratch.as_slice()).into()
+}
+
+/// Room for a record's canonical JSON (about 1 KB) at once, rather than growing to it.
+fn hash_scratch() -> Vec<u8> {
+    Vec::with_capacity(2048)
 }
 
 /// A record with nothing in it: no body, attributes, event name or trace.
@@ -285,18 +290,22 @@ fn log_row(
     scope: &Scope,
     provenance: Provenance,
     clock: &Clock,
+    scratch: &mut Vec<u8>,
 ) -> LogRow {
     let service = service_of(resource);
     let trace_id = id_hex(&record.trace_id);
     let (time_ns, time_replaced) = clock.place(record.time_unix_nano);
-    let hash = content_hash(&(
-        (&service, &scope.name, &scope.version),
-        (record.time_unix_nano, record.observed_time_unix_nano),
-        (record.severity_number, &record.severity_text),
-        (&record.body, &record.event_name, &record.attributes),
-        (&**resource, record.flags, &record.trace_id, &record.span_id),
-        record.dropped_attributes_count,
-    ));
+    let hash = content_hash(
+        scratch,
+        &(
+            (&service, &scope.name, &scope.version),
+            (record.time_unix_nano, record.observed_time_unix_nano),
+            (record.severity_number, &record.severity_text),
+            (&record.body, &record.event_name, &record.attributes),
+            (&**resource, record.flags, &record.trace_id, &record.span_id),
+            record.dropped_attributes_count,
+        ),
+    );
     LogRow {
         provenance,
         time_ns,
@@ -346,6 +355,7 @@ pub fn log_rows(
         rows: Vec::with_capacity(total),
         rejected: 0,
     };
+    let mut scratch = hash_scratch();
     for resource_logs in request.resource_logs {
         check_attributes(&resource_logs.resource.attributes, "a resource", limits)?;
         let resource: Arc<[KeyValue]> = resource_logs.resource.attributes.into();
@@ -363,6 +373,7 @@ pub fn log_rows(
                     &scope_logs.scope,
                     provenance,
                     clock,
+                    &mut scratch,
                 ));
             }
         }
@@ -376,6 +387,7 @@ fn span_row(
     scope: &Scope,
     provenance: Provenance,
     clock: &Clock,
+    scratch: &mut Vec<u8>,
 ) -> SpanRow {
     let trace_id = hex(&span.trace_id);
     let (start_ns, time_replaced) = clock.place(span.start_time_unix_nano);
@@ -384,26 +396,29 @@ fn span_row(
         .saturating_sub(span.start_time_unix_nano)
         .min(u64::try_from(FUTURE_SLACK_NS).unwrap_or(u64::MAX));
     let end_ns = start_ns.saturating_add(i64::try_from(duration).unwrap_or(0));
-    let hash = content_hash(&(
-        (&**resource, &scope.name, &scope.version),
-        (
-            &span.trace_id,
-            &span.span_id,
-            &span.parent_span_id,
-            &span.name,
+    let hash = content_hash(
+        scratch,
+        &(
+            (&**resource, &scope.name, &scope.version),
+            (
+                &span.trace_id,
+                &span.span_id,
+                &span.parent_span_id,
+                &span.name,
+            ),
+            (
+                span.kind,
+                span.start_time_unix_nano,
+                span.end_time_unix_nano,
+            ),
+            (
+                &span.attributes,
+                span.status.code,
+                &span.status.message,
+                span.flags,
+            ),
         ),
-        (
-            span.kind,
-            span.start_time_unix_nano,
-            span.end_time_unix_nano,
-        ),
-        (
-            &span.attributes,
-            span.status.code,
-            &span.status.message,
-            span.flags,
-        ),
-    ));
+    );
     SpanRow {
         provenance,
         start_ns,
@@ -453,6 +468,7 @@ pub fn span_rows(
         rows: Vec::with_capacity(total),
         rejected: 0,
     };
+    let mut scratch = hash_scratch();
     for resource_spans in request.resource_spans {
         check_attributes(&resource_spans.resource.attributes, "a resource", limits)?;
         let resource: Arc<[KeyValue]> = resource_spans.resource.attributes.into();
@@ -483,6 +499,7 @@ pub fn span_rows(
                     &scope_spans.scope,
                     provenance,
                     clock,
+                    &mut scratch,
                 ));
             }
         }

@@ -206,8 +206,7 @@ struct SpelledVisitor<T>(std::marker::PhantomData<T>);
 
 impl<T: Spelled> SpelledVisitor<T> {
     fn number<E: serde::de::Error>(n: serde_json::Number) -> Result<T, E> {
-        let shown = n.to_string();
-        T::from_number(n).ok_or_else(|| E::custom(format!("{}, got {shown}", T::EXPECTED)))
+        T::from_number(n.clone()).ok_or_else(|| E::custom(format!("{}, got {n}", T::EXPECTED)))
     }
 }
 
