@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use threadline_collector::ingest::{self, Clock, Format, Limits};
 use threadline_collector::rows::Provenance;
+use threadline_collector::server;
 use threadline_collector::store::{Prepared, Rows};
 
 /// Rounds per step, each over the whole body; the median is printed.
@@ -78,14 +79,9 @@ fn main() -> Result<(), String> {
         Some(path) => std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?,
         None => bench_batch(),
     };
-    let now_ns = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|e| e.to_string())?
-        .as_nanos();
-    let now_ns = i64::try_from(now_ns).map_err(|e| e.to_string())?;
     let clock = Clock {
-        now_ns,
-        oldest_ns: now_ns - 30 * 86_400 * 1_000_000_000,
+        now_ns: server::now_ns(),
+        oldest_ns: server::cutoff_ns(30),
     };
     let limits = Limits::default();
     let decode = || ingest::decode_logs(&body, Format::Json).map_err(|e| format!("{e:?}"));

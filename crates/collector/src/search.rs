@@ -173,15 +173,15 @@ impl Fetched {
 
     /// What a read of `limit` rows would have given, if these rows (read with a limit of
     /// `PROBE_ROWS + 1`) tell: when they are the whole stream or at least `limit` rows.
-    fn answers(self, limit: usize) -> Option<Fetched> {
-        if self.len() <= PROBE_ROWS || limit <= self.len() {
-            Some(match self {
-                Fetched::Logs(rows) => Fetched::Logs(rows.into_iter().take(limit).collect()),
-                Fetched::Spans(rows) => Fetched::Spans(rows.into_iter().take(limit).collect()),
-            })
-        } else {
-            None
+    fn answers(mut self, limit: usize) -> Option<Fetched> {
+        if self.len() > PROBE_ROWS && limit > self.len() {
+            return None;
         }
+        match &mut self {
+            Fetched::Logs(rows) => rows.truncate(limit),
+            Fetched::Spans(rows) => rows.truncate(limit),
+        }
+        Some(self)
     }
 }
 

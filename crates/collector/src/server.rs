@@ -348,7 +348,8 @@ fn busy() -> Response {
         .into_response()
 }
 
-fn now_ns() -> i64 {
+/// Nanoseconds since the epoch, now.
+pub fn now_ns() -> i64 {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()

@@ -181,15 +181,15 @@ impl Laid for SpanRow {
 /// differs from the row before it.
 fn stored<T: Laid, S>(rows: &[T], of: impl Fn(&T, EncodedLayout) -> S) -> Vec<S> {
     let mut layouts: Vec<EncodedLayout> = Vec::with_capacity(rows.len());
-    let mut before: Option<&T> = None;
+    let mut before: Option<LayoutParts<'_>> = None;
     for row in rows {
         let parts = row.layout_parts();
-        let layout = match (before, layouts.last()) {
-            (Some(b), Some(last)) if parts.same_as(&b.layout_parts()) => last.clone(),
+        let layout = match (&before, layouts.last()) {
+            (Some(b), Some(last)) if parts.same_as(b) => last.clone(),
             _ => parts.encode(),
         };
         layouts.push(layout);
-        before = Some(row);
+        before = Some(parts);
     }
     rows.iter()
         .zip(layouts)
