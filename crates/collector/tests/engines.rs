@@ -70,11 +70,22 @@ on_both_engines!(
     related_errors_of_the_session,
     one_group_holding_a_record_twice_stores_it_once,
     a_page_takes_every_stream_past_its_first_read,
+    the_rows_of_one_request_read_back_with_their_own_attributes_and_resource,
 );
 
 async fn on(engine: &Engine) -> Collector {
     let db = engine.db.clone();
     collector_with(move |s| s.db = db).await
+}
+
+/// A collector on `engine` whose search pages hold at most `rows` rows.
+async fn paging(engine: &Engine, rows: usize) -> Collector {
+    let db = engine.db.clone();
+    collector_with(move |s| {
+        s.db = db;
+        s.page.rows = rows;
+    })
+    .await
 }
 
 fn folded(records: &[Value]) -> Vec<i64> {
@@ -115,12 +126,7 @@ async fn duplicates_fold_and_provenance_keeps_copies_apart(engine: Engine) {
 }
 
 async fn search_pages_in_time_order(engine: Engine) {
-    let db = engine.db.clone();
-    let c = collector_with(move |s| {
-        s.db = db;
-        s.page.rows = 7;
-    })
-    .await;
+    let c = paging(&engine, 7).await;
     let names: Vec<String> = (0..30).map(|i| format!("m{i:02}")).collect();
     for chunk in (0..30u64).rev().collect::<Vec<_>>().chunks(10) {
         let records: Vec<_> = chunk
@@ -155,12 +161,7 @@ async fn search_pages_in_time_order(engine: Engine) {
 /// A page bigger than a stream's first read (the four streams are first read at once, a few
 /// dozen rows each) still holds every row of each stream in order, backend rows first.
 async fn a_page_takes_every_stream_past_its_first_read(engine: Engine) {
-    let db = engine.db.clone();
-    let c = collector_with(move |s| {
-        s.db = db;
-        s.page.rows = 250;
-    })
-    .await;
+    let c = paging(&engine, 250).await;
     let names: Vec<String> = (0..300).map(|i| format!("m{i:03}")).collect();
     let records = |range: std::ops::Range<usize>| -> Vec<(Option<&str>, u64, &str, &str)> {
         range
@@ -192,6 +193,50 @@ async fn a_page_takes_every_stream_past_its_first_read(engine: Engine) {
         names[250..].iter().map(String::as_str).collect::<Vec<_>>()
     );
     assert_eq!(rest["cut"], false);
+}
+
+/// Rows of one request share what they can of their stored layout (service, resource, attribute
+/// keys); a row whose keys or resource differ from the row before it still reads back as sent.
+async fn the_rows_of_one_request_read_back_with_their_own_attributes_and_resource(engine: Engine) {
+    let c = on(&engine).await;
+    let mut batch = body(
+        "shop",
+        "app",
+        &[
+            (Some("e1"), 1, "one", TRACE),
+            (None, 2, "two", TRACE),
+            (Some("e3"), 3, "three", TRACE),
+        ],
+    );
+    let other = body("billing", "app", &[(Some("e4"), 4, "four", TRACE)]);
+    batch["resourceLogs"]
+        .as_array_mut()
+        .unwrap()
+        .push(other["resourceLogs"][0].clone());
+    assert_eq!(c.post_backend(&batch).await.status(), 200);
+    let records = c.search(TRACE).await;
+    let seen: Vec<(&str, &str, Value)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["message"].as_str().unwrap(),
+                r["resource"]["service.name"]["stringValue"]
+                    .as_str()
+                    .unwrap(),
+                r["attributes"]["event.id"].clone(),
+            )
+        })
+        .collect();
+    let e = |id: &str| serde_json::json!({ "stringValue": id });
+    assert_eq!(
+        seen,
+        [
+            ("one", "shop", e("e1")),
+            ("two", "shop", Value::Null),
+            ("three", "shop", e("e3")),
+            ("four", "billing", e("e4")),
+        ]
+    );
 }
 
 /// Log rows of `body` as decoded at `now_ns` (times outside the window move to it).
