@@ -298,7 +298,7 @@ export function flatten(value, maxLength, maxDepth, maxKept, maxWalked) {
 
 /**
  * A `log(level, message, attributes)` call for the recorder in one string, so that it crosses
- * once (`LogParts` in src/web/protocol.rs): the level's `LEVEL` code (0: not a level, recorded
+ * once (`LogParts` in src/protocol.rs): the level's `LEVEL` code (0: not a level, recorded
  * as info), then, unless that level is below `lowest`, the page's path, `\0`, the attributes
  * flattened (see `flatten`, which the limits are for), `\u0001` and the message as text.
  */

@@ -1,8 +1,8 @@
-// The JS↔wasm protocol, the one definition on the JavaScript side (src/web/protocol.rs is the
+// The JS↔wasm protocol, the one definition on the JavaScript side (src/protocol.rs is the
 // Rust side): every happening the glue reports goes through `report(hooks, happening, …)` as
 // one call with typed codes, and a request is planned with `plan(…)`.
 
-/** What `hooks.on(happening, a, b, c, s1, s2, s3)` reports (`Happening` in protocol.rs). */
+/** What `hooks.on(happening, a, b, c, s1, s2, s3)` reports (`Happening` in src/protocol.rs). */
 export const HAPPENING = Object.freeze({
   /** a planned request ended: a = token, b = status, c = `SETTLED`, s1 = echoed ID, s2 = traceparent sent */
   settled: 0,
@@ -33,13 +33,13 @@ export const HAPPENING = Object.freeze({
 });
 
 /**
- * What `hooks.ask(question, text, n)` answers with text (`Question` in protocol.rs): the headers of
+ * What `hooks.ask(question, text, n)` answers with text (`Question` in src/protocol.rs): the headers of
  * the latest plan (see `plan`), or, for a message of n bytes about to be sent on the socket at
  * URL `text`, the IDs it should carry, `correlation\nsession` (empty when there is nothing to add).
  */
 export const QUESTION = Object.freeze({ decision: 0, socketSent: 1 });
 
-/** `log` levels by code (`LEVELS` in protocol.rs); 0 is not a level. */
+/** `log` levels by code (`LEVELS` in src/protocol.rs); 0 is not a level. */
 export const LEVEL = Object.freeze(Object.assign(Object.create(null), { debug: 1, info: 2, warn: 3, error: 4 }));
 
 /** How a request settled. */
@@ -57,11 +57,11 @@ export function report(hooks, happening, a = 0, b = 0, c = 0, s1, s2, s3) {
   }
 }
 
-/** A request's kind, the second argument of `hooks.plan` (`KIND_XHR` in protocol.rs). */
+/** A request's kind, the second argument of `hooks.plan` (`KIND_XHR` in src/protocol.rs). */
 export const KIND = Object.freeze({ fetch: 0, xhr: 1 });
 
 /**
- * A plan answer is `token * PLAN_CODES + code` (`PLAN_*` in protocol.rs); the code says: leave
+ * A plan answer is `token * PLAN_CODES + code` (`PLAN_*` in src/protocol.rs); the code says: leave
  * the request alone, add the headers taken last (1), add new ones (`QUESTION.decision` gives
  * `id\nname\nvalue…`), or add nothing and only report how it ends (the app set the correlation
  * header itself).
@@ -110,7 +110,7 @@ export function cancelTick(timer) {
 
 /**
  * The public methods of `Recorder` (index.d.ts) in the order of their codes (`RecorderMethod` in
- * protocol.rs). Each calls the class's one export, `_call(code, …)`: an export per method would
+ * src/protocol.rs). Each calls the class's one export, `_call(code, …)`: an export per method would
  * cost a shim in the wasm and in its glue.
  */
 const RECORDER_METHODS = ["sessionId", "startAction", "debugId", "currentAction", "log", "setUser", "socket", "recordUi", "flush", "shutdown"];

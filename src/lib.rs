@@ -33,6 +33,26 @@
 
 extern crate alloc;
 
+/// An enum whose variants are the codes 0, 1, 2… in the order listed, with `from_code` for the
+/// variant a code names: the codes that cross between JavaScript and wasm.
+macro_rules! coded {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$doc:meta])* $variant:ident,)* }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u8)]
+        pub enum $name {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl $name {
+            /// The variant a code names.
+            pub fn from_code(code: u8) -> Option<$name> {
+                [$($name::$variant),*].get(usize::from(code)).copied()
+            }
+        }
+    };
+}
+
 pub mod actions;
 pub mod allowlist;
 pub mod attributes;
@@ -51,6 +71,7 @@ pub mod otlp;
 pub mod outbox;
 pub mod page_events;
 pub mod propagation;
+pub mod protocol;
 pub mod recorder;
 pub mod redact;
 pub mod retry;

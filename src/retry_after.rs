@@ -2,6 +2,7 @@
 //! (`Wed, 21 Oct 2015 07:28:00 GMT`), as milliseconds to wait from now.
 
 use crate::Millis;
+use crate::text::parse_decimal;
 
 /// The longest wait honoured, whatever the header asks: one hour.
 pub const MAX_RETRY_AFTER: Millis = 3_600_000;
@@ -11,10 +12,8 @@ pub const MAX_RETRY_AFTER: Millis = 3_600_000;
 pub fn parse(header: &str, now: Millis) -> Option<Millis> {
     let header = header.trim_ascii();
     let wait = if header.bytes().all(|b| b.is_ascii_digit()) && !header.is_empty() {
-        let seconds = header.bytes().try_fold(0u64, |n, b| {
-            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-        });
-        seconds.map_or(MAX_RETRY_AFTER, |s| s.saturating_mul(1_000))
+        // All digits, so only a number too large for a u64 is refused: it waits the longest.
+        parse_decimal(header).map_or(MAX_RETRY_AFTER, |s| s.saturating_mul(1_000))
     } else {
         parse_http_date(header)?.saturating_sub(now)
     };

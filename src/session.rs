@@ -6,6 +6,7 @@ use alloc::string::String;
 
 use crate::Millis;
 use crate::id::{ID_HEX_LEN, Id};
+use crate::text::parse_decimal;
 
 /// When a session must be replaced by a new one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,8 +53,8 @@ impl Session {
         let id = Id::parse(rest.get(..ID_HEX_LEN)?)?;
         let rest = rest.get(ID_HEX_LEN..)?.strip_prefix('.')?;
         let dot = rest.bytes().position(|b| b == b'.')?;
-        let started = parse_millis(rest.get(..dot)?)?;
-        let last_active = parse_millis(rest.get(dot + 1..)?)?;
+        let started = parse_decimal(rest.get(..dot)?)?;
+        let last_active = parse_decimal(rest.get(dot + 1..)?)?;
         (last_active >= started).then_some(Session {
             id,
             started,
@@ -69,20 +70,6 @@ impl Session {
         crate::text::push_decimal(&mut out, self.last_active);
         out
     }
-}
-
-/// A non-empty run of decimal digits that fits in a `u64`.
-fn parse_millis(digits: &str) -> Option<Millis> {
-    if digits.is_empty() {
-        return None;
-    }
-    digits.bytes().try_fold(0u64, |n, b| {
-        if b.is_ascii_digit() {
-            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-        } else {
-            None
-        }
-    })
 }
 
 impl SessionPolicy {

@@ -52,6 +52,20 @@ pub fn decimal(n: u64) -> String {
     out
 }
 
+/// A non-empty run of decimal digits that fits in a `u64`, as a number.
+pub fn parse_decimal(digits: &str) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.bytes().try_fold(0u64, |n, b| {
+        if b.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
 /// The pieces of `text` between `separator` bytes, in order (a byte search: `str::split` would
 /// bring formatting code into the wasm).
 pub fn split_byte(text: &str, separator: u8) -> impl Iterator<Item = &str> {
@@ -88,6 +102,25 @@ mod tests {
     fn decimals_match_the_standard_formatting() {
         for n in [0, 1, 9, 10, 99, 100, 65_535, 1_700_000_000_000, u64::MAX] {
             assert_eq!(decimal(n), n.to_string());
+        }
+    }
+
+    #[test]
+    fn decimals_are_read_back_and_nothing_else_is() {
+        for n in [0, 7, 10, 1_700_000_000_000, u64::MAX] {
+            assert_eq!(parse_decimal(&n.to_string()), Some(n));
+        }
+        for bad in [
+            "",
+            "-1",
+            "+1",
+            "1.5",
+            " 1",
+            "1 ",
+            "18446744073709551616",
+            "x",
+        ] {
+            assert_eq!(parse_decimal(bad), None, "{bad:?}");
         }
     }
 

@@ -4,25 +4,16 @@ use alloc::string::String;
 
 use crate::Millis;
 
-/// The recorder's timers; each kind is set at most once at a time (a new one replaces it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Timer {
-    /// When the automatic action may end.
-    AutoAction = 0,
-    /// When the batcher wants to be asked again (a batch due, a back-off over).
-    Batch = 1,
-    /// The earliest `flush()` deadline.
-    FlushDeadline = 2,
-}
-
-impl Timer {
-    /// Every timer, in the order of their codes.
-    pub const ALL: [Timer; 3] = [Timer::AutoAction, Timer::Batch, Timer::FlushDeadline];
-
-    /// The timer a code names (see [`Timer`]'s discriminants).
-    pub fn from_code(code: u8) -> Option<Timer> {
-        Timer::ALL.get(usize::from(code)).copied()
+coded! {
+    /// The recorder's timers; each kind is set at most once at a time (a new one replaces it).
+    /// Their codes cross with `tickAfter` in `js/protocol.js`.
+    pub enum Timer {
+        /// When the automatic action may end.
+        AutoAction,
+        /// When the batcher wants to be asked again (a batch due, a back-off over).
+        Batch,
+        /// The earliest `flush()` deadline.
+        FlushDeadline,
     }
 }
 

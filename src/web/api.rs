@@ -16,6 +16,7 @@ use crate::id::{Id, IdPool};
 use crate::options::{already_running, differences};
 use crate::origin::Origin;
 use crate::otlp::MAX_VALUE_BYTES;
+use crate::protocol::{self, LogParts, RecorderMethod};
 use crate::recorder::limits::{MAX_ATTRIBUTE_DEPTH, MAX_ATTRIBUTES_WALKED};
 use crate::recorder::{self, LogCall, SESSION_KEY};
 use crate::web::auto_actions::AutoActions;
@@ -24,7 +25,6 @@ use crate::web::fetch::FetchPatch;
 use crate::web::glue::{self, Page};
 use crate::web::hooks::Hooks;
 use crate::web::options::read_options;
-use crate::web::protocol::{self, LogParts, RecorderMethod};
 use crate::web::xhr::XhrPatch;
 
 /// What `init` installed in the page, taken down by `shutdown`.
@@ -133,7 +133,7 @@ fn optional_text(text: Option<String>) -> JsValue {
 
 #[wasm_bindgen]
 impl Recorder {
-    /// Every public method, by its [`RecorderMethod`] code (see `web/protocol.rs`): one export
+    /// Every public method, by its [`RecorderMethod`] code (see `src/protocol.rs`): one export
     /// instead of one per method.
     #[wasm_bindgen(js_name = _call)]
     pub fn call(

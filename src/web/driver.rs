@@ -12,9 +12,9 @@ use wasm_bindgen::JsValue;
 
 use crate::Millis;
 use crate::id::Id;
+use crate::protocol::Decisions;
 use crate::recorder::{Effect, PromiseId, Recorder, Slot, Timer};
 use crate::web::glue::{self, Page, now};
-use crate::web::protocol::Decisions;
 
 /// The recorder in the page; lives in an `Rc<RefCell<_>>` ([`Handle`]).
 pub(crate) struct Shell {

@@ -118,7 +118,7 @@ extern "C" {
         max_kept: u32,
         max_walked: u32,
     ) -> String;
-    /// A `log` call in one string ([`LogParts`](crate::web::protocol::LogParts)): the level's
+    /// A `log` call in one string ([`LogParts`](crate::protocol::LogParts)): the level's
     /// code, and unless it is below `lowest`, the path, the attributes flattened as by
     /// `flatten` and the message.
     #[wasm_bindgen(js_name = logParts)]

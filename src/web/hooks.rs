@@ -1,6 +1,6 @@
 //! The entry points the recorder's own JavaScript glue calls back into: `plan` for a request
 //! about to start, `on` for every other happening and `ask` for the questions answered with text
-//! (`web/protocol.rs`). Each
+//! (`src/protocol.rs`). Each
 //! reads the clock once, hands the happening to the core and carries out its effects. One
 //! exported object with few methods: each export costs a shim in the wasm and in its glue. Not
 //! part of the public API.
@@ -14,28 +14,12 @@ use wasm_bindgen::prelude::*;
 use crate::Millis;
 use crate::id::Id;
 use crate::page_events::{ActionOutcome, Uncaught};
+use crate::protocol::{
+    self, Happening, PAGE_HIDDEN, PAGE_ONLINE, PAGE_VISIBLE, Question, small, token, whole,
+};
 use crate::recorder::{Timer, Trigger};
 use crate::web::driver::{Shell, with_shell};
 use crate::web::glue;
-use crate::web::protocol::{self, Happening, PAGE_HIDDEN, PAGE_ONLINE, PAGE_VISIBLE, Question};
-
-/// A count from JavaScript as an integer (negative or NaN counts as 0).
-fn whole(n: f64) -> u64 {
-    // Counts, lengths and statuses, far below 2^53.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let n = n.max(0.0) as u64;
-    n
-}
-
-/// A token, batch ID or count from JavaScript.
-fn token(n: f64) -> u32 {
-    u32::try_from(whole(n)).unwrap_or(u32::MAX)
-}
-
-/// A code from JavaScript.
-fn small(n: f64) -> u8 {
-    u8::try_from(whole(n)).unwrap_or(u8::MAX)
-}
 
 /// Holds the recorder weakly: the glue outliving the recorder does nothing.
 #[wasm_bindgen]
@@ -58,7 +42,7 @@ impl Hooks {
 
 #[wasm_bindgen]
 impl Hooks {
-    /// Plans a request of kind `kind` about to start (see `web/protocol.rs`).
+    /// Plans a request of kind `kind` about to start (see `src/protocol.rs`).
     pub fn plan(&self, request: String, kind: u8) -> f64 {
         self.with(|shell, now| {
             let Shell {
@@ -67,12 +51,13 @@ impl Hooks {
                 decisions,
                 ..
             } = shell;
-            protocol::plan(now, core, regexes, decisions, &request, kind)
+            let regex = |origin: &str| regexes.iter().any(|re| re.test(origin));
+            protocol::plan(now, core, regex, decisions, &request, kind)
         })
         .unwrap_or(0.0)
     }
 
-    /// Answers a [`Question`] code with text (see `web/protocol.rs`); empty when the recorder
+    /// Answers a [`Question`] code with text (see `src/protocol.rs`); empty when the recorder
     /// is gone or has nothing to say.
     pub fn ask(&self, question: u8, text: Option<String>, n: f64) -> String {
         if question == Question::Decision as u8 {

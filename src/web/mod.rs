@@ -2,7 +2,7 @@
 //! code that touches `window`, `fetch`, `XMLHttpRequest`, the DOM, storage and timers. The
 //! snippets read browser objects and call back through [`Hooks`]; this module turns that into
 //! calls on the core (`crate::recorder`) and carries its effects out (`driver`); the JS↔wasm
-//! protocol is `protocol`. Nothing here panics on a path that
+//! protocol is `crate::protocol`. Nothing here panics on a path that
 //! runs inside the page, and nothing breaks a request.
 
 mod api;
@@ -12,7 +12,6 @@ mod fetch;
 mod glue;
 mod hooks;
 mod options;
-mod protocol;
 mod xhr;
 
 pub use api::{Recorder, create_recorder};

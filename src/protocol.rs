@@ -1,5 +1,6 @@
 //! The JS↔wasm protocol, the one definition on the Rust side (`js/protocol.js` is the
-//! JavaScript side): the happenings the glue reports through one entry, `hooks.on`, with typed
+//! JavaScript side), in the native core so that native tests read and answer it as the web shell
+//! does (the shell, `src/web/`, only moves its numbers and strings across): the happenings the glue reports through one entry, `hooks.on`, with typed
 //! codes ([`Happening`], `SETTLED_*`, `PAGE_*`, and [`Timer`]'s codes), and how a request is
 //! described for planning and how the plan comes back.
 //!
@@ -25,136 +26,114 @@
 
 use alloc::string::String;
 
+use crate::Millis;
 use crate::baggage::HeaderWrite;
 use crate::event::Severity;
 use crate::id::Id;
 use crate::page_events::Settled;
-use js_sys::RegExp;
-
-use crate::Millis;
-use crate::recorder::{Plan, Recorder, Request};
-use crate::web::glue::Page;
+use crate::recorder::{PagePath, Plan, Recorder, Request};
+use crate::text::split_byte;
 
 /// A request's kind, the second argument of `hooks.plan`, for an XHR (0 is a fetch).
-pub(crate) const KIND_XHR: u8 = 1;
+pub const KIND_XHR: u8 = 1;
 
 /// A plan answer's code: leave the request alone.
-pub(crate) const PLAN_UNTOUCHED: u8 = 0;
+pub const PLAN_UNTOUCHED: u8 = 0;
 /// Add the headers JavaScript took last.
-pub(crate) const PLAN_SAME_HEADERS: u8 = 1;
+pub const PLAN_SAME_HEADERS: u8 = 1;
 /// Add new headers, which JavaScript takes with `hooks.ask` ([`Question::Decision`]).
-pub(crate) const PLAN_NEW_HEADERS: u8 = 2;
+pub const PLAN_NEW_HEADERS: u8 = 2;
 /// Add nothing (the app set the correlation header): only report how the request ends.
-pub(crate) const PLAN_OBSERVE: u8 = 3;
+pub const PLAN_OBSERVE: u8 = 3;
 /// How many plan codes there are: an answer is `token * PLAN_CODES + code`.
-pub(crate) const PLAN_CODES: u8 = 4;
+pub const PLAN_CODES: u8 = 4;
 
-/// What a call of `hooks.on(happening, a, b, c, s1, s2, s3)` reports; the meaning of the
-/// numbers and texts for each is listed in `js/protocol.js`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub(crate) enum Happening {
-    Settled = 0,
-    MayResend = 1,
-    CorsRefused = 2,
-    Startup = 3,
-    Uploaded = 4,
-    Lifecycle = 5,
-    Console = 6,
-    Tick = 7,
-    SocketReceived = 8,
-    StorageChanged = 9,
-    Uncaught = 10,
-    Action = 11,
-    ActionEnd = 12,
-}
-
-impl Happening {
-    const ALL: [Happening; 13] = [
-        Happening::Settled,
-        Happening::MayResend,
-        Happening::CorsRefused,
-        Happening::Startup,
-        Happening::Uploaded,
-        Happening::Lifecycle,
-        Happening::Console,
-        Happening::Tick,
-        Happening::SocketReceived,
-        Happening::StorageChanged,
-        Happening::Uncaught,
-        Happening::Action,
-        Happening::ActionEnd,
-    ];
-
-    /// The happening a code names.
-    pub fn from_code(code: u8) -> Option<Happening> {
-        Happening::ALL.get(usize::from(code)).copied()
+coded! {
+    /// What a call of `hooks.on(happening, a, b, c, s1, s2, s3)` reports; the meaning of the
+    /// numbers and texts for each is listed in `js/protocol.js`.
+    pub enum Happening {
+        /// A planned request ended.
+        Settled,
+        /// Whether a failed request may go once more without headers.
+        MayResend,
+        /// A request answered once sent without headers.
+        CorsRefused,
+        /// What happened to requests before the recorder was ready.
+        Startup,
+        /// An upload ended.
+        Uploaded,
+        /// The page was hidden, shown again or came back online.
+        Lifecycle,
+        /// A `console.warn` or `console.error` line.
+        Console,
+        /// A timer fired.
+        Tick,
+        /// A socket message arrived carrying a correlation ID.
+        SocketReceived,
+        /// Another tab wrote storage.
+        StorageChanged,
+        /// An uncaught error or unhandled rejection.
+        Uncaught,
+        /// A click on an actionable element or a form submit.
+        Action,
+        /// `action.end(outcome)`.
+        ActionEnd,
     }
 }
 
-/// What a call of `hooks.ask(question, text, n)` asks, to be answered with text (`QUESTION` in
-/// `js/protocol.js`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub(crate) enum Question {
-    /// The headers part of the latest plan answer ([`Decisions::take`]).
-    Decision = 0,
-    /// The IDs a socket message about to be sent carries: `text` is the socket's URL, `n` the
-    /// message's size.
-    SocketSent = 1,
+coded! {
+    /// What a call of `hooks.ask(question, text, n)` asks, to be answered with text (`QUESTION` in
+    /// `js/protocol.js`).
+    pub enum Question {
+        /// The headers part of the latest plan answer ([`Decisions::take`]).
+        Decision,
+        /// The IDs a socket message about to be sent carries: `text` is the socket's URL, `n` the
+        /// message's size.
+        SocketSent,
+    }
 }
 
-/// A method of the public `Recorder`, the first argument of its `_call` (`RECORDER_METHODS` in
-/// `js/protocol.js`, in this order); the others are the method's arguments.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub(crate) enum RecorderMethod {
-    SessionId = 0,
-    StartAction = 1,
-    DebugId = 2,
-    CurrentAction = 3,
-    Log = 4,
-    SetUser = 5,
-    Socket = 6,
-    RecordUi = 7,
-    Flush = 8,
-    Shutdown = 9,
-}
-
-impl RecorderMethod {
-    const ALL: [RecorderMethod; 10] = [
-        RecorderMethod::SessionId,
-        RecorderMethod::StartAction,
-        RecorderMethod::DebugId,
-        RecorderMethod::CurrentAction,
-        RecorderMethod::Log,
-        RecorderMethod::SetUser,
-        RecorderMethod::Socket,
-        RecorderMethod::RecordUi,
-        RecorderMethod::Flush,
-        RecorderMethod::Shutdown,
-    ];
-
-    /// The method a code names.
-    pub fn from_code(code: u8) -> Option<RecorderMethod> {
-        RecorderMethod::ALL.get(usize::from(code)).copied()
+coded! {
+    /// A method of the public `Recorder`, the first argument of its `_call` (`RECORDER_METHODS` in
+    /// `js/protocol.js`, in this order); the others are the method's arguments.
+    pub enum RecorderMethod {
+        /// `sessionId()`.
+        SessionId,
+        /// `startAction(name)`.
+        StartAction,
+        /// `debugId()`.
+        DebugId,
+        /// `currentAction()`.
+        CurrentAction,
+        /// `log(level, message, attributes)`.
+        Log,
+        /// `setUser(id)`.
+        SetUser,
+        /// `socket(ws)`.
+        Socket,
+        /// The error dialog's events (`recordUi`, used by `showErrorDialog`).
+        RecordUi,
+        /// `flush()`.
+        Flush,
+        /// `shutdown()`.
+        Shutdown,
     }
 }
 
 /// How a request settled (`Happening::Settled`'s `c`): with a response.
-pub(crate) const SETTLED_RESPONSE: u8 = 0;
+pub const SETTLED_RESPONSE: u8 = 0;
 /// The app aborted it (any other code: no response, the network failed or CORS refused it).
-pub(crate) const SETTLED_ABORTED: u8 = 2;
+pub const SETTLED_ABORTED: u8 = 2;
 
 /// Page lifecycle changes (`Happening::Lifecycle`'s `a`): hidden or left.
-pub(crate) const PAGE_HIDDEN: u8 = 0;
+pub const PAGE_HIDDEN: u8 = 0;
 /// Shown again.
-pub(crate) const PAGE_VISIBLE: u8 = 1;
+pub const PAGE_VISIBLE: u8 = 1;
 /// Back online.
-pub(crate) const PAGE_ONLINE: u8 = 2;
+pub const PAGE_ONLINE: u8 = 2;
 
 /// The `log` levels by code (`LEVEL` in `js/protocol.js`), from 1; 0 is not a level.
-pub(crate) const LEVELS: [Severity; 4] = [
+pub const LEVELS: [Severity; 4] = [
     Severity::Debug,
     Severity::Info,
     Severity::Warn,
@@ -162,7 +141,7 @@ pub(crate) const LEVELS: [Severity; 4] = [
 ];
 
 /// The code of the lowest level `core` records; past the last when it records none.
-pub(crate) fn lowest_recorded(core: &Recorder<Page>) -> u32 {
+pub fn lowest_recorded<P: PagePath>(core: &Recorder<P>) -> u32 {
     let index = LEVELS
         .iter()
         .position(|s| core.is_recorded(*s))
@@ -170,12 +149,30 @@ pub(crate) fn lowest_recorded(core: &Recorder<Page>) -> u32 {
     u32::try_from(index).map_or(u32::MAX, |i| i + 1)
 }
 
+/// A count from JavaScript as an integer (negative or NaN counts as 0).
+pub fn whole(n: f64) -> u64 {
+    // Counts, lengths and statuses, far below 2^53.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let n = n.max(0.0) as u64;
+    n
+}
+
+/// A token, batch ID or count from JavaScript.
+pub fn token(n: f64) -> u32 {
+    u32::try_from(whole(n)).unwrap_or(u32::MAX)
+}
+
+/// A code from JavaScript.
+pub fn small(n: f64) -> u8 {
+    u8::try_from(whole(n)).unwrap_or(u8::MAX)
+}
+
 /// A `log` call as `logParts` in `js/page.js` hands it over, in one string: the level's code
 /// as a digit, then (unless the level is below the lowest recorded) the page's path, `\0`, the
 /// flattened attributes (entries of `<kind><key>\0<value>\0`, see `attributes`), `\u{1}` and
 /// the message. An entry starts with its kind letter, so the first field that starts with
 /// `\u{1}` is where the message begins, whatever the message holds.
-pub(crate) struct LogParts<'a> {
+pub struct LogParts<'a> {
     /// `None` for a value that is not one of the levels.
     pub level: Option<Severity>,
     /// The path, attributes and message; `None` when the level is not recorded.
@@ -212,7 +209,7 @@ impl<'a> LogParts<'a> {
 }
 
 /// How a request settled, from its `SETTLED_*` code and status.
-pub(crate) fn settled(how: u8, status: u16) -> Settled {
+pub fn settled(how: u8, status: u16) -> Settled {
     match how {
         SETTLED_RESPONSE => Settled::Status(status),
         SETTLED_ABORTED => Settled::Aborted,
@@ -221,29 +218,31 @@ pub(crate) fn settled(how: u8, status: u16) -> Settled {
 }
 
 /// Plans the request of kind `kind` that `request` describes at `now`; the answer as above.
-/// `regexes` are the `RegExp` entries of `propagateTo`.
-pub(crate) fn plan(
+/// `regex` tests an origin against the `RegExp` entries of `propagateTo` (which only the page can
+/// run).
+pub fn plan<P: PagePath>(
     now: Millis,
-    core: &mut Recorder<Page>,
-    regexes: &[RegExp],
+    core: &mut Recorder<P>,
+    regex: impl Fn(&str) -> bool,
     decisions: &mut Decisions,
     request: &str,
     kind: u8,
 ) -> f64 {
     let (token, code) =
-        plan_token(now, core, regexes, decisions, request, kind).unwrap_or((0, PLAN_UNTOUCHED));
+        plan_token(now, core, regex, decisions, request, kind).unwrap_or((0, PLAN_UNTOUCHED));
     f64::from(token) * f64::from(PLAN_CODES) + f64::from(code)
 }
 
-fn plan_token(
+fn plan_token<P: PagePath>(
     now: Millis,
-    core: &mut Recorder<Page>,
-    regexes: &[RegExp],
+    core: &mut Recorder<P>,
+    regex: impl Fn(&str) -> bool,
     decisions: &mut Decisions,
     request: &str,
     kind: u8,
 ) -> Option<(u32, u8)> {
-    let mut fields = Fields(request);
+    // None past the last: a request with fewer fields than the protocol's is not planned.
+    let mut fields = split_byte(request, b'\n');
     let (href, method, names) = (fields.next()?, fields.next()?, fields.next()?);
     let (previous, forced) = (fields.next()?, fields.next()?);
     let (traceparent, baggage) = (fields.next()?, fields.next()?);
@@ -261,7 +260,6 @@ fn plan_token(
             HeaderWrite::Replace
         },
     };
-    let regex = |origin: &str| regexes.iter().any(|re| re.test(origin));
     let plan = core.request_starting(now, &request, regex);
     let (token, id, headers) = match plan {
         Plan::Untouched => return None,
@@ -289,7 +287,7 @@ fn plan_token(
 /// got. The requests of one action get the same, so it crosses into JavaScript only when it
 /// changes.
 #[derive(Default)]
-pub(crate) struct Decisions {
+pub struct Decisions {
     sent: String,
     next: String,
 }
@@ -299,23 +297,5 @@ impl Decisions {
     pub fn take(&mut self) -> String {
         self.sent.clone_from(&self.next);
         self.sent.clone()
-    }
-}
-
-/// The newline-separated fields of a planning request.
-struct Fields<'a>(&'a str);
-
-impl<'a> Iterator for Fields<'a> {
-    type Item = &'a str;
-
-    fn next(&mut self) -> Option<&'a str> {
-        let end = self
-            .0
-            .bytes()
-            .position(|b| b == b'\n')
-            .unwrap_or(self.0.len());
-        let field = self.0.get(..end)?;
-        self.0 = self.0.get(end + 1..).unwrap_or("");
-        Some(field)
     }
 }

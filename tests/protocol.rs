@@ -1,0 +1,341 @@
+//! The JS↔wasm protocol, natively: both of its definitions (`src/protocol.rs` and
+//! `js/protocol.js`) give every code the same number, a request crosses as its fields and comes
+//! back as one number, and a `log` call's one string is read back into its parts.
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
+
+mod sim;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use sim::{Checkout, Storage, T0};
+use threadline::allowlist::OriginPattern;
+use threadline::event::Severity;
+use threadline::id::{Entropy, Id, IdPool};
+use threadline::options::Config;
+use threadline::origin::Origin;
+use threadline::page_events::Settled;
+use threadline::protocol::{
+    self, Decisions, Happening, KIND_XHR, LEVELS, LogParts, PAGE_HIDDEN, PAGE_ONLINE, PAGE_VISIBLE,
+    PLAN_CODES, PLAN_NEW_HEADERS, PLAN_OBSERVE, PLAN_SAME_HEADERS, PLAN_UNTOUCHED, Question,
+    RecorderMethod, SETTLED_ABORTED, SETTLED_RESPONSE,
+};
+use threadline::recorder::Recorder;
+
+const JS: &str = include_str!("../js/protocol.js");
+
+/// The JavaScript side's source without its comments, which quote codes of their own.
+fn js_code() -> String {
+    let mut out = String::new();
+    let mut rest = JS;
+    while let Some(start) = rest.find("/*") {
+        out.push_str(&rest[..start]);
+        rest = &rest[start + rest[start..].find("*/").unwrap() + 2..];
+    }
+    out.push_str(rest);
+    out.lines()
+        .map(|line| line.split("// ").next().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The `name: number` members of the JavaScript constant `name`, in order.
+fn js_table(name: &str) -> Vec<(String, u32)> {
+    let code = js_code();
+    let start = code
+        .find(&format!("const {name} = "))
+        .unwrap_or_else(|| panic!("js/protocol.js defines {name}"));
+    let statement = &code[start..start + code[start..].find(";\n").unwrap()];
+    let body = &statement[statement.find('{').unwrap() + 1..statement.rfind('}').unwrap()];
+    body.split(',')
+        .filter(|member| !member.trim().is_empty())
+        .map(|member| {
+            let (key, value) = member.split_once(':').unwrap();
+            (key.trim().to_owned(), value.trim().parse().unwrap())
+        })
+        .collect()
+}
+
+/// The number the JavaScript constant `const name = N;` holds.
+fn js_number(name: &str) -> u32 {
+    let code = js_code();
+    let start = code.find(&format!("const {name} = ")).unwrap() + name.len() + 9;
+    code[start..start + code[start..].find(';').unwrap()]
+        .parse()
+        .unwrap()
+}
+
+/// `MayResend` as JavaScript spells it: `mayResend`.
+fn lower_camel(name: &str) -> String {
+    let mut chars = name.chars();
+    let first = chars.next().unwrap().to_ascii_lowercase();
+    std::iter::once(first).chain(chars).collect()
+}
+
+#[test]
+fn both_sides_give_every_code_the_same_number() {
+    let happenings: Vec<(String, u32)> = (0..=u8::MAX)
+        .map_while(Happening::from_code)
+        .map(|h| (lower_camel(&format!("{h:?}")), h as u32))
+        .collect();
+    assert_eq!(happenings.len(), 13);
+    assert_eq!(js_table("HAPPENING"), happenings);
+
+    let methods: Vec<String> = (0..=u8::MAX)
+        .map_while(RecorderMethod::from_code)
+        .map(|m| lower_camel(&format!("{m:?}")))
+        .collect();
+    let code = js_code();
+    let start = code.find("const RECORDER_METHODS = [").unwrap() + 26;
+    let listed: Vec<String> = code[start..start + code[start..].find(']').unwrap()]
+        .split(',')
+        .map(|name| name.trim().trim_matches('"').to_owned())
+        .collect();
+    assert_eq!(listed, methods);
+
+    let levels: Vec<(String, u32)> = LEVELS
+        .iter()
+        .zip(1..)
+        .map(|(s, code)| (format!("{s:?}").to_lowercase(), code))
+        .collect();
+    assert_eq!(js_table("LEVEL"), levels);
+
+    assert_eq!(
+        js_table("QUESTION"),
+        [
+            ("decision".to_owned(), Question::Decision as u32),
+            ("socketSent".to_owned(), Question::SocketSent as u32),
+        ]
+    );
+    let settled = js_table("SETTLED");
+    assert_eq!(
+        settled[0],
+        ("response".to_owned(), u32::from(SETTLED_RESPONSE))
+    );
+    assert_eq!(
+        settled[2],
+        ("aborted".to_owned(), u32::from(SETTLED_ABORTED))
+    );
+    assert_eq!(
+        js_table("PAGE"),
+        [
+            ("hidden".to_owned(), u32::from(PAGE_HIDDEN)),
+            ("visible".to_owned(), u32::from(PAGE_VISIBLE)),
+            ("online".to_owned(), u32::from(PAGE_ONLINE)),
+        ]
+    );
+    assert_eq!(js_table("KIND")[1], ("xhr".to_owned(), u32::from(KIND_XHR)));
+    assert_eq!(js_number("PLAN_UNTOUCHED"), u32::from(PLAN_UNTOUCHED));
+    assert_eq!(js_number("PLAN_NEW_HEADERS"), u32::from(PLAN_NEW_HEADERS));
+    assert_eq!(js_number("PLAN_OBSERVE"), u32::from(PLAN_OBSERVE));
+    assert_eq!(js_number("PLAN_CODES"), u32::from(PLAN_CODES));
+}
+
+/// A recorder at `https://shop.test` that sends events, propagates to `https://api.shop.test`,
+/// and to the origins its one `RegExp` entry matches.
+fn recorder() -> Recorder<Checkout> {
+    recorder_with(Config {
+        propagate_to: vec![OriginPattern::parse("https://api.shop.test").unwrap()],
+        ..sim::config()
+    })
+}
+
+fn recorder_with(config: Config) -> Recorder<Checkout> {
+    Recorder::new(
+        config,
+        Origin::parse_url("https://shop.test/checkout"),
+        true,
+        IdPool::new(Entropy::Seeded(7)),
+        Checkout {
+            storage: Rc::new(RefCell::new(Storage::default())),
+            session_reads: Rc::new(RefCell::new(0)),
+        },
+    )
+    .unwrap()
+}
+
+/// A request as `plan` in `js/protocol.js` joins it: href, method, names, previous ID, forced
+/// ID, traceparent, baggage.
+fn fields(href: &str, names: &str, forced: &str) -> String {
+    format!("{href}\nGET\n{names}\n\n{forced}\n\n")
+}
+
+/// An answer taken apart: (token, code).
+fn answer(n: f64) -> (u32, u8) {
+    let n = n as u64;
+    let codes = u64::from(PLAN_CODES);
+    ((n / codes) as u32, (n % codes) as u8)
+}
+
+/// The headers part JavaScript takes after a `PLAN_NEW_HEADERS`, by name.
+fn headers(decisions: &mut Decisions) -> (String, BTreeMap<String, String>) {
+    let text = decisions.take();
+    let mut parts = text.split('\n');
+    let id = parts.next().unwrap().to_owned();
+    let rest: Vec<&str> = parts.collect();
+    let pairs = rest
+        .chunks(2)
+        .map(|p| (p[0].to_owned(), p[1].to_owned()))
+        .collect();
+    (id, pairs)
+}
+
+#[test]
+fn a_request_crosses_as_its_fields_and_comes_back_as_one_number() {
+    let mut core = recorder();
+    let mut decisions = Decisions::default();
+    let no_regex = |_: &str| false;
+    let action = core.start_action(T0, "pay", "").unwrap();
+
+    let first = protocol::plan(
+        T0,
+        &mut core,
+        no_regex,
+        &mut decisions,
+        &fields("https://api.shop.test/cart", ",", ""),
+        0,
+    );
+    let (token, code) = answer(first);
+    assert_eq!(code, PLAN_NEW_HEADERS);
+    assert!(token > 0);
+    let (id, pairs) = headers(&mut decisions);
+    assert_eq!(Id::parse(&id), Some(action));
+    assert_eq!(pairs, BTreeMap::from([("X-Correlation-ID".to_owned(), id)]));
+
+    // The next request of the action gets the same headers: only a number crosses.
+    let second = protocol::plan(
+        T0 + 1,
+        &mut core,
+        no_regex,
+        &mut decisions,
+        &fields("https://api.shop.test/pay", ",", ""),
+        KIND_XHR,
+    );
+    let (second_token, code) = answer(second);
+    assert_eq!(code, PLAN_SAME_HEADERS);
+    assert_ne!(second_token, token);
+
+    // The app set the correlation header itself: observed, nothing added.
+    let own = protocol::plan(
+        T0 + 2,
+        &mut core,
+        no_regex,
+        &mut decisions,
+        &fields("https://api.shop.test/own", ",x-correlation-id,", ""),
+        0,
+    );
+    assert_eq!(answer(own).1, PLAN_OBSERVE);
+
+    // Another origin, and a request that is not in the protocol's form: left alone.
+    for request in [
+        fields("https://tracker.example/pixel", ",", ""),
+        String::from("https://api.shop.test/cart\nGET"),
+        String::new(),
+    ] {
+        let n = protocol::plan(T0 + 3, &mut core, no_regex, &mut decisions, &request, 0);
+        assert_eq!(answer(n), (0, PLAN_UNTOUCHED), "{request:?}");
+    }
+}
+
+#[test]
+fn the_regex_entries_are_tested_by_the_page_and_their_answer_is_used() {
+    let mut core = recorder();
+    let mut decisions = Decisions::default();
+    let asked = RefCell::new(Vec::new());
+    let regex = |origin: &str| {
+        asked.borrow_mut().push(origin.to_owned());
+        origin == "https://cdn.shop.test"
+    };
+    core.start_action(T0, "load", "").unwrap();
+    let request = fields("https://cdn.shop.test/img", ",", "");
+    let n = protocol::plan(T0, &mut core, regex, &mut decisions, &request, 0);
+    assert_eq!(answer(n).1, PLAN_NEW_HEADERS);
+    assert_eq!(asked.borrow().as_slice(), ["https://cdn.shop.test"]);
+
+    let other = fields("https://other.test/img", ",", "");
+    let n = protocol::plan(T0, &mut core, regex, &mut decisions, &other, 0);
+    assert_eq!(answer(n).1, PLAN_UNTOUCHED);
+}
+
+#[test]
+fn a_forced_id_is_the_one_sent() {
+    let mut core = recorder();
+    let mut decisions = Decisions::default();
+    let forced = "0af7651916cd43dd8448eb211c80319c";
+    let request = fields("https://api.shop.test/retry", ",", forced);
+    let n = protocol::plan(T0, &mut core, |_| false, &mut decisions, &request, 0);
+    assert_eq!(answer(n).1, PLAN_NEW_HEADERS);
+    assert_eq!(headers(&mut decisions).0, forced);
+}
+
+#[test]
+fn a_log_call_is_read_back_from_its_one_string() {
+    // Below the lowest recorded level: the code alone.
+    let parts = LogParts::read("1").unwrap();
+    assert_eq!(parts.level, Some(Severity::Debug));
+    assert!(parts.event.is_none());
+
+    // Not a level (0), with attributes whose values hold the separators of the message.
+    let text = "0/cart\0skey\0\u{1}value\0n\x003\0\u{1}the \0message\u{1}";
+    let parts = LogParts::read(text).unwrap();
+    assert_eq!(parts.level, None);
+    let (path, attributes, message) = parts.event.unwrap();
+    assert_eq!(path, "/cart");
+    assert_eq!(attributes, "skey\0\u{1}value\0n\x003\0");
+    assert_eq!(message, "the \0message\u{1}");
+
+    // No attributes.
+    let parts = LogParts::read("4/\0\u{1}boom").unwrap();
+    assert_eq!(parts.level, Some(Severity::Error));
+    assert_eq!(parts.event, Some(("/", "", "boom")));
+
+    // Not in the form: no code, no path end, an entry cut short.
+    for bad in ["", "2/p", "2/p\0skey\0value", "2/p\0skey"] {
+        assert!(LogParts::read(bad).is_none(), "{bad:?}");
+    }
+}
+
+#[test]
+fn numbers_from_javascript_are_read_as_whole_numbers_in_range() {
+    assert_eq!(protocol::whole(f64::NAN), 0);
+    assert_eq!(protocol::whole(-3.0), 0);
+    assert_eq!(protocol::whole(502.0), 502);
+    assert_eq!(protocol::whole(2.9), 2);
+    assert_eq!(protocol::token(1e12), u32::MAX);
+    assert_eq!(protocol::small(7.0), 7);
+    assert_eq!(protocol::small(300.0), u8::MAX);
+}
+
+#[test]
+fn settle_codes_name_how_a_request_ended() {
+    assert_eq!(
+        protocol::settled(SETTLED_RESPONSE, 502),
+        Settled::Status(502)
+    );
+    assert_eq!(protocol::settled(SETTLED_ABORTED, 0), Settled::Aborted);
+    assert_eq!(protocol::settled(1, 0), Settled::NetworkError);
+    assert_eq!(protocol::settled(9, 200), Settled::NetworkError);
+}
+
+#[test]
+fn the_lowest_recorded_level_is_a_level_code() {
+    let warn = recorder_with(Config {
+        min_level: Severity::Warn,
+        ..sim::config()
+    });
+    assert_eq!(protocol::lowest_recorded(&warn), 3);
+    // Without an endpoint nothing is recorded: past the last code.
+    assert_eq!(
+        protocol::lowest_recorded(&recorder_with(Config::default())),
+        5
+    );
+}
