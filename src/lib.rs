@@ -66,6 +66,7 @@ pub mod event;
 pub mod id;
 pub mod json;
 pub mod options;
+pub mod options_reader;
 pub mod origin;
 pub mod otlp;
 pub mod outbox;

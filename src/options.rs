@@ -1,5 +1,6 @@
-//! The recorder's settings after validation, and the one error type `init` rejects with. The web
-//! shell reads the JavaScript options object; the rules and the wording live here.
+//! The recorder's settings after validation, and the one error type `init` rejects with: the
+//! option names, number rules and wording. `options_reader` applies them to the options `init`
+//! was given.
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
