@@ -9,6 +9,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::Millis;
+use crate::retry::is_retryable;
 
 /// Batching and memory limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,12 +142,13 @@ pub fn backoff(failures: u32, jitter: u32) -> Millis {
     half + Millis::from(jitter) % (half + 1)
 }
 
-/// Whether an upload that ended so should be tried again later.
+/// Whether an upload that ended so should be tried again later: what counts as a failure for a
+/// request's retry ([`is_retryable`]) counts for an upload too.
 fn retryable(response: Response) -> bool {
-    match response {
-        Response::NetworkError => true,
-        Response::Status { code, .. } => code == 408 || code == 429 || (500..=599).contains(&code),
-    }
+    is_retryable(match response {
+        Response::NetworkError => None,
+        Response::Status { code, .. } => Some(code),
+    })
 }
 
 /// The sending side of the event pipeline.
