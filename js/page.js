@@ -150,9 +150,6 @@ export function watchStorage(hooks) {
 
 // --- Automatic actions: clicks and form submits, named the way a user sees the element.
 
-const ACTIONABLE = "button, a, [role=button], input[type=submit]";
-const MAX_NAME = 64;
-
 const collapse = (text) => (text || "").replace(/\s+/g, " ").trim();
 
 /** `data-action`, else accessible text: aria-label, text, value, title. */
@@ -176,18 +173,19 @@ function formName(form, submitter) {
   );
 }
 
-const trim = (name, el) => (name || el.tagName.toLowerCase()).slice(0, MAX_NAME);
-
 /**
- * Reports `HAPPENING.action` for each click on an actionable element (also
- * inside open shadow roots) and each form submit, in the capture phase so the action is current before the app's handlers run.
- * For a submit, `element` is the submitter (or null). Returns a function that stops watching.
+ * Reports `HAPPENING.action` for each click on an element matching `actionable` (the core's
+ * selector; also inside open shadow roots) and each form submit, in the capture phase so the
+ * action is current before the app's handlers run, the name cut to `maxUnits` UTF-16 units (the
+ * core keeps fewer). For a submit, `element` is the submitter (or null). Returns a function that
+ * stops watching.
  */
-export function watchActions(target, hooks) {
+export function watchActions(target, hooks, actionable, maxUnits) {
+  const trim = (name, el) => (name || el.tagName.toLowerCase()).slice(0, maxUnits);
   const click = (event) => {
     try {
       // The composed path reaches into open shadow roots, where `event.target` is the host.
-      const el = event.composedPath().find((node) => node instanceof Element && node.matches(ACTIONABLE));
+      const el = event.composedPath().find((node) => node instanceof Element && node.matches(actionable));
       if (el) report(hooks, HAPPENING.action, 0, 0, 0, trim(elementName(el), el), undefined, el);
     } catch (_) {
       // Never in the way of the page's own handlers.

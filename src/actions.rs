@@ -18,6 +18,10 @@ pub enum ActionKind {
     Auto,
 }
 
+/// What a click must land on (a CSS selector, which the page matches along the click's composed
+/// path) to start an automatic action; any form submit starts one too.
+pub const ACTIONABLE: &str = "button, a, [role=button], input[type=submit]";
+
 /// Quiet time after an automatic action's last request settles before it ends.
 pub const AUTO_ACTION_IDLE_MS: Millis = 100;
 

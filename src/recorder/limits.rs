@@ -5,6 +5,11 @@ use crate::Millis;
 /// Longest action name kept, explicit or automatic, in characters.
 pub const MAX_ACTION_NAME_CHARS: usize = 64;
 
+/// Longest automatic action name the page hands over, in UTF-16 units (two per character at
+/// most), so an element's whole text never crosses; the core then keeps
+/// [`MAX_ACTION_NAME_CHARS`].
+pub const MAX_ACTION_NAME_UNITS: u32 = 2 * MAX_ACTION_NAME_CHARS as u32;
+
 /// Requests whose settlement is awaited, at most (about 150 bytes each); past this, the older
 /// half is forgotten and their `http.request` events are counted as dropped. Every fetch and
 /// XHR settles in the end, so only a page with this many requests pending at once reaches it.

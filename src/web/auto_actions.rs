@@ -1,9 +1,12 @@
-//! Watches clicks and form submits for automatic actions (`js/page.js` watches the DOM and names
-//! the element; `Hooks::on` hands them to the core, which decides).
+//! Watches clicks and form submits for automatic actions (`js/page.js` watches the DOM for what
+//! the core calls actionable and names the element; `Hooks::on` hands them to the core, which
+//! decides).
 
 use js_sys::Function;
 use wasm_bindgen::JsValue;
 
+use crate::actions::ACTIONABLE;
+use crate::recorder::limits::MAX_ACTION_NAME_UNITS;
 use crate::web::glue;
 
 /// The installed watcher; [`AutoActions::remove`] stops it.
@@ -15,7 +18,7 @@ impl AutoActions {
     /// Starts watching clicks and submits on `target` (the document).
     pub fn install(target: &JsValue, hooks: &JsValue) -> AutoActions {
         AutoActions {
-            unwatch: glue::watch_actions(target, hooks),
+            unwatch: glue::watch_actions(target, hooks, ACTIONABLE, MAX_ACTION_NAME_UNITS),
         }
     }
 

@@ -42,9 +42,15 @@ extern "C" {
 
 #[wasm_bindgen(module = "/js/page.js")]
 extern "C" {
-    /// Reports actionable clicks and form submits to the hooks; returns the unwatch function.
+    /// Reports clicks on `actionable` elements (a CSS selector) and form submits to the hooks,
+    /// names cut to `max_units` UTF-16 units; returns the unwatch function.
     #[wasm_bindgen(js_name = watchActions)]
-    pub fn watch_actions(target: &JsValue, hooks: &JsValue) -> Function;
+    pub fn watch_actions(
+        target: &JsValue,
+        hooks: &JsValue,
+        actionable: &str,
+        max_units: u32,
+    ) -> Function;
 }
 
 #[wasm_bindgen(module = "/js/protocol.js")]
