@@ -30,8 +30,8 @@ use crate::Millis;
 use crate::baggage::HeaderWrite;
 use crate::event::Severity;
 use crate::id::Id;
-use crate::page_events::Settled;
-use crate::recorder::{PagePath, Plan, Recorder, Request};
+use crate::page_events::{ActionOutcome, Settled, Uncaught};
+use crate::recorder::{PagePath, Plan, Recorder, Request, Timer};
 use crate::text::split_byte;
 
 /// A request's kind, the second argument of `hooks.plan`, for an XHR (0 is a fetch).
@@ -206,6 +206,97 @@ impl<'a> LogParts<'a> {
             event: Some((path, attributes, message)),
         })
     }
+}
+
+/// What a call of `hooks.on` carries besides its [`Happening`]: the numbers `a`, `b`, `c` and the
+/// texts `s1`, `s2`, `s3` (`s3` as text when it is one; `s3_given` whether it was passed at
+/// all), as `js/protocol.js` lists them for each happening.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Report<'a> {
+    /// The first number.
+    pub a: f64,
+    /// The second number.
+    pub b: f64,
+    /// The third number.
+    pub c: f64,
+    /// The first text.
+    pub s1: Option<&'a str>,
+    /// The second text.
+    pub s2: Option<&'a str>,
+    /// The third text, if it is one.
+    pub s3: Option<&'a str>,
+    /// Whether a third argument was passed.
+    pub s3_given: bool,
+}
+
+/// Said when `action.end` is given something that is not an outcome.
+pub const OUTCOME_WARNING: &str =
+    "action.end(outcome): expected \"ok\", \"error\" or \"cancelled\"; recorded as \"ok\".";
+
+/// Hands a reported happening to `core` at `now`; the answer `hooks.on` returns (0 unless the
+/// happening asks a question). [`Happening::Action`] is the shell's to hand over: it names the
+/// element the click or submit came from, which only the page can compare.
+pub fn on<'a, P: PagePath>(
+    core: &mut Recorder<P>,
+    now: Millis,
+    happening: Happening,
+    r: &Report<'a>,
+) -> f64 {
+    let text = |s: Option<&'a str>| -> &'a str { s.unwrap_or_default() };
+    match happening {
+        Happening::Settled => {
+            let how = settled(small(r.c), u16::try_from(whole(r.b)).unwrap_or(0));
+            core.request_settled(now, token(r.a), how, r.s1, r.s2);
+        }
+        Happening::MayResend => return f64::from(u8::from(core.may_resend(token(r.a)))),
+        Happening::CorsRefused => core.cors_refused(now, text(r.s1)),
+        Happening::Startup => core.startup(now, token(r.a), token(r.b), token(r.c)),
+        Happening::Uploaded => {
+            let status = u16::try_from(whole(r.b)).unwrap_or(0);
+            core.upload_answered(now, token(r.a), status, r.s1);
+        }
+        Happening::Lifecycle => match small(r.a) {
+            PAGE_HIDDEN => core.page_hidden(now),
+            PAGE_VISIBLE => core.page_shown(),
+            PAGE_ONLINE => core.online(now),
+            _ => {}
+        },
+        Happening::Console => core.console(now, small(r.a) == 1, text(r.s1)),
+        Happening::Tick => {
+            if let Some(timer) = Timer::from_code(small(r.a)) {
+                core.timer_fired(now, timer);
+            }
+        }
+        Happening::SocketReceived => {
+            core.socket_received(now, text(r.s1), text(r.s2), whole(r.a));
+        }
+        Happening::StorageChanged => core.storage_changed(r.s1, r.s2),
+        Happening::Uncaught => {
+            let uncaught = Uncaught {
+                source: if small(r.a) == 1 {
+                    "unhandledrejection"
+                } else {
+                    "error"
+                },
+                kind: text(r.s1),
+                message: text(r.s2),
+                stack: text(r.s3),
+            };
+            core.uncaught(now, &uncaught);
+        }
+        Happening::ActionEnd => {
+            // Absent means "ok"; anything but an outcome is "ok" too, after a warning.
+            let outcome = r.s3.and_then(ActionOutcome::parse);
+            if r.s3_given && outcome.is_none() {
+                core.warn(OUTCOME_WARNING);
+            }
+            if let Some(id) = r.s1.and_then(Id::parse) {
+                core.end_action(now, id, outcome.unwrap_or(ActionOutcome::Ok));
+            }
+        }
+        Happening::Action => {}
+    }
+    0.0
 }
 
 /// How a request settled, from its `SETTLED_*` code and status.

@@ -27,9 +27,9 @@ use threadline::page_events::Settled;
 use threadline::protocol::{
     self, Decisions, Happening, KIND_XHR, LEVELS, LogParts, PAGE_HIDDEN, PAGE_ONLINE, PAGE_VISIBLE,
     PLAN_CODES, PLAN_NEW_HEADERS, PLAN_OBSERVE, PLAN_SAME_HEADERS, PLAN_UNTOUCHED, Question,
-    RecorderMethod, SETTLED_ABORTED, SETTLED_RESPONSE,
+    RecorderMethod, Report, SETTLED_ABORTED, SETTLED_RESPONSE,
 };
-use threadline::recorder::Recorder;
+use threadline::recorder::{Effect, Recorder};
 
 const JS: &str = include_str!("../js/protocol.js");
 
@@ -301,6 +301,104 @@ fn a_log_call_is_read_back_from_its_one_string() {
     // Not in the form: no code, no path end, an entry cut short.
     for bad in ["", "2/p", "2/p\0skey\0value", "2/p\0skey"] {
         assert!(LogParts::read(bad).is_none(), "{bad:?}");
+    }
+}
+
+/// Plans a GET to `href` as the shell does; its token.
+fn planned(core: &mut Recorder<Checkout>, href: &str) -> f64 {
+    let mut decisions = Decisions::default();
+    let n = protocol::plan(
+        T0,
+        core,
+        |_| false,
+        &mut decisions,
+        &fields(href, ",", ""),
+        0,
+    );
+    f64::from(answer(n).0)
+}
+
+#[test]
+fn reported_happenings_reach_the_core_with_their_numbers_and_texts() {
+    let mut core = recorder();
+    let action = core.start_action(T0, "pay", "").unwrap();
+    let token = planned(&mut core, "https://api.shop.test/pay");
+    assert!(token > 0.0);
+    let settled = Report {
+        a: token,
+        b: 503.0,
+        c: f64::from(SETTLED_RESPONSE),
+        s1: Some("req_0123456789abcdef"),
+        ..Report::default()
+    };
+    assert_eq!(
+        protocol::on(&mut core, T0 + 5, Happening::Settled, &settled),
+        0.0
+    );
+    // The server's echoed ID is what a user reports once the request failed.
+    assert_eq!(core.debug_id().as_deref(), Some("req_0123456789abcdef"));
+
+    // A question's answer is the number `hooks.on` returns: a tagged cross-origin GET that
+    // failed without an answer may go once more without headers; an unknown token may not.
+    let failed = planned(&mut core, "https://api.shop.test/cart");
+    let ask = |token| Report {
+        a: token,
+        ..Report::default()
+    };
+    assert_eq!(
+        protocol::on(&mut core, T0 + 6, Happening::MayResend, &ask(failed)),
+        1.0
+    );
+    assert_eq!(
+        protocol::on(&mut core, T0 + 6, Happening::MayResend, &ask(999.0)),
+        0.0
+    );
+
+    // Codes that name nothing do nothing.
+    let before = core.take_effects();
+    for (happening, a) in [
+        (Happening::Lifecycle, 9.0),
+        (Happening::Tick, 9.0),
+        (Happening::Action, 0.0),
+    ] {
+        let report = Report {
+            a,
+            ..Report::default()
+        };
+        assert_eq!(protocol::on(&mut core, T0 + 7, happening, &report), 0.0);
+    }
+    assert!(core.take_effects().is_empty(), "{before:?}");
+    assert_eq!(core.current_action().map(|(id, _, _)| id), Some(action));
+}
+
+#[test]
+fn an_action_ends_with_the_outcome_given_and_anything_else_is_ok_after_a_warning() {
+    let mut core = recorder();
+    let warned = |core: &mut Recorder<Checkout>| {
+        core.take_effects()
+            .iter()
+            .filter(|e| **e == Effect::Warn(protocol::OUTCOME_WARNING.to_owned()))
+            .count()
+    };
+    for (outcome, given, warnings) in [
+        (None, false, 0),
+        (Some("error"), true, 0),
+        (Some("cancelled"), true, 0),
+        (Some("failed"), true, 1),
+        // Given, but not a string (a number, an object).
+        (None, true, 1),
+    ] {
+        let id = core.start_action(T0, "save", "").unwrap().to_hex();
+        core.take_effects();
+        let end = Report {
+            s1: Some(&id),
+            s3: outcome,
+            s3_given: given,
+            ..Report::default()
+        };
+        protocol::on(&mut core, T0 + 1, Happening::ActionEnd, &end);
+        assert_eq!(warned(&mut core), warnings, "{outcome:?} {given}");
+        assert_eq!(core.current_action(), None, "{outcome:?} ended the action");
     }
 }
 

@@ -416,6 +416,11 @@ impl<P: PagePath> Recorder<P> {
         self.effects.push(Effect::Warn(warning));
     }
 
+    /// A console warning for the shell to write (already worded).
+    pub fn warn(&mut self, text: &str) {
+        self.effects.push(Effect::Warn(String::from(text)));
+    }
+
     /// `startAction(name, attributes)`: a new action, current until it ends or another starts;
     /// `attributes` as the walker flattened them. `None` when no random ID can be drawn.
     pub fn start_action(&mut self, now: Millis, name: &str, attributes: &str) -> Option<Id> {

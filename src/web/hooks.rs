@@ -12,14 +12,9 @@ use core::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 use crate::Millis;
-use crate::id::Id;
-use crate::page_events::{ActionOutcome, Uncaught};
-use crate::protocol::{
-    self, Happening, PAGE_HIDDEN, PAGE_ONLINE, PAGE_VISIBLE, Question, small, token, whole,
-};
-use crate::recorder::{Timer, Trigger};
+use crate::protocol::{self, Happening, Question, Report, small, whole};
+use crate::recorder::Trigger;
 use crate::web::driver::{Shell, with_shell};
-use crate::web::glue;
 
 /// Holds the recorder weakly: the glue outliving the recorder does nothing.
 #[wasm_bindgen]
@@ -87,80 +82,31 @@ impl Hooks {
         let Some(happening) = Happening::from_code(happening) else {
             return 0.0;
         };
-        let ending = (happening == Happening::ActionEnd).then(|| action_outcome(&s3));
-        let (s1, s2) = (s1.as_deref(), s2.as_deref());
+        let s3_text = s3.as_string();
         self.with(|shell, now| {
-            let core = &mut shell.core;
-            match happening {
-                Happening::Settled => {
-                    let settled = protocol::settled(small(c), u16::try_from(whole(b)).unwrap_or(0));
-                    core.request_settled(now, token(a), settled, s1, s2);
-                }
-                Happening::MayResend => return f64::from(u8::from(core.may_resend(token(a)))),
-                Happening::CorsRefused => core.cors_refused(now, s1.unwrap_or_default()),
-                Happening::Startup => core.startup(now, token(a), token(b), token(c)),
-                Happening::Uploaded => {
-                    let status = u16::try_from(whole(b)).unwrap_or(0);
-                    core.upload_answered(now, token(a), status, s1);
-                }
-                Happening::Lifecycle => match small(a) {
-                    PAGE_HIDDEN => core.page_hidden(now),
-                    PAGE_VISIBLE => core.page_shown(),
-                    PAGE_ONLINE => core.online(now),
-                    _ => {}
-                },
-                Happening::Console => core.console(now, small(a) == 1, s1.unwrap_or_default()),
-                Happening::Tick => {
-                    if let Some(timer) = Timer::from_code(small(a)) {
-                        core.timer_fired(now, timer);
-                    }
-                }
-                Happening::SocketReceived => core.socket_received(
+            if happening == Happening::Action {
+                on_action(
+                    shell,
                     now,
-                    s1.unwrap_or_default(),
-                    s2.unwrap_or_default(),
-                    whole(a),
-                ),
-                Happening::StorageChanged => core.storage_changed(s1, s2),
-                Happening::Uncaught => {
-                    let stack = s3.as_string();
-                    let uncaught = Uncaught {
-                        source: if small(a) == 1 {
-                            "unhandledrejection"
-                        } else {
-                            "error"
-                        },
-                        kind: s1.unwrap_or_default(),
-                        message: s2.unwrap_or_default(),
-                        stack: stack.as_deref().unwrap_or_default(),
-                    };
-                    core.uncaught(now, &uncaught);
-                }
-                Happening::Action => {
-                    on_action(shell, now, s1.unwrap_or_default(), s3, small(a) == 1);
-                }
-                Happening::ActionEnd => {
-                    if let (Some(id), Some(outcome)) = (s1.and_then(Id::parse), ending) {
-                        core.end_action(now, id, outcome);
-                    }
-                }
+                    s1.as_deref().unwrap_or_default(),
+                    s3,
+                    small(a) == 1,
+                );
+                return 0.0;
             }
-            0.0
+            let report = Report {
+                a,
+                b,
+                c,
+                s1: s1.as_deref(),
+                s2: s2.as_deref(),
+                s3: s3_text.as_deref(),
+                s3_given: !s3.is_undefined(),
+            };
+            protocol::on(&mut shell.core, now, happening, &report)
         })
         .unwrap_or(0.0)
     }
-}
-
-/// The outcome `action.end(outcome)` was given (`"ok"` when absent, and, after a warning, when
-/// it is not one).
-fn action_outcome(outcome: &JsValue) -> ActionOutcome {
-    let parsed = outcome.as_string().and_then(|o| ActionOutcome::parse(&o));
-    if !outcome.is_undefined() && parsed.is_none() {
-        glue::warn(
-            "action.end(outcome): expected \"ok\", \"error\" or \"cancelled\"; recorded as \"ok\".",
-        );
-    }
-    parsed.unwrap_or(ActionOutcome::Ok)
 }
 
 /// A click on an actionable element, or a form submit (`element` is then the submitter).
