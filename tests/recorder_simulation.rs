@@ -730,3 +730,41 @@ fn storage_is_read_for_the_session_only_when_a_request_or_event_needs_it_and_onc
     assert_eq!(*fresh_reads.borrow(), 1);
     assert_eq!(fresh.rec.session_id(T0 + 30), Some(theirs));
 }
+
+#[test]
+fn set_user_keeps_opaque_ids_refuses_anything_else_with_a_warning_and_clears_on_null() {
+    use threadline::recorder::{USER_WARNING, UserGiven};
+    let store = storage();
+    let mut tab = Tab::open(config(), &store, 21, T0);
+    let mut collector = Collector::default();
+    let steps = [
+        (UserGiven::Text("u_8f3a"), 0, Some("u_8f3a")),
+        // Personal data, and what is not a string: refused, the user stays.
+        (UserGiven::Text("ana@shop.test"), 1, Some("u_8f3a")),
+        (UserGiven::Text("has space"), 1, Some("u_8f3a")),
+        (UserGiven::Other, 1, Some("u_8f3a")),
+        (UserGiven::Clear, 0, None),
+    ];
+    for (i, (given, warnings, _)) in steps.iter().enumerate() {
+        tab.warnings.clear();
+        tab.rec.set_user(*given);
+        tab.apply();
+        assert_eq!(tab.warnings.len(), *warnings, "{given:?}");
+        assert!(tab.warnings.iter().all(|w| w == USER_WARNING));
+        tab.log(T0 + i as u64, &format!("step {i}"));
+    }
+    let mut now = T0 + 10;
+    tab.flush(now);
+    drain(&mut tab, &mut now, T0 + 60_000, &mut collector, Answer::Ok);
+    let users: Vec<Option<String>> = (0..steps.len())
+        .map(|i| {
+            let record = collector
+                .named("log")
+                .find(|r| r["body"]["stringValue"] == format!("step {i}"))
+                .unwrap();
+            sim::attr(record, "user.id")
+        })
+        .collect();
+    let expected: Vec<Option<String>> = steps.iter().map(|s| s.2.map(str::to_owned)).collect();
+    assert_eq!(users, expected);
+}

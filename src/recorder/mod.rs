@@ -20,7 +20,7 @@ use alloc::vec::Vec;
 use crate::Millis;
 use crate::actions::{ActionKind, AutoEnd};
 use crate::allowlist::Allowlist;
-use crate::baggage::HeaderWrite;
+use crate::baggage::{HeaderWrite, is_user_id};
 use crate::correlator::{Correlator, RequestFacts};
 use crate::cors::{self, Refusals};
 use crate::debug_id::DebugIds;
@@ -120,6 +120,20 @@ pub trait PagePath {
     fn stored_session(&mut self) -> Option<String>;
 }
 
+/// What the page passed to `setUser(id)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserGiven<'a> {
+    /// `null` or `undefined`: no user.
+    Clear,
+    /// A string.
+    Text(&'a str),
+    /// Anything else.
+    Other,
+}
+
+/// Said when `setUser` is given something that is not an opaque user ID.
+pub const USER_WARNING: &str = "setUser(id): expected an opaque user ID (1 to 128 printable ASCII characters without spaces, quotes, commas, semicolons, backslashes or @: hash personal data first); the user ID is unchanged.";
+
 /// All of the recorder's state.
 pub struct Recorder<P: PagePath> {
     correlator: Correlator,
@@ -213,10 +227,16 @@ impl<P: PagePath> Recorder<P> {
         )
     }
 
-    /// The app's opaque user ID (`setUser`), on every event and, with `userInBaggage`, in
-    /// `baggage`.
-    pub fn set_user(&mut self, user: Option<String>) {
-        self.user = user;
+    /// `setUser(id)` as the page called it: the app's opaque or hashed user ID, on every event
+    /// and, with `userInBaggage`, in `baggage`; [`UserGiven::Clear`] clears it. Anything that is
+    /// not an opaque ID ([`is_user_id`]: no e-mail address, spaces, quotes, commas, nothing over
+    /// 128 characters) is refused with a warning, and the user ID stays as it was.
+    pub fn set_user(&mut self, given: UserGiven<'_>) {
+        match given {
+            UserGiven::Clear => self.user = None,
+            UserGiven::Text(user) if is_user_id(user) => self.user = Some(String::from(user)),
+            _ => self.warn(USER_WARNING),
+        }
     }
 
     /// Another tab wrote storage key `key` (`None`: removed, or all of storage cleared).

@@ -10,7 +10,6 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::attributes::MAX_ATTRIBUTES;
-use crate::baggage::is_user_id;
 use crate::event::Severity;
 use crate::id::{Id, IdPool};
 use crate::options::{already_running, differences};
@@ -18,7 +17,7 @@ use crate::origin::Origin;
 use crate::otlp::MAX_VALUE_BYTES;
 use crate::protocol::{self, LogParts, RecorderMethod};
 use crate::recorder::limits::{MAX_ATTRIBUTE_DEPTH, MAX_ATTRIBUTES_WALKED};
-use crate::recorder::{self, LogCall, SESSION_KEY};
+use crate::recorder::{self, LogCall, SESSION_KEY, UserGiven};
 use crate::web::auto_actions::AutoActions;
 use crate::web::driver::{Handle, Shell, with_shell};
 use crate::web::fetch::FetchPatch;
@@ -224,23 +223,15 @@ impl Recorder {
         self.record("log", &level, &message, &attributes, None);
     }
 
-    /// Sets the app's opaque or hashed user ID, carried as `user.id` on every event (and in
-    /// `baggage` with `userInBaggage`); `null` clears it. Anything that is not an opaque ID (an
-    /// e-mail address, spaces, quotes, commas, over 128 characters) is refused with a warning.
+    /// `setUser(id)` (see [`recorder::Recorder::set_user`]).
     pub fn set_user(&self, id: JsValue) {
-        let user = if id.is_null() || id.is_undefined() {
-            None
-        } else if let Some(user) = id.as_string().filter(|u| is_user_id(u)) {
-            Some(user)
-        } else {
-            glue::warn(
-                "setUser(id): expected an opaque user ID (1 to 128 printable ASCII characters without spaces, quotes, commas, semicolons, backslashes or @: hash personal data first); the user ID is unchanged.",
-            );
-            return;
+        let text = id.as_string();
+        let given = match text.as_deref() {
+            Some(user) => UserGiven::Text(user),
+            None if id.is_null() || id.is_undefined() => UserGiven::Clear,
+            None => UserGiven::Other,
         };
-        if let Ok(mut shell) = self.handle.try_borrow_mut() {
-            shell.core.set_user(user);
-        }
+        with_shell(&self.handle, |shell, _| shell.core.set_user(given));
     }
 
     /// Follows a WebSocket: each JSON object message sent carries `session_id` (and inside an
