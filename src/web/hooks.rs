@@ -82,7 +82,11 @@ impl Hooks {
         let Some(happening) = Happening::from_code(happening) else {
             return 0.0;
         };
-        let s3_text = s3.as_string();
+        // Only these two carry a third argument; reading it is a call into JavaScript.
+        let (s3_text, s3_given) = match happening {
+            Happening::Uncaught | Happening::ActionEnd => (s3.as_string(), !s3.is_undefined()),
+            _ => (None, false),
+        };
         self.with(|shell, now| {
             if happening == Happening::Action {
                 on_action(
@@ -101,7 +105,7 @@ impl Hooks {
                 s1: s1.as_deref(),
                 s2: s2.as_deref(),
                 s3: s3_text.as_deref(),
-                s3_given: !s3.is_undefined(),
+                s3_given,
             };
             protocol::on(&mut shell.core, now, happening, &report)
         })
