@@ -154,16 +154,16 @@ export function releaseRequests(failed) {
 }
 
 /**
- * `,traceparent,baggage,` when a tracer that appends its own `traceparent` and `baggage`
- * whatever a request carries (Datadog RUM) is on the page, else `,`: Threadline then reports
- * those headers as taken, so a request never carries two.
+ * `KIND.tracer` when a tracer that appends its own `traceparent` and `baggage` whatever a request
+ * carries (Datadog RUM) is initialised on the page, else 0: the recorder then adds neither, so a
+ * request never carries two.
  */
-function tracerNames() {
+function tracerKind() {
   const dd = globalThis.DD_RUM;
   try {
-    return dd && typeof dd.getInitConfiguration === "function" && dd.getInitConfiguration() ? ",traceparent,baggage," : ",";
+    return dd && typeof dd.getInitConfiguration === "function" && dd.getInitConfiguration() ? KIND.tracer : 0;
   } catch (_) {
-    return ",";
+    return 0;
   }
 }
 
@@ -269,7 +269,7 @@ function prepareFetch(input, init, hooks, forced) {
     const fromInit = init != null && init.headers !== undefined;
     const source = fromInit ? init.headers : isRequest ? input.headers : undefined;
     let normalized;
-    let names = tracerNames();
+    let names = ",";
     let traceparent = "";
     let baggage = "";
     // Most calls carry no headers: then there is nothing to copy or to read names from.
@@ -285,7 +285,7 @@ function prepareFetch(input, init, hooks, forced) {
       baggage = normalized.get("baggage") || "";
     }
     const previous = (isRequest && sent.get(input)) || "";
-    const decision = plan(hooks, href, method, names, previous, forced || "", traceparent, baggage, KIND.fetch);
+    const decision = plan(hooks, href, method, names, previous, forced || "", traceparent, baggage, KIND.fetch | tracerKind());
     if (!decision) return undefined;
     const id = decision[1];
     const prepared = { input, init: undefined, token: decision[0], id, header: correlationHeader, traceparent: undefined, href };
@@ -622,7 +622,7 @@ export function patchXhr(proto, hooks, header) {
           else if (state && state.names && !state.token) {
             const href = requestUrl(state.url);
             const values = state.values;
-            const decision = href && plan(patch.hooks, href, state.method, state.names + tracerNames().slice(1), sent.get(this) || "", "", values.traceparent || "", values.baggage || "", KIND.xhr);
+            const decision = href && plan(patch.hooks, href, state.method, state.names, sent.get(this) || "", "", values.traceparent || "", values.baggage || "", KIND.xhr | tracerKind());
             if (decision) {
               for (let i = 2; i + 1 < decision.length; i += 2) {
                 original.setRequestHeader.call(this, decision[i], decision[i + 1]);

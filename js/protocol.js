@@ -57,8 +57,11 @@ export function report(hooks, happening, a = 0, b = 0, c = 0, s1, s2, s3) {
   }
 }
 
-/** A request's kind, the second argument of `hooks.plan` (`KIND_XHR` in src/protocol.rs). */
-export const KIND = Object.freeze({ fetch: 0, xhr: 1 });
+/**
+ * A request's kind, the second argument of `hooks.plan` (`KIND_*` in src/protocol.rs): fetch or
+ * XHR, plus `tracer` when a tracer on the page appends its own trace headers.
+ */
+export const KIND = Object.freeze({ fetch: 0, xhr: 1, tracer: 2 });
 
 /**
  * A plan answer is `token * PLAN_CODES + code` (`PLAN_*` in src/protocol.rs); the code says: leave

@@ -8,7 +8,8 @@
 //! none of them can contain; an empty field means "none"): href, method, the header names the
 //! app set (`,a,b,` in lower case), the ID the same object carried before, the ID to force, and
 //! the app's `traceparent` and `baggage` values; and, as a number, the request's kind
-//! ([`KIND_XHR`] for an XHR, whose headers can only be appended; 0 for a fetch). The answer is one
+//! ([`KIND_XHR`] for an XHR, whose headers can only be appended; 0 for a fetch; plus
+//! [`KIND_TRACER`] when a tracer on the page adds its own trace headers). The answer is one
 //! number, `token * PLAN_CODES + code`, so the requests of one action cross no string: the code
 //! ([`PLAN_UNTOUCHED`], [`PLAN_SAME_HEADERS`], [`PLAN_NEW_HEADERS`], [`PLAN_OBSERVE`]) says
 //! whether to leave the request alone, add the headers the last [`Decisions::take`] handed out,
@@ -32,10 +33,14 @@ use crate::event::Severity;
 use crate::id::Id;
 use crate::page_events::{ActionOutcome, Settled, Uncaught};
 use crate::recorder::{PagePath, Plan, Recorder, Request, Timer};
-use crate::text::split_byte;
+use crate::text::{concat, split_byte};
 
 /// A request's kind, the second argument of `hooks.plan`, for an XHR (0 is a fetch).
 pub const KIND_XHR: u8 = 1;
+/// Added to the kind when a tracer on the page appends its own `traceparent` and `baggage`
+/// whatever a request carries (Datadog RUM): the recorder then adds neither, as if the app had
+/// set them, so a request never carries two.
+pub const KIND_TRACER: u8 = 2;
 
 /// A plan answer's code: leave the request alone.
 pub const PLAN_UNTOUCHED: u8 = 0;
@@ -337,6 +342,13 @@ fn plan_token<P: PagePath>(
     let (href, method, names) = (fields.next()?, fields.next()?, fields.next()?);
     let (previous, forced) = (fields.next()?, fields.next()?);
     let (traceparent, baggage) = (fields.next()?, fields.next()?);
+    let with_tracer;
+    let names = if kind & KIND_TRACER != 0 {
+        with_tracer = concat(&[names, "traceparent,baggage,"]);
+        &with_tracer
+    } else {
+        names
+    };
     let request = Request {
         href,
         method,
@@ -345,7 +357,7 @@ fn plan_token<P: PagePath>(
         forced: Id::parse(forced),
         traceparent: (!traceparent.is_empty()).then_some(traceparent),
         baggage: (!baggage.is_empty()).then_some(baggage),
-        write: if kind == KIND_XHR {
+        write: if kind & KIND_XHR != 0 {
             HeaderWrite::Append
         } else {
             HeaderWrite::Replace

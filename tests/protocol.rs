@@ -25,9 +25,9 @@ use threadline::options::Config;
 use threadline::origin::Origin;
 use threadline::page_events::Settled;
 use threadline::protocol::{
-    self, Decisions, Happening, KIND_XHR, LEVELS, LogParts, PAGE_HIDDEN, PAGE_ONLINE, PAGE_VISIBLE,
-    PLAN_CODES, PLAN_NEW_HEADERS, PLAN_OBSERVE, PLAN_SAME_HEADERS, PLAN_UNTOUCHED, Question,
-    RecorderMethod, Report, SETTLED_ABORTED, SETTLED_RESPONSE,
+    self, Decisions, Happening, KIND_TRACER, KIND_XHR, LEVELS, LogParts, PAGE_HIDDEN, PAGE_ONLINE,
+    PAGE_VISIBLE, PLAN_CODES, PLAN_NEW_HEADERS, PLAN_OBSERVE, PLAN_SAME_HEADERS, PLAN_UNTOUCHED,
+    Question, RecorderMethod, Report, SETTLED_ABORTED, SETTLED_RESPONSE,
 };
 use threadline::recorder::{Effect, Recorder};
 
@@ -133,7 +133,13 @@ fn both_sides_give_every_code_the_same_number() {
             ("online".to_owned(), u32::from(PAGE_ONLINE)),
         ]
     );
-    assert_eq!(js_table("KIND")[1], ("xhr".to_owned(), u32::from(KIND_XHR)));
+    assert_eq!(
+        js_table("KIND")[1..],
+        [
+            ("xhr".to_owned(), u32::from(KIND_XHR)),
+            ("tracer".to_owned(), u32::from(KIND_TRACER))
+        ]
+    );
     assert_eq!(js_number("PLAN_UNTOUCHED"), u32::from(PLAN_UNTOUCHED));
     assert_eq!(js_number("PLAN_NEW_HEADERS"), u32::from(PLAN_NEW_HEADERS));
     assert_eq!(js_number("PLAN_OBSERVE"), u32::from(PLAN_OBSERVE));
@@ -264,6 +270,32 @@ fn the_regex_entries_are_tested_by_the_page_and_their_answer_is_used() {
     let other = fields("https://other.test/img", ",", "");
     let n = protocol::plan(T0, &mut core, regex, &mut decisions, &other, 0);
     assert_eq!(answer(n).1, PLAN_UNTOUCHED);
+}
+
+#[test]
+fn with_a_tracer_on_the_page_that_adds_its_own_no_trace_headers_are_added() {
+    let mut config = Config {
+        propagate_to: vec![OriginPattern::parse("https://api.shop.test").unwrap()],
+        ..sim::config()
+    };
+    config.propagation.traceparent = true;
+    config.propagation.session_to = threadline::propagation::SessionTo::All;
+    let mut core = recorder_with(config);
+    core.start_action(T0, "pay", "").unwrap();
+    let names = |core: &mut Recorder<Checkout>, kind: u8| {
+        let mut decisions = Decisions::default();
+        let request = fields("https://api.shop.test/pay", ",", "");
+        let n = protocol::plan(T0, core, |_| false, &mut decisions, &request, kind);
+        assert_eq!(answer(n).1, PLAN_NEW_HEADERS);
+        headers(&mut decisions).1.into_keys().collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(&mut core, 0),
+        ["X-Correlation-ID", "baggage", "traceparent"]
+    );
+    for kind in [KIND_TRACER, KIND_XHR | KIND_TRACER] {
+        assert_eq!(names(&mut core, kind), ["X-Correlation-ID"], "kind {kind}");
+    }
 }
 
 #[test]
