@@ -1,8 +1,9 @@
 //! The JS↔wasm protocol, the one definition on the Rust side (`js/protocol.js` is the
 //! JavaScript side), in the native core so that native tests read and answer it as the web shell
-//! does (the shell, `src/web/`, only moves its numbers and strings across): the happenings the glue reports through one entry, `hooks.on`, with typed
-//! codes ([`Happening`], `SETTLED_*`, `PAGE_*`, and [`Timer`]'s codes), and how a request is
-//! described for planning and how the plan comes back.
+//! does (the shell, `src/web/`, only moves its numbers and strings across): the happenings the
+//! glue reports through one entry, `hooks.on`, with typed codes ([`Happening`], `SETTLED_*`,
+//! `PAGE_*`, and [`Timer`]'s codes) and which core call each is ([`on`]), and how a request is
+//! described for planning and how the plan comes back ([`plan`]).
 //!
 //! Planning a request: JavaScript hands over one string, the fields below joined by `\n` (which
 //! none of them can contain; an empty field means "none"): href, method, the header names the
