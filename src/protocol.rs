@@ -188,7 +188,11 @@ pub struct LogParts<'a> {
 impl<'a> LogParts<'a> {
     /// Reads the string `logParts` made; `None` if it is not in that form.
     pub fn read(text: &'a str) -> Option<LogParts<'a>> {
-        let code = text.as_bytes().first()?.checked_sub(b'0')?;
+        let code = text
+            .as_bytes()
+            .first()
+            .filter(|b| b.is_ascii_digit())?
+            .checked_sub(b'0')?;
         let level = code
             .checked_sub(1)
             .and_then(|i| LEVELS.get(usize::from(i)))

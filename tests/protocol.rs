@@ -330,8 +330,8 @@ fn a_log_call_is_read_back_from_its_one_string() {
     assert_eq!(parts.level, Some(Severity::Error));
     assert_eq!(parts.event, Some(("/", "", "boom")));
 
-    // Not in the form: no code, no path end, an entry cut short.
-    for bad in ["", "2/p", "2/p\0skey\0value", "2/p\0skey"] {
+    // Not in the form: no code, a code that is not a digit, no path end, an entry cut short.
+    for bad in ["", "x/p\0\u{1}m", "2/p", "2/p\0skey\0value", "2/p\0skey"] {
         assert!(LogParts::read(bad).is_none(), "{bad:?}");
     }
 }
