@@ -212,6 +212,22 @@ async fn xhr_gets_the_header_at_send_unless_the_app_set_it() {
 }
 
 #[wasm_bindgen_test]
+async fn init_without_options_patches_fetch_with_the_defaults() {
+    js(
+        "window.__seen = []; window.fetch = function (input, init) { __seen.push(new Headers(init && init.headers).get('x-correlation-id')); return Promise.resolve(new Response('ok')); };",
+    );
+    let recorder = create_recorder(JsValue::UNDEFINED).expect("init() with no options");
+    let promise: Promise = js("fetch('/orders')").dyn_into().unwrap();
+    JsFuture::from(promise).await.unwrap();
+    let seen = js("__seen[0]");
+    assert!(
+        is_id(&seen),
+        "a same-origin request carries the header: {seen:?}"
+    );
+    shutdown(&recorder).await;
+}
+
+#[wasm_bindgen_test]
 async fn the_session_lives_in_local_storage_and_init_twice_is_one_recorder() {
     js("localStorage.removeItem('threadline.session')");
     let recorder = create_recorder(js("({})")).unwrap();

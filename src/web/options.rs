@@ -78,7 +78,12 @@ pub(crate) fn read_options(options: &JsValue, page_url: &str) -> Result<WebOptio
             &describe(options),
         ));
     }
-    let keys = Object::keys(options.unchecked_ref::<Object>());
+    // No options: no entries, every default (`Object.keys(undefined)` would throw).
+    let keys = if options.is_undefined() {
+        Array::new()
+    } else {
+        Object::keys(options.unchecked_ref::<Object>())
+    };
     let entries = keys.into_iter().map(|key| {
         let value = Reflect::get(options, &key).unwrap_or(JsValue::UNDEFINED);
         (key.as_string().unwrap_or_default(), value)
