@@ -74,12 +74,16 @@ pub struct AppHeaders<'a> {
     pub write: HeaderWrite,
     /// Whether the request goes to the page's own origin.
     pub same_origin: bool,
+    /// Whether a tracer on the page appends its own `traceparent` and `baggage` whatever a
+    /// request carries (Datadog RUM): they count as set, so a request never carries two.
+    pub tracer: bool,
 }
 
 impl AppHeaders<'_> {
-    /// Whether the app set header `name` (any letter case).
+    /// Whether the app (or the tracer) set header `name` (any letter case).
     pub fn has(&self, name: &str) -> bool {
         names_include(self.names, name)
+            || (self.tracer && names_include(",traceparent,baggage,", name))
     }
 }
 
@@ -210,6 +214,7 @@ mod tests {
             names,
             baggage: None,
             write: HeaderWrite::Replace,
+            tracer: false,
             same_origin: false,
         }
     }

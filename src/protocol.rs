@@ -34,7 +34,7 @@ use crate::event::Severity;
 use crate::id::Id;
 use crate::page_events::{ActionOutcome, Settled, Uncaught};
 use crate::recorder::{PagePath, Plan, Recorder, Request, Timer};
-use crate::text::{concat, split_byte};
+use crate::text::split_byte;
 
 /// A request's kind, the second argument of `hooks.plan`, for an XHR (0 is a fetch).
 pub const KIND_XHR: u8 = 1;
@@ -329,32 +329,25 @@ pub fn plan<P: PagePath>(
     request: &str,
     kind: u8,
 ) -> f64 {
-    let (token, code) =
-        plan_token(now, core, regex, decisions, request, kind).unwrap_or((0, PLAN_UNTOUCHED));
+    let plan = read_request(request, kind).map_or(Plan::Untouched, |request| {
+        core.request_starting(now, &request, regex)
+    });
+    let (token, code) = match plan {
+        Plan::Untouched => (0, PLAN_UNTOUCHED),
+        Plan::Observe(token) => (token, PLAN_OBSERVE),
+        Plan::Tag { token, id, headers } => (token, decisions.hand_out(id, &headers)),
+    };
     f64::from(token) * f64::from(PLAN_CODES) + f64::from(code)
 }
 
-fn plan_token<P: PagePath>(
-    now: Millis,
-    core: &mut Recorder<P>,
-    regex: impl Fn(&str) -> bool,
-    decisions: &mut Decisions,
-    request: &str,
-    kind: u8,
-) -> Option<(u32, u8)> {
-    // None past the last: a request with fewer fields than the protocol's is not planned.
+/// The request a planning string describes (see above); `None` when it has fewer fields than
+/// the protocol's.
+fn read_request(request: &str, kind: u8) -> Option<Request<'_>> {
     let mut fields = split_byte(request, b'\n');
     let (href, method, names) = (fields.next()?, fields.next()?, fields.next()?);
     let (previous, forced) = (fields.next()?, fields.next()?);
     let (traceparent, baggage) = (fields.next()?, fields.next()?);
-    let with_tracer;
-    let names = if kind & KIND_TRACER != 0 {
-        with_tracer = concat(&[names, "traceparent,baggage,"]);
-        &with_tracer
-    } else {
-        names
-    };
-    let request = Request {
+    Some(Request {
         href,
         method,
         names,
@@ -367,28 +360,8 @@ fn plan_token<P: PagePath>(
         } else {
             HeaderWrite::Replace
         },
-    };
-    let plan = core.request_starting(now, &request, regex);
-    let (token, id, headers) = match plan {
-        Plan::Untouched => return None,
-        Plan::Observe(token) => return Some((token, PLAN_OBSERVE)),
-        Plan::Tag { token, id, headers } => (token, id, headers),
-    };
-    let next = &mut decisions.next;
-    next.clear();
-    id.push_hex(next);
-    for (name, value) in &headers {
-        next.push('\n');
-        next.push_str(name);
-        next.push('\n');
-        next.push_str(value);
-    }
-    let code = if decisions.next == decisions.sent {
-        PLAN_SAME_HEADERS
-    } else {
-        PLAN_NEW_HEADERS
-    };
-    Some((token, code))
+        tracer: kind & KIND_TRACER != 0,
+    })
 }
 
 /// The headers part of plan answers: the one JavaScript holds and the one the latest request
@@ -401,6 +374,25 @@ pub struct Decisions {
 }
 
 impl Decisions {
+    /// Writes a tagged request's headers as JavaScript takes them (`id\nname\nvalue…`); the
+    /// plan code that says whether they are the ones it already holds.
+    fn hand_out(&mut self, id: Id, headers: &[(String, String)]) -> u8 {
+        let next = &mut self.next;
+        next.clear();
+        id.push_hex(next);
+        for (name, value) in headers {
+            next.push('\n');
+            next.push_str(name);
+            next.push('\n');
+            next.push_str(value);
+        }
+        if self.next == self.sent {
+            PLAN_SAME_HEADERS
+        } else {
+            PLAN_NEW_HEADERS
+        }
+    }
+
     /// The latest answer's headers part, which JavaScript now holds.
     pub fn take(&mut self) -> String {
         self.sent.clone_from(&self.next);

@@ -85,6 +85,7 @@ proptest! {
             baggage: names.contains(&"baggage").then_some("a=1"),
             write: if xhr { HeaderWrite::Append } else { HeaderWrite::Replace },
             same_origin,
+            tracer: false,
         };
         let span = SpanId::from_bytes([1, 2, 3, 4, 5, 6, 7, 8]);
         let out = p.headers(id(), span, Some(session()), None, &app);

@@ -182,6 +182,25 @@ fn answer(n: f64) -> (u32, u8) {
     ((n / codes) as u32, (n % codes) as u8)
 }
 
+/// Plans `request` of kind `kind` through the protocol at `now`, as the shell does, without
+/// `RegExp` entries; the answer taken apart.
+fn plan_at(
+    now: u64,
+    core: &mut Recorder<Checkout>,
+    decisions: &mut Decisions,
+    request: &str,
+    kind: u8,
+) -> (u32, u8) {
+    answer(protocol::plan(
+        now,
+        core,
+        |_| false,
+        decisions,
+        request,
+        kind,
+    ))
+}
+
 /// The headers part JavaScript takes after a `PLAN_NEW_HEADERS`, by name.
 fn headers(decisions: &mut Decisions) -> (String, BTreeMap<String, String>) {
     let text = decisions.take();
@@ -199,18 +218,16 @@ fn headers(decisions: &mut Decisions) -> (String, BTreeMap<String, String>) {
 fn a_request_crosses_as_its_fields_and_comes_back_as_one_number() {
     let mut core = recorder();
     let mut decisions = Decisions::default();
-    let no_regex = |_: &str| false;
     let action = core.start_action(T0, "pay", "").unwrap();
 
-    let first = protocol::plan(
+    let first = plan_at(
         T0,
         &mut core,
-        no_regex,
         &mut decisions,
         &fields("https://api.shop.test/cart", ",", ""),
         0,
     );
-    let (token, code) = answer(first);
+    let (token, code) = first;
     assert_eq!(code, PLAN_NEW_HEADERS);
     assert!(token > 0);
     let (id, pairs) = headers(&mut decisions);
@@ -218,28 +235,26 @@ fn a_request_crosses_as_its_fields_and_comes_back_as_one_number() {
     assert_eq!(pairs, BTreeMap::from([("X-Correlation-ID".to_owned(), id)]));
 
     // The next request of the action gets the same headers: only a number crosses.
-    let second = protocol::plan(
+    let second = plan_at(
         T0 + 1,
         &mut core,
-        no_regex,
         &mut decisions,
         &fields("https://api.shop.test/pay", ",", ""),
         KIND_XHR,
     );
-    let (second_token, code) = answer(second);
+    let (second_token, code) = second;
     assert_eq!(code, PLAN_SAME_HEADERS);
     assert_ne!(second_token, token);
 
     // The app set the correlation header itself: observed, nothing added.
-    let own = protocol::plan(
+    let own = plan_at(
         T0 + 2,
         &mut core,
-        no_regex,
         &mut decisions,
         &fields("https://api.shop.test/own", ",x-correlation-id,", ""),
         0,
     );
-    assert_eq!(answer(own).1, PLAN_OBSERVE);
+    assert_eq!(own.1, PLAN_OBSERVE);
 
     // Another origin, and a request that is not in the protocol's form: left alone.
     for request in [
@@ -247,8 +262,8 @@ fn a_request_crosses_as_its_fields_and_comes_back_as_one_number() {
         String::from("https://api.shop.test/cart\nGET"),
         String::new(),
     ] {
-        let n = protocol::plan(T0 + 3, &mut core, no_regex, &mut decisions, &request, 0);
-        assert_eq!(answer(n), (0, PLAN_UNTOUCHED), "{request:?}");
+        let n = plan_at(T0 + 3, &mut core, &mut decisions, &request, 0);
+        assert_eq!(n, (0, PLAN_UNTOUCHED), "{request:?}");
     }
 }
 
@@ -285,8 +300,10 @@ fn with_a_tracer_on_the_page_that_adds_its_own_no_trace_headers_are_added() {
     let names = |core: &mut Recorder<Checkout>, kind: u8| {
         let mut decisions = Decisions::default();
         let request = fields("https://api.shop.test/pay", ",", "");
-        let n = protocol::plan(T0, core, |_| false, &mut decisions, &request, kind);
-        assert_eq!(answer(n).1, PLAN_NEW_HEADERS);
+        assert_eq!(
+            plan_at(T0, core, &mut decisions, &request, kind).1,
+            PLAN_NEW_HEADERS
+        );
         headers(&mut decisions).1.into_keys().collect::<Vec<_>>()
     };
     assert_eq!(
@@ -304,8 +321,8 @@ fn a_forced_id_is_the_one_sent() {
     let mut decisions = Decisions::default();
     let forced = "0af7651916cd43dd8448eb211c80319c";
     let request = fields("https://api.shop.test/retry", ",", forced);
-    let n = protocol::plan(T0, &mut core, |_| false, &mut decisions, &request, 0);
-    assert_eq!(answer(n).1, PLAN_NEW_HEADERS);
+    let code = plan_at(T0, &mut core, &mut decisions, &request, 0).1;
+    assert_eq!(code, PLAN_NEW_HEADERS);
     assert_eq!(headers(&mut decisions).0, forced);
 }
 
@@ -339,15 +356,7 @@ fn a_log_call_is_read_back_from_its_one_string() {
 /// Plans a GET to `href` as the shell does; its token.
 fn planned(core: &mut Recorder<Checkout>, href: &str) -> f64 {
     let mut decisions = Decisions::default();
-    let n = protocol::plan(
-        T0,
-        core,
-        |_| false,
-        &mut decisions,
-        &fields(href, ",", ""),
-        0,
-    );
-    f64::from(answer(n).0)
+    f64::from(plan_at(T0, core, &mut decisions, &fields(href, ",", ""), 0).0)
 }
 
 #[test]
@@ -387,7 +396,7 @@ fn reported_happenings_reach_the_core_with_their_numbers_and_texts() {
     );
 
     // Codes that name nothing do nothing.
-    let before = core.take_effects();
+    core.take_effects();
     for (happening, a) in [
         (Happening::Lifecycle, 9.0),
         (Happening::Tick, 9.0),
@@ -399,7 +408,8 @@ fn reported_happenings_reach_the_core_with_their_numbers_and_texts() {
         };
         assert_eq!(protocol::on(&mut core, T0 + 7, happening, &report), 0.0);
     }
-    assert!(core.take_effects().is_empty(), "{before:?}");
+    let effects = core.take_effects();
+    assert!(effects.is_empty(), "{effects:?}");
     assert_eq!(core.current_action().map(|(id, _, _)| id), Some(action));
 }
 

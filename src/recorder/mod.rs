@@ -60,6 +60,8 @@ pub struct Request<'a> {
     pub baggage: Option<&'a str>,
     /// Whether headers are replaced (fetch) or appended (XHR).
     pub write: HeaderWrite,
+    /// Whether a tracer on the page appends its own trace headers (see [`AppHeaders::tracer`]).
+    pub tracer: bool,
 }
 
 /// What to do with a request about to start.
@@ -288,6 +290,7 @@ impl<P: PagePath> Recorder<P> {
             names: request.names,
             baggage: request.baggage,
             write: request.write,
+            tracer: request.tracer,
         };
         let trace = request.traceparent.and_then(traceparent::trace_id);
         if app.has(&self.propagation.header) {

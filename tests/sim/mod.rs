@@ -425,6 +425,7 @@ impl Tab {
                 traceparent: None,
                 baggage,
                 write: HeaderWrite::Replace,
+                tracer: false,
             },
             |_: &str| false,
         );
