@@ -148,45 +148,28 @@ export function watchStorage(hooks) {
   return () => window.removeEventListener("storage", listener);
 }
 
-// --- Automatic actions: clicks and form submits, named the way a user sees the element.
-
-const collapse = (text) => (text || "").replace(/\s+/g, " ").trim();
-
-/** `data-action`, else accessible text: aria-label, text, value, title. */
-function elementName(el) {
-  for (const attr of ["data-action", "aria-label"]) {
-    const v = collapse(el.getAttribute(attr));
-    if (v) return v;
-  }
-  return collapse(el.textContent) || collapse(el.getAttribute("value")) || collapse(el.getAttribute("title"));
-}
-
-/** A form's `data-action`, else its submitter's name, else its own label, name or id. */
-function formName(form, submitter) {
-  return (
-    collapse(form.getAttribute("data-action")) ||
-    (submitter && elementName(submitter)) ||
-    collapse(form.getAttribute("aria-label")) ||
-    collapse(form.getAttribute("name")) ||
-    collapse(form.id) ||
-    "form"
-  );
-}
+// --- Automatic actions: clicks and form submits, with what the core names them by.
 
 /**
  * Reports `HAPPENING.action` for each click on an element matching `actionable` (the core's
  * selector; also inside open shadow roots) and each form submit, in the capture phase so the
- * action is current before the app's handlers run, the name cut to `maxUnits` UTF-16 units (the
- * core keeps fewer). For a submit, `element` is the submitter (or null). Returns a function that
- * stops watching.
+ * action is current before the app's handlers run. The element crosses as its tag, its text and
+ * its `attributes` (the core's list, `NAME_ATTRIBUTES` in src/action_names.rs), `\0`-separated,
+ * each whitespace-collapsed and cut to `maxUnits` UTF-16 units; a submit's form is followed by
+ * its submitter, which is also the `element` argument (or null). Returns a function that stops
+ * watching.
  */
-export function watchActions(target, hooks, actionable, maxUnits) {
-  const trim = (name, el) => (name || el.tagName.toLowerCase()).slice(0, maxUnits);
+export function watchActions(target, hooks, actionable, attributes, maxUnits) {
+  const names = attributes.split(",");
+  const collapse = (text) => (text || "").replace(/[\s\0]+/g, " ").trim().slice(0, maxUnits);
+  const read = (el) =>
+    [el.tagName.toLowerCase(), el.textContent, ...names.map((name) => el.getAttribute(name))].map(collapse).join("\0");
+  const action = (submit, fields, element) => report(hooks, HAPPENING.action, submit, 0, 0, fields, undefined, element);
   const click = (event) => {
     try {
       // The composed path reaches into open shadow roots, where `event.target` is the host.
       const el = event.composedPath().find((node) => node instanceof Element && node.matches(actionable));
-      if (el) report(hooks, HAPPENING.action, 0, 0, 0, trim(elementName(el), el), undefined, el);
+      if (el) action(0, read(el), el);
     } catch (_) {
       // Never in the way of the page's own handlers.
     }
@@ -196,7 +179,7 @@ export function watchActions(target, hooks, actionable, maxUnits) {
       const form = event.target;
       if (!(form instanceof Element)) return;
       const submitter = event.submitter || null;
-      report(hooks, HAPPENING.action, 1, 0, 0, trim(formName(form, submitter), form), undefined, submitter);
+      action(1, submitter ? `${read(form)}\0${read(submitter)}` : read(form), submitter);
     } catch (_) {
       // As above.
     }

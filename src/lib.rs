@@ -53,6 +53,7 @@ macro_rules! coded {
     };
 }
 
+pub mod action_names;
 pub mod actions;
 pub mod allowlist;
 pub mod attributes;

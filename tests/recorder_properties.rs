@@ -162,7 +162,7 @@ proptest! {
                     }
                 }
                 Step::Click(submit) => {
-                    if let Some(id) = tab.rec.trigger(now, &Trigger { name: "Pay", is_submit: submit, same_element: false }) {
+                    if let Some(id) = tab.rec.trigger(now, &Trigger { fields: "button\0Pay", is_submit: submit, same_element: false }) {
                         prop_assert!(!fresh_ids.contains(&id), "an action took a request's ID");
                         new_action(id, &mut handed_out)?;
                     }

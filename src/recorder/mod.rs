@@ -18,6 +18,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::Millis;
+use crate::action_names::auto_action_name;
 use crate::actions::{ActionKind, AutoEnd};
 use crate::allowlist::Allowlist;
 use crate::baggage::{HeaderWrite, is_user_id};
@@ -102,8 +103,9 @@ pub struct LogCall<'a> {
 /// An automatic action's trigger: a click on an actionable element, or a form submit.
 #[derive(Clone, Copy, Debug)]
 pub struct Trigger<'a> {
-    /// The name the element shows (cut to [`limits::MAX_ACTION_NAME_CHARS`] here).
-    pub name: &'a str,
+    /// What the page read from the element (and a submit's submitter) to name the action:
+    /// the fields of [`crate::action_names::NAME_ATTRIBUTES`].
+    pub fields: &'a str,
     /// A form submit rather than a click.
     pub is_submit: bool,
     /// The submit comes from the element whose click started the current automatic action.
@@ -460,7 +462,8 @@ impl<P: PagePath> Recorder<P> {
                 return None;
             }
         }
-        let id = self.begin_action(now, ActionKind::Auto, trigger.name, "");
+        let name = auto_action_name(trigger.fields, trigger.is_submit);
+        let id = self.begin_action(now, ActionKind::Auto, name, "");
         self.schedule_auto_end(now);
         id
     }
@@ -648,13 +651,14 @@ impl<P: PagePath> Recorder<P> {
     }
 }
 
-/// An action's name: trimmed, `action` when empty, cut to the one cap.
+/// An action's name: cut to the one cap and trimmed (so a cut never ends in a space), `action`
+/// when nothing is left.
 fn action_name(name: &str) -> String {
-    let trimmed = name.trim_ascii();
-    let name = if trimmed.is_empty() {
-        "action"
-    } else {
-        trimmed
+    let name = name.trim_ascii_start();
+    let cut = match name.char_indices().nth(limits::MAX_ACTION_NAME_CHARS) {
+        Some((at, _)) => name.get(..at).unwrap_or(name),
+        None => name,
     };
-    name.chars().take(limits::MAX_ACTION_NAME_CHARS).collect()
+    let cut = cut.trim_ascii_end();
+    String::from(if cut.is_empty() { "action" } else { cut })
 }

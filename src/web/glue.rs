@@ -43,12 +43,14 @@ extern "C" {
 #[wasm_bindgen(module = "/js/page.js")]
 extern "C" {
     /// Reports clicks on `actionable` elements (a CSS selector) and form submits to the hooks,
-    /// names cut to `max_units` UTF-16 units; returns the unwatch function.
+    /// with the element's tag, text and `attributes` (comma-separated), each cut to `max_units`
+    /// UTF-16 units; returns the unwatch function.
     #[wasm_bindgen(js_name = watchActions)]
     pub fn watch_actions(
         target: &JsValue,
         hooks: &JsValue,
         actionable: &str,
+        attributes: &str,
         max_units: u32,
     ) -> Function;
 }

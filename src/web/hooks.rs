@@ -113,8 +113,9 @@ impl Hooks {
     }
 }
 
-/// A click on an actionable element, or a form submit (`element` is then the submitter).
-fn on_action(shell: &mut Shell, now: Millis, name: &str, element: JsValue, is_submit: bool) {
+/// A click on an actionable element, or a form submit (`element` is then the submitter);
+/// `fields` is what the page read to name it.
+fn on_action(shell: &mut Shell, now: Millis, fields: &str, element: JsValue, is_submit: bool) {
     let current = shell.core.current_action().map(|(id, _, _)| id);
     let same_element = !element.is_null()
         && shell
@@ -122,7 +123,7 @@ fn on_action(shell: &mut Shell, now: Millis, name: &str, element: JsValue, is_su
             .as_ref()
             .is_some_and(|(id, source)| Some(*id) == current && *source == element);
     let trigger = Trigger {
-        name,
+        fields,
         is_submit,
         same_element,
     };

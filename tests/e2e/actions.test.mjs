@@ -287,6 +287,30 @@ describe("automatic actions", () => {
     await context.close();
   });
 
+  test("a submit is named by the form's data-action, else its submitter, else the form's label", async () => {
+    const { page, context } = await app();
+    const names = await page.evaluate(async () => {
+      const form = document.getElementById("form");
+      const seen = [];
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        seen.push(tl.currentAction()?.name);
+      });
+      const quiet = async () => {
+        while (tl.currentAction()) await new Promise((r) => setTimeout(r, 10));
+      };
+      form.requestSubmit(document.getElementById("subscribe"));
+      await quiet();
+      form.requestSubmit();
+      await quiet();
+      form.setAttribute("data-action", "  join\n newsletter ");
+      form.requestSubmit(document.getElementById("subscribe"));
+      return seen;
+    });
+    assert.deepEqual(names, ["Subscribe", "Newsletter", "join newsletter"]);
+    await context.close();
+  });
+
   test("clicks do not replace an explicit action, and autoActions: false turns them off", async () => {
     const { page, context } = await app();
     const [explicitId, duringClick] = await page.evaluate(() => {

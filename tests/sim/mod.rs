@@ -360,10 +360,11 @@ impl Tab {
         }
     }
 
-    /// A click on an element named `name`: the automatic action it started, if any.
+    /// A click on a button that shows `name`: the automatic action it started, if any.
     pub fn click(&mut self, now: Millis, name: &str) -> Option<Id> {
+        let fields = format!("button\0{name}");
         let trigger = threadline::recorder::Trigger {
-            name,
+            fields: &fields,
             is_submit: false,
             same_element: false,
         };
