@@ -4,13 +4,11 @@
 // this module: the wasm is fetched only in a browser page.
 
 import load, { createRecorder, Recorder } from "../build/pkg/threadline.js";
+import { REGISTRY } from "./page.js";
 import { holdRequests, releaseRequests } from "./patch.js";
-import { HAPPENING, defineMethods, report } from "./protocol.js";
+import { DEFAULT_HEADER, HAPPENING, STARTUP_DEADLINE_MS, defineMethods, report } from "./protocol.js";
 import { compileWasm } from "./wasm.js";
 
-/** How long requests started before the recorder is ready wait for it, at most (ms). */
-const STARTUP_DEADLINE_MS = 3000;
-const REGISTRY = Symbol.for("threadline.registry");
 
 /**
  * Where the entry says the wasm is, as `[url, retryUrl?]`: a function, called only in a page, so
@@ -106,7 +104,7 @@ export async function init(options) {
     throw new Error("Threadline needs a browser page: init was called where there is no window or document (server-side rendering, a worker or Node); call it from code that runs in the page");
   }
   const [wasm, recorderOptions] = splitOptions(options);
-  const header = recorderOptions && typeof recorderOptions.header === "string" ? recorderOptions.header : "X-Correlation-ID";
+  const header = recorderOptions && typeof recorderOptions.header === "string" ? recorderOptions.header : DEFAULT_HEADER;
   const gated = !globalThis[REGISTRY] && holdRequests(window, header, STARTUP_DEADLINE_MS);
   loading ??= (wasm === undefined ? startDefault() : compileWasm(wasm))
     .then((module) => load({ module_or_path: module }))

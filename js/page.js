@@ -12,7 +12,7 @@ import { HAPPENING, LEVEL, PAGE, QUESTION, report } from "./protocol.js";
 // copy and version of Threadline on the page finds: a second `init` anywhere gets the first
 // recorder, and fetch and XHR are patched once.
 
-const REGISTRY = Symbol.for("threadline.registry");
+export const REGISTRY = Symbol.for("threadline.registry");
 /** Bumped when what the registry holds, or the recorder's API, changes incompatibly. */
 const PROTOCOL = 1;
 

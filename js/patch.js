@@ -9,7 +9,7 @@
 //
 // Every decision is the recorder's, through its `hooks`, in the protocol of `protocol.js`.
 
-import { HAPPENING, KIND, SETTLED, plan, report } from "./protocol.js";
+import { DEFAULT_HEADER, HAPPENING, KIND, SETTLED, plan, report } from "./protocol.js";
 
 /** Reports how a planned request ended (`SETTLED`). */
 function settle(hooks, token, status, how, echoed, traceparent) {
@@ -29,7 +29,7 @@ function rawHeader(raw, name) {
 const sent = new WeakMap();
 
 /** The correlation header's name, lower case (one recorder per page). */
-let correlationHeader = "x-correlation-id";
+let correlationHeader = DEFAULT_HEADER.toLowerCase();
 
 /**
  * IDs Threadline put on requests still in flight, with a count each. A request that reaches a

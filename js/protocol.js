@@ -2,6 +2,18 @@
 // Rust side): every happening the glue reports goes through `report(hooks, happening, …)` as
 // one call with typed codes, and a request is planned with `plan(…)`.
 
+/**
+ * The correlation header when the options name none (`DEFAULT_HEADER` in src/propagation.rs):
+ * the startup gate needs it before the core exists.
+ */
+export const DEFAULT_HEADER = "X-Correlation-ID";
+
+/**
+ * How long requests started before the recorder is ready wait for it, at most, in ms
+ * (`STARTUP_DEADLINE_MS` in src/recorder/limits.rs): the gate waits before the core exists.
+ */
+export const STARTUP_DEADLINE_MS = 3000;
+
 /** What `hooks.on(happening, a, b, c, s1, s2, s3)` reports (`Happening` in src/protocol.rs). */
 export const HAPPENING = Object.freeze({
   /** a planned request ended: a = token, b = status, c = `SETTLED`, s1 = echoed ID, s2 = traceparent sent */
@@ -26,7 +38,7 @@ export const HAPPENING = Object.freeze({
   storageChanged: 9,
   /** an uncaught error (a = 0) or unhandled rejection (a = 1): s1 = kind, s2 = message, s3 = stack */
   uncaught: 10,
-  /** a click on an actionable element (a = 0) or a form submit (a = 1): s1 = name, s3 = the element (for a submit, the submitter or null) */
+  /** a click on an actionable element (a = 0) or a form submit (a = 1): s1 = what names it (`NAME_ATTRIBUTES` in src/action_names.rs), s3 = the element (for a submit, the submitter or null) */
   action: 11,
   /** `action.end(outcome)`: s1 = the action's ID, s3 = the outcome as the app passed it */
   actionEnd: 12,

@@ -48,7 +48,8 @@ impl SessionTo {
     }
 }
 
-/// Default name of the correlation header.
+/// Default name of the correlation header (`js/protocol.js` holds it too, for the startup gate;
+/// `tests/protocol.rs` holds the two together).
 pub const DEFAULT_HEADER: &str = "X-Correlation-ID";
 
 impl Default for Propagation {

@@ -24,11 +24,13 @@ use threadline::id::{Entropy, Id, IdPool};
 use threadline::options::Config;
 use threadline::origin::Origin;
 use threadline::page_events::Settled;
+use threadline::propagation::DEFAULT_HEADER;
 use threadline::protocol::{
     self, Decisions, Happening, KIND_TRACER, KIND_XHR, LEVELS, LogParts, PAGE_HIDDEN, PAGE_ONLINE,
     PAGE_VISIBLE, PLAN_CODES, PLAN_NEW_HEADERS, PLAN_OBSERVE, PLAN_SAME_HEADERS, PLAN_UNTOUCHED,
     Question, RecorderMethod, Report, SETTLED_ABORTED, SETTLED_RESPONSE,
 };
+use threadline::recorder::limits::STARTUP_DEADLINE_MS;
 use threadline::recorder::{Effect, Recorder};
 
 const JS: &str = include_str!("../js/protocol.js");
@@ -74,11 +76,25 @@ fn js_number(name: &str) -> u32 {
         .unwrap()
 }
 
+/// The text the JavaScript constant `const name = "…";` holds.
+fn js_text(name: &str) -> String {
+    let code = js_code();
+    let start = code.find(&format!("const {name} = \"")).unwrap() + name.len() + 10;
+    code[start..start + code[start..].find('"').unwrap()].to_owned()
+}
+
 /// `MayResend` as JavaScript spells it: `mayResend`.
 fn lower_camel(name: &str) -> String {
     let mut chars = name.chars();
     let first = chars.next().unwrap().to_ascii_lowercase();
     std::iter::once(first).chain(chars).collect()
+}
+
+#[test]
+fn the_startup_gate_waits_as_long_and_for_the_header_the_core_says() {
+    assert_eq!(js_number("STARTUP_DEADLINE_MS"), STARTUP_DEADLINE_MS);
+    assert_eq!(js_text("DEFAULT_HEADER"), DEFAULT_HEADER);
+    assert_eq!(Config::default().propagation.header, DEFAULT_HEADER);
 }
 
 #[test]

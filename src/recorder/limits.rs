@@ -10,6 +10,11 @@ pub const MAX_ACTION_NAME_CHARS: usize = 64;
 /// [`MAX_ACTION_NAME_CHARS`].
 pub const MAX_ACTION_NAME_UNITS: u32 = 2 * MAX_ACTION_NAME_CHARS as u32;
 
+/// How long requests started before the recorder is ready wait for it, at most, in ms. The
+/// shell's startup gate runs before the core exists, so `js/protocol.js` holds the same number,
+/// and `tests/protocol.rs` holds the two together.
+pub const STARTUP_DEADLINE_MS: u32 = 3_000;
+
 /// Requests whose settlement is awaited, at most (about 150 bytes each); past this, the older
 /// half is forgotten and their `http.request` events are counted as dropped. Every fetch and
 /// XHR settles in the end, so only a page with this many requests pending at once reaches it.
