@@ -787,3 +787,24 @@ fn set_user_keeps_opaque_ids_refuses_anything_else_with_a_warning_and_clears_on_
     let expected: Vec<Option<String>> = steps.iter().map(|s| s.2.map(str::to_owned)).collect();
     assert_eq!(users, expected);
 }
+
+#[test]
+fn a_log_level_that_is_not_one_of_the_four_is_info_after_a_warning() {
+    use threadline::event::Severity;
+    use threadline::recorder::LEVEL_WARNING;
+    let store = storage();
+    let mut tab = Tab::open(config(), &store, 22, T0);
+    for level in [
+        Severity::Debug,
+        Severity::Info,
+        Severity::Warn,
+        Severity::Error,
+    ] {
+        assert_eq!(tab.rec.log_level(Some(level)), level);
+    }
+    tab.apply();
+    assert!(tab.warnings.is_empty());
+    assert_eq!(tab.rec.log_level(None), Severity::Info);
+    tab.apply();
+    assert_eq!(tab.warnings, [LEVEL_WARNING]);
+}

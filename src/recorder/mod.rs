@@ -138,6 +138,10 @@ pub enum UserGiven<'a> {
 /// Said when `setUser` is given something that is not an opaque user ID.
 pub const USER_WARNING: &str = "setUser(id): expected an opaque user ID (1 to 128 printable ASCII characters without spaces, quotes, commas, semicolons, backslashes or @: hash personal data first); the user ID is unchanged.";
 
+/// Said when `log` is given a level that is not one of the four.
+pub const LEVEL_WARNING: &str =
+    "log(level): expected \"debug\", \"info\", \"warn\" or \"error\"; recorded as \"info\".";
+
 /// All of the recorder's state.
 pub struct Recorder<P: PagePath> {
     correlator: Correlator,
@@ -439,6 +443,14 @@ impl<P: PagePath> Recorder<P> {
             page_events::cors_refused(stamp, &name, &warning)
         });
         self.effects.push(Effect::Warn(warning));
+    }
+
+    /// The level a `log` call is recorded at: the one it named, else `info`, after a warning.
+    pub fn log_level(&mut self, named: Option<Severity>) -> Severity {
+        named.unwrap_or_else(|| {
+            self.warn(LEVEL_WARNING);
+            Severity::Info
+        })
     }
 
     /// A console warning for the shell to write (already worded).

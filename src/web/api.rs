@@ -292,13 +292,9 @@ impl Recorder {
     ) {
         with_shell(&self.handle, |shell, now| {
             if !shell.core.sends_events() {
-                if level
-                    .as_string()
-                    .and_then(|l| Severity::parse(&l))
-                    .is_none()
-                {
-                    unknown_level();
-                }
+                shell
+                    .core
+                    .log_level(level.as_string().and_then(|l| Severity::parse(&l)));
                 return;
             }
             let (max_length, max_kept) = walk_limits();
@@ -315,7 +311,7 @@ impl Recorder {
             let Some(parts) = LogParts::read(&text) else {
                 return;
             };
-            let severity = parts.level.unwrap_or_else(unknown_level);
+            let severity = shell.core.log_level(parts.level);
             let Some((path, attributes, message)) = parts.event else {
                 return;
             };
@@ -368,14 +364,6 @@ impl Recorder {
         }
         flushed
     }
-}
-
-/// Warns that a `log` level is not one of the four; it is recorded as `info`.
-fn unknown_level() -> Severity {
-    glue::warn(
-        "log(level): expected \"debug\", \"info\", \"warn\" or \"error\"; recorded as \"info\".",
-    );
-    Severity::Info
 }
 
 /// The walker's string length and entry limits (see `flatten` in `js/page.js`).

@@ -5,7 +5,7 @@
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::RefCell;
+use core::cell::{RefCell, RefMut};
 
 use js_sys::{Function, RegExp};
 use wasm_bindgen::JsValue;
@@ -40,6 +40,9 @@ pub(crate) struct Shell {
     pub auto_source: Option<(Id, JsValue)>,
     /// The headers part of plan answers, crossing into JavaScript only when it changes.
     pub decisions: Decisions,
+    /// Warnings the core wrote, printed once the recorder is free again, so that with
+    /// `captureConsole` they are recorded like any other console line.
+    warnings: Vec<String>,
 }
 
 /// Shared ownership of the recorder in the page.
@@ -67,6 +70,7 @@ impl Shell {
             action_object: None,
             auto_source: None,
             decisions: Decisions::default(),
+            warnings: Vec::new(),
         }
     }
 
@@ -122,7 +126,7 @@ impl Shell {
                     let _ = resolve.call0(&JsValue::UNDEFINED);
                 }
             }
-            Effect::Warn(text) => glue::warn(&text),
+            Effect::Warn(text) => self.warnings.push(text),
         }
     }
 
@@ -140,6 +144,17 @@ pub(crate) fn with_shell<T>(handle: &Handle, f: impl FnOnce(&mut Shell, Millis) 
     let mut shell = handle.try_borrow_mut().ok()?;
     let now = now();
     let out = f(&mut shell, now);
-    shell.carry_out(now);
+    finish(shell, now);
     Some(out)
+}
+
+/// Carries out the effects, then prints the core's warnings with the recorder free, so that the
+/// console line each one is gets recorded like any other (with `captureConsole`).
+fn finish(mut shell: RefMut<'_, Shell>, now: Millis) {
+    shell.carry_out(now);
+    let warnings = core::mem::take(&mut shell.warnings);
+    drop(shell);
+    for text in &warnings {
+        glue::warn(text);
+    }
 }

@@ -225,6 +225,9 @@ describe("what is recorded", () => {
       Promise.reject("just a string");
       console.error("console says", { code: 7 });
       console.warn("careful");
+      // Threadline's own warnings are console lines like any other.
+      tl.setUser({ id: 7 });
+      tl.log("loud", "shouted");
       await new Promise((r) => setTimeout(r, 100));
       await tl.flush();
     });
@@ -236,10 +239,18 @@ describe("what is recorded", () => {
     assert.equal(byType.RangeError.attrs["error.source"], "unhandledrejection");
     assert.ok(errors.some((e) => e.body.stringValue === "Error: just a string"));
     const consoleLines = ingest.events("console").map((e) => [e.severityText, e.body.stringValue]);
-    assert.deepEqual(consoleLines, [
+    assert.deepEqual(consoleLines.slice(0, 2), [
       ["ERROR", 'console says {"code":7}'],
       ["WARN", "careful"],
     ]);
+    assert.deepEqual(
+      consoleLines.slice(2).map(([level, text]) => [level, text.slice(0, 31)]),
+      [
+        ["WARN", "Threadline: setUser(id): expect"],
+        ["WARN", 'Threadline: log(level): expecte'],
+      ],
+    );
+    assert.ok(ingest.events("log").some((e) => e.body.stringValue === "shouted" && e.severityText === "INFO"));
 
     const { page: quiet } = await openEsmPage(live).then((o) => (contexts.push(o.context), o));
     await quiet.evaluate(async (endpoint) => {
@@ -248,7 +259,7 @@ describe("what is recorded", () => {
       tl.log("info", "marker");
       await tl.flush();
     }, ingest.url);
-    assert.equal(ingest.events("console").length, 2, "captureConsole is off by default");
+    assert.equal(ingest.events("console").length, 4, "captureConsole is off by default");
   });
 
   test("hostile attributes never throw and come out safe; secrets are redacted, the list is configurable", async () => {
