@@ -23,13 +23,16 @@ pub enum Slot {
     /// The session shared by the origin's tabs (`SESSION_KEY`).
     Session,
     /// This tab's pending events (`Recorder::outbox_key`).
+    #[cfg(feature = "events")]
     Outbox,
 }
 
 /// Names a `flush()` or `shutdown()` promise the shell holds.
 pub type PromiseId = u32;
 
-/// One thing for the shell to carry out, in order.
+/// One thing for the shell to carry out, in order. Uploads, beacons and the outbox exist only
+/// with the event pipeline (feature `events`), so the propagation-only build's shell has no code
+/// for them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
     /// Call back with [`Timer`] at this time (replacing one of the same kind).
@@ -38,6 +41,7 @@ pub enum Effect {
     CancelTimer(Timer),
     /// POST `body` (OTLP JSON) to the endpoint through the page's original `fetch`, abort it
     /// after `timeout` ms, and report with `Recorder::upload_answered(batch, …)`.
+    #[cfg(feature = "events")]
     Upload {
         /// Names the upload in the answer.
         batch: u32,
@@ -47,6 +51,7 @@ pub enum Effect {
         timeout: Millis,
     },
     /// `navigator.sendBeacon` of `body` to the endpoint; report with `Recorder::beacon_answered`.
+    #[cfg(feature = "events")]
     Beacon(String),
     /// Write `value` to the slot (an empty value removes it).
     Store(Slot, String),

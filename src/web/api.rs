@@ -67,7 +67,6 @@ pub fn create_recorder(options: JsValue, patched: Option<Function>) -> Result<Js
         config.capture_console,
     );
     let window_js: &JsValue = window.as_ref();
-    let upload_fetch = glue::page_fetch(window_js);
     let slot = glue::open_slot(SESSION_KEY);
     let core = recorder::Recorder::new(
         options.config,
@@ -86,8 +85,8 @@ pub fn create_recorder(options: JsValue, patched: Option<Function>) -> Result<Js
     let handle: Handle = Rc::new(RefCell::new(Shell::new(
         core,
         options.regexes,
-        upload_fetch,
         slot,
+        window_js,
     )));
     let hooks = JsValue::from(Hooks::new(Rc::downgrade(&handle)));
     if let Ok(mut shell) = handle.try_borrow_mut() {

@@ -24,12 +24,15 @@ pub(crate) struct Shell {
     /// The `RegExp` entries of `propagateTo`.
     pub regexes: Vec<RegExp>,
     /// `window.fetch` as it was before Threadline patched it: what uploads go through.
+    #[cfg(feature = "events")]
     upload_fetch: JsValue,
     /// Where the session is kept (see `openSlot` in `js/page.js`).
     session_slot: JsValue,
     /// Where events go, and this tab's storage key for them (kept: effects may follow the
     /// pipeline's end at `shutdown`).
+    #[cfg(feature = "events")]
     endpoint: String,
+    #[cfg(feature = "events")]
     outbox_key: String,
     timers: [Option<JsValue>; 3],
     promises: Vec<(PromiseId, Function)>,
@@ -49,20 +52,26 @@ pub(crate) struct Shell {
 pub(crate) type Handle = Rc<RefCell<Shell>>;
 
 impl Shell {
-    /// The shell around `core`.
+    /// The shell around `core` in the page `window` (whose fetch, as it was before Threadline's
+    /// patches, uploads go through).
     pub fn new(
         core: Recorder<Page>,
         regexes: Vec<RegExp>,
-        upload_fetch: JsValue,
         session_slot: JsValue,
+        window: &JsValue,
     ) -> Shell {
+        #[cfg(not(feature = "events"))]
+        let _ = window;
         Shell {
+            #[cfg(feature = "events")]
+            upload_fetch: glue::page_fetch(window),
+            #[cfg(feature = "events")]
             endpoint: String::from(core.endpoint().unwrap_or_default()),
+            #[cfg(feature = "events")]
             outbox_key: String::from(core.outbox_key().unwrap_or_default()),
             core,
             hooks: JsValue::UNDEFINED,
             regexes,
-            upload_fetch,
             session_slot,
             timers: [None, None, None],
             promises: Vec::new(),
@@ -100,6 +109,7 @@ impl Shell {
                 }
             }
             Effect::CancelTimer(timer) => self.cancel(timer),
+            #[cfg(feature = "events")]
             Effect::Upload {
                 batch,
                 body,
@@ -112,11 +122,13 @@ impl Shell {
                 batch,
                 u32::try_from(timeout).unwrap_or(u32::MAX),
             ),
+            #[cfg(feature = "events")]
             Effect::Beacon(body) => {
                 let queued = glue::beacon(&self.endpoint, body.as_bytes());
                 self.core.beacon_answered(queued);
             }
             Effect::Store(Slot::Session, value) => glue::slot_set(&self.session_slot, &value),
+            #[cfg(feature = "events")]
             Effect::Store(Slot::Outbox, value) => {
                 glue::outbox_write(&self.outbox_key, &value);
             }

@@ -2,10 +2,21 @@
 // without the event pipeline, which it downloads instead of the full one; event options are
 // refused, naming the full entry.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { ID, loopbackAndBrowser, openPage } from "./harness.mjs";
 
 const live = loopbackAndBrowser();
+
+test("the propagation-only bundles carry none of the event pipeline's glue; the full ones do", () => {
+  const bundle = (name) => readFileSync(new URL(`../../dist/${name}`, import.meta.url), "utf8");
+  // Uploads, beacons and the page's lifecycle and errors: words minifying keeps.
+  const words = ["sendBeacon", "Retry-After", "unhandledrejection", "visibilitychange"];
+  for (const name of ["threadline-propagate.mjs", "threadline-propagate.js"]) {
+    assert.deepEqual(words.filter((w) => bundle(name).includes(w)), [], name);
+  }
+  for (const name of ["threadline.mjs", "threadline.js"]) assert.deepEqual(words.filter((w) => bundle(name).includes(w)), words, name);
+});
 
 /** Opens `path` on the app origin, noting which wasm files the page downloads. */
 async function openEntry(path) {
