@@ -9,7 +9,6 @@ import { holdRequests, releaseRequests } from "./patch.js";
 import { DEFAULT_HEADER, HAPPENING, STARTUP_DEADLINE_MS, defineMethods, report } from "./protocol.js";
 import { compileWasm } from "./wasm.js";
 
-
 /**
  * Where the entry says the wasm is, as `[url, retryUrl?]`: a function, called only in a page, so
  * that a bundler's odd `import.meta` cannot throw at load.
