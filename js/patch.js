@@ -32,36 +32,6 @@ const sent = new WeakMap();
 let correlationHeader = DEFAULT_HEADER.toLowerCase();
 
 /**
- * IDs Threadline put on requests still in flight, with a count each. A request that reaches a
- * wrapper carrying one of them is one of Threadline's on its way down the chain (`action.fetch`
- * through other wrappers, a fetch polyfill's XHR) and passes through untouched.
- */
-const carried = new Map();
-
-/** Holds `id` for the request `prepared` (the latest request under an ID is the one remembered). */
-function hold(id, prepared) {
-  const entry = carried.get(id);
-  if (entry) {
-    entry.count++;
-    entry.prepared = prepared;
-  } else if (id) carried.set(id, { count: 1, prepared });
-}
-
-function release(id) {
-  const entry = carried.get(id);
-  if (entry && --entry.count <= 0) carried.delete(id);
-}
-
-/**
- * A request Threadline tagged came by again further down the chain with `traceparent` set: a
- * tracer between the two wrappers put its own there, which is then the one sent.
- */
-function seenBelow(id, traceparent) {
-  const entry = carried.get(id);
-  if (entry && entry.prepared && traceparent) entry.prepared.seenTraceparent = traceparent;
-}
-
-/**
  * Set while `action.fetch` calls the page's fetch with a request it already planned but could
  * not mark (the app set the correlation header), or resends one: Threadline's own wrapper
  * passes such a call through.
@@ -272,20 +242,17 @@ function prepareFetch(input, init, hooks, forced) {
     let names = ",";
     let traceparent = "";
     let baggage = "";
+    let carried = "";
     // Most calls carry no headers: then there is nothing to copy or to read names from.
     if (source != null) {
       normalized = new Headers(source);
       for (const [name] of normalized) names += `${name},`;
-      const tag = normalized.get(correlationHeader);
-      if (tag && carried.has(tag)) {
-        seenBelow(tag, normalized.get("traceparent"));
-        return undefined;
-      }
       traceparent = normalized.get("traceparent") || "";
       baggage = normalized.get("baggage") || "";
+      carried = normalized.get(correlationHeader) || "";
     }
     const previous = (isRequest && sent.get(input)) || "";
-    const decision = plan(hooks, href, method, names, previous, forced || "", traceparent, baggage, KIND.fetch | tracerKind());
+    const decision = plan(hooks, href, method, names, previous, forced || "", traceparent, baggage, carried, KIND.fetch | tracerKind());
     if (!decision) return undefined;
     const id = decision[1];
     const prepared = { input, init: undefined, token: decision[0], id, header: correlationHeader, traceparent: undefined, href };
@@ -312,7 +279,6 @@ function prepareFetch(input, init, hooks, forced) {
     if (isRequest) sent.set(input, id);
     prepared.sentHeaders = sentHeaders;
     if (setsName(decision, "traceparent")) prepared.traceparent = headerIn(sentHeaders, "traceparent");
-    hold(id, prepared);
     return prepared;
   } catch (_) {
     return undefined;
@@ -321,15 +287,15 @@ function prepareFetch(input, init, hooks, forced) {
 
 /**
  * The traceparent the request went out with, if code below Threadline replaced Threadline's in
- * the headers it was handed (read back once the call returned).
+ * the headers it was handed (read back once the call returned). One that a tracer between two
+ * wrappers put on the request as it came by again further down the chain, the recorder knows.
  */
 function replacedTraceparent(prepared) {
   const ours = prepared.traceparent;
-  const seen = prepared.seenTraceparent !== ours ? prepared.seenTraceparent : undefined;
-  if (!ours) return seen;
+  if (!ours) return undefined;
   // A wrapper below may have replaced the headers object in the init it was handed.
   const now = headerIn(prepared.init ? prepared.init.headers : prepared.sentHeaders, "traceparent");
-  return now && now !== ours ? now : seen;
+  return now && now !== ours ? now : undefined;
 }
 
 /**
@@ -339,7 +305,7 @@ function replacedTraceparent(prepared) {
  * the app's, and the origin is marked refused.
  */
 function observe(promise, prepared, hooks, resend) {
-  const { token, id, header, href } = prepared;
+  const { token, header, href } = prepared;
   const answered = (response, echo) => {
     const traceparent = replacedTraceparent(prepared);
     let echoed;
@@ -354,12 +320,8 @@ function observe(promise, prepared, hooks, resend) {
     return response;
   };
   return promise.then(
-    (response) => {
-      if (id) release(id);
-      return answered(response, true);
-    },
+    (response) => answered(response, true),
     (error) => {
-      if (id) release(id);
       const aborted = error && error.name === "AbortError";
       let again;
       try {
@@ -396,10 +358,7 @@ export function actionFetch(input, init, hooks, forced) {
     if (!prepared) return window.fetch(input, init);
     promise = prepared.id ? window.fetch(prepared.input, prepared.init) : passThrough(input, init);
   } catch (error) {
-    if (prepared) {
-      if (prepared.id) release(prepared.id);
-      settle(hooks, prepared.token, 0, SETTLED.networkError);
-    }
+    if (prepared) settle(hooks, prepared.token, 0, SETTLED.networkError);
     return Promise.reject(error);
   }
   return observe(promise, prepared, hooks, () => passThrough(input, init));
@@ -447,7 +406,6 @@ export function patchFetch(target, hooks, header) {
     try {
       promise = prepared.id ? original.call(this, prepared.input, prepared.init) : original.apply(this, arguments);
     } catch (_) {
-      if (prepared.id) release(prepared.id);
       settle(hooks, prepared.token, 0, SETTLED.networkError);
       return original.apply(this, arguments);
     }
@@ -502,7 +460,6 @@ export function patchXhr(proto, hooks, header) {
     if (!state.token) return;
     const token = state.token;
     state.token = 0;
-    if (state.id) release(state.id);
     const answered = xhr.readyState === 4 && xhr.status !== 0;
     let echoed;
     if (answered) {
@@ -617,25 +574,19 @@ export function patchXhr(proto, hooks, header) {
       if (patch.active) {
         try {
           const state = states.get(this);
-          const tag = state && state.values && state.values[correlationHeader];
-          if (tag && carried.has(tag)) seenBelow(tag, state.values.traceparent);
-          else if (state && state.names && !state.token) {
+          if (state && state.names && !state.token) {
             const href = requestUrl(state.url);
             const values = state.values;
-            const decision = href && plan(patch.hooks, href, state.method, state.names, sent.get(this) || "", "", values.traceparent || "", values.baggage || "", KIND.xhr | tracerKind());
+            const decision = href && plan(patch.hooks, href, state.method, state.names, sent.get(this) || "", "", values.traceparent || "", values.baggage || "", values[correlationHeader] || "", KIND.xhr | tracerKind());
             if (decision) {
               for (let i = 2; i + 1 < decision.length; i += 2) {
                 original.setRequestHeader.call(this, decision[i], decision[i + 1]);
               }
               state.token = decision[0];
-              state.id = decision[1];
               state.href = href;
               state.header = correlationHeader;
               state.ownTraceparent = setsName(decision, "traceparent");
-              if (decision[1]) {
-                sent.set(this, decision[1]);
-                hold(decision[1], null);
-              }
+              if (decision[1]) sent.set(this, decision[1]);
               if (!state.listening) {
                 state.listening = true;
                 this.addEventListener("abort", onAbort);

@@ -93,12 +93,14 @@ const decisions = new WeakMap();
  * Asks the recorder about a request of kind `kind` (`KIND`). It crosses as one string, the fields
  * joined by newlines, which none of them can contain (an empty field means "none"): href,
  * method, the header names the app set as ",a,b," in lower case, the ID the object carried
- * before, the ID to force, and the app's `traceparent` and `baggage`. The answer is one number
- * (see `PLAN_CODES`), so the requests of one action cross no string out of wasm. Returns
- * `[token, id, name, value, …]`, `[token, ""]` when only observed, or undefined to leave it alone.
+ * before, the ID to force, the `traceparent` and `baggage` it carries, and its correlation
+ * header's value (`carried`: a request Threadline tagged, met again further down the chain, is
+ * left alone). The answer is one number (see `PLAN_CODES`), so the requests of one action cross
+ * no string out of wasm. Returns `[token, id, name, value, …]`, `[token, ""]` when only observed,
+ * or undefined to leave it alone.
  */
-export function plan(hooks, href, method, names, previous, forced, traceparent, baggage, kind) {
-  const answer = hooks.plan(`${href}\n${method}\n${names}\n${previous}\n${forced}\n${traceparent}\n${baggage}`, kind);
+export function plan(hooks, href, method, names, previous, forced, traceparent, baggage, carried, kind) {
+  const answer = hooks.plan(`${href}\n${method}\n${names}\n${previous}\n${forced}\n${traceparent}\n${baggage}\n${carried}`, kind);
   const code = answer % PLAN_CODES;
   const token = (answer - code) / PLAN_CODES;
   if (code === PLAN_UNTOUCHED) return undefined;

@@ -7,8 +7,10 @@
 //!
 //! Planning a request: JavaScript hands over one string, the fields below joined by `\n` (which
 //! none of them can contain; an empty field means "none"): href, method, the header names the
-//! app set (`,a,b,` in lower case), the ID the same object carried before, the ID to force, and
-//! the app's `traceparent` and `baggage` values; and, as a number, the request's kind
+//! app set (`,a,b,` in lower case), the ID the same object carried before, the ID to force, the
+//! `traceparent` and `baggage` values it carries, and its correlation header's value (so that a
+//! request Threadline tagged, met again further down the chain, is left alone); and, as a number,
+//! the request's kind
 //! ([`KIND_XHR`] for an XHR, whose headers can only be appended; 0 for a fetch; plus
 //! [`KIND_TRACER`] when a tracer on the page adds its own trace headers). The answer is one
 //! number, `token * PLAN_CODES + code`, so the requests of one action cross no string: the code
@@ -346,7 +348,7 @@ fn read_request(request: &str, kind: u8) -> Option<Request<'_>> {
     let mut fields = split_byte(request, b'\n');
     let (href, method, names) = (fields.next()?, fields.next()?, fields.next()?);
     let (previous, forced) = (fields.next()?, fields.next()?);
-    let (traceparent, baggage) = (fields.next()?, fields.next()?);
+    let (traceparent, baggage, carried) = (fields.next()?, fields.next()?, fields.next()?);
     Some(Request {
         href,
         method,
@@ -361,6 +363,7 @@ fn read_request(request: &str, kind: u8) -> Option<Request<'_>> {
             HeaderWrite::Replace
         },
         tracer: kind & KIND_TRACER != 0,
+        carried: Id::parse(carried),
     })
 }
 

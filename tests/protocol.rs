@@ -186,9 +186,9 @@ fn recorder_with(config: Config) -> Recorder<Checkout> {
 }
 
 /// A request as `plan` in `js/protocol.js` joins it: href, method, names, previous ID, forced
-/// ID, traceparent, baggage.
+/// ID, traceparent, baggage, the correlation header's value.
 fn fields(href: &str, names: &str, forced: &str) -> String {
-    format!("{href}\nGET\n{names}\n\n{forced}\n\n")
+    format!("{href}\nGET\n{names}\n\n{forced}\n\n\n")
 }
 
 /// An answer taken apart: (token, code).
@@ -248,7 +248,10 @@ fn a_request_crosses_as_its_fields_and_comes_back_as_one_number() {
     assert!(token > 0);
     let (id, pairs) = headers(&mut decisions);
     assert_eq!(Id::parse(&id), Some(action));
-    assert_eq!(pairs, BTreeMap::from([("X-Correlation-ID".to_owned(), id)]));
+    assert_eq!(
+        pairs,
+        BTreeMap::from([("X-Correlation-ID".to_owned(), id.clone())])
+    );
 
     // The next request of the action gets the same headers: only a number crosses.
     let second = plan_at(
@@ -271,6 +274,13 @@ fn a_request_crosses_as_its_fields_and_comes_back_as_one_number() {
         0,
     );
     assert_eq!(own.1, PLAN_OBSERVE);
+
+    // The first request met again further down the chain, carrying its ID: left alone.
+    let below = format!("https://api.shop.test/cart\nGET\n,x-correlation-id,\n\n\n\n\n{id}");
+    assert_eq!(
+        plan_at(T0 + 2, &mut core, &mut decisions, &below, 0),
+        (0, PLAN_UNTOUCHED)
+    );
 
     // Another origin, and a request that is not in the protocol's form: left alone.
     for request in [

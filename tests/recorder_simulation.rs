@@ -808,3 +808,54 @@ fn a_log_level_that_is_not_one_of_the_four_is_info_after_a_warning() {
     tab.apply();
     assert_eq!(tab.warnings, [LEVEL_WARNING]);
 }
+
+#[test]
+fn a_tagged_request_met_again_down_the_chain_is_left_alone_and_a_tracer_between_is_the_trace() {
+    let store = storage();
+    let mut tab = Tab::open(config(), &store, 23, T0);
+    let mut collector = Collector::default();
+    let url = "https://shop.test/api/cart";
+    let action = tab.rec.start_action(T0, "cart", "").unwrap();
+    let Plan::Tag { token, id, .. } = tab.fetch(T0, "GET", url) else {
+        panic!("tagged")
+    };
+    assert_eq!(id, action);
+    // Below another wrapper, with the traceparent a tracer in between put on it.
+    let tracer = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    assert_eq!(
+        tab.met_again(T0 + 1, url, id, Some(tracer)),
+        Plan::Untouched
+    );
+    // The same request, once more without one: still left alone, and the tracer's stays.
+    assert_eq!(tab.met_again(T0 + 1, url, id, None), Plan::Untouched);
+    // An ID of Threadline's that no request in flight carries is the app's to set: observed.
+    let other = threadline::id::Id::parse("0123456789abcdef0123456789abcdef").unwrap();
+    assert!(matches!(
+        tab.met_again(T0 + 2, url, other, None),
+        Plan::Observe(_)
+    ));
+    tab.rec
+        .request_settled(T0 + 3, token, Settled::Status(200), None, None);
+    tab.apply();
+    // Settled: the ID is no longer in flight, so a request carrying it now is the app's.
+    assert!(matches!(
+        tab.met_again(T0 + 4, url, id, None),
+        Plan::Observe(_)
+    ));
+    let mut now = T0 + 5;
+    tab.flush(now);
+    drain(&mut tab, &mut now, T0 + 60_000, &mut collector, Answer::Ok);
+    let ours: Vec<_> = collector
+        .named("http.request")
+        .filter(|r| sim::attr(r, "correlation_id") == Some(id.to_hex()))
+        .collect();
+    assert_eq!(
+        ours.len(),
+        1,
+        "one event for the request, not one per wrapper"
+    );
+    assert_eq!(
+        sim::attr(ours[0], "http.request.trace_id").as_deref(),
+        Some("4bf92f3577b34da6a3ce929d0e0e4736")
+    );
+}

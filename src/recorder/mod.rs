@@ -63,6 +63,8 @@ pub struct Request<'a> {
     pub write: HeaderWrite,
     /// Whether a tracer on the page appends its own trace headers (see [`AppHeaders::tracer`]).
     pub tracer: bool,
+    /// The ID the request's correlation header holds, if it holds one.
+    pub carried: Option<Id>,
 }
 
 /// What to do with a request about to start.
@@ -291,6 +293,17 @@ impl<P: PagePath> Recorder<P> {
         request: &Request<'_>,
         regex: impl Fn(&str) -> bool,
     ) -> Option<Plan> {
+        if let Some(outer) = request.carried.and_then(|id| self.requests.latest_with(id)) {
+            // One of Threadline's own requests on its way down the chain (`action.fetch` through
+            // other wrappers, a fetch polyfill's XHR): the wrapper that tagged it follows it.
+            // A `traceparent` it carries here that is not Threadline's was put on by a tracer
+            // in between, and is the one sent.
+            let trace = request.traceparent.and_then(traceparent::trace_id);
+            if let Some(trace) = trace.filter(|t| Some(*t) != outer.id) {
+                outer.trace = Some(trace);
+            }
+            return None;
+        }
         let app = AppHeaders {
             same_origin: self.allows(request.href, regex)?,
             names: request.names,

@@ -56,6 +56,11 @@ impl Requests {
         self.list.iter().find(|r| r.token == token)
     }
 
+    /// The latest request Threadline gave `id` that is still in flight.
+    pub fn latest_with(&mut self, id: Id) -> Option<&mut InFlight> {
+        self.list.iter_mut().rev().find(|r| r.id == Some(id))
+    }
+
     /// Stops following `token`.
     pub fn take(&mut self, token: Token) -> Option<InFlight> {
         take_unordered(&mut self.list, |r| r.token == token)

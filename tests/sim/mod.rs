@@ -427,6 +427,30 @@ impl Tab {
                 baggage,
                 write: HeaderWrite::Replace,
                 tracer: false,
+                carried: None,
+            },
+            |_: &str| false,
+        );
+        self.apply();
+        plan
+    }
+
+    /// The request a plan tagged with `id`, met again further down the chain (through another
+    /// wrapper, or a fetch polyfill's XHR) carrying that ID and `traceparent`.
+    pub fn met_again(&mut self, now: Millis, url: &str, id: Id, traceparent: Option<&str>) -> Plan {
+        let plan = self.rec.request_starting(
+            now,
+            &Request {
+                href: url,
+                method: "GET",
+                names: ",traceparent,x-correlation-id,",
+                previous: None,
+                forced: None,
+                traceparent,
+                baggage: None,
+                write: HeaderWrite::Replace,
+                tracer: false,
+                carried: Some(id),
             },
             |_: &str| false,
         );
