@@ -155,13 +155,15 @@ export function watchStorage(hooks) {
  * selector; also inside open shadow roots) and each form submit, in the capture phase so the
  * action is current before the app's handlers run. The element crosses as its tag, its text and
  * its `attributes` (the core's list, `NAME_ATTRIBUTES` in src/action_names.rs), `\0`-separated,
- * each whitespace-collapsed and cut to `maxUnits` UTF-16 units; a submit's form is followed by
- * its submitter, which is also the `element` argument (or null). Returns a function that stops
- * watching.
+ * each whitespace-collapsed (its first `16 * maxUnits` UTF-16 units) and cut to `maxUnits`; a
+ * submit's form is followed by its submitter, which is also the `element` argument (or null).
+ * Returns a function that stops watching.
  */
 export function watchActions(target, hooks, actionable, attributes, maxUnits) {
   const names = attributes.split(",");
-  const collapse = (text) => (text || "").replace(/[\s\0]+/g, " ").trim().slice(0, maxUnits);
+  // Only the start of a long text is collapsed: a link around a whole card must not cost a
+  // pass over all of its text on every click.
+  const collapse = (text) => (text || "").slice(0, 16 * maxUnits).replace(/[\s\0]+/g, " ").trim().slice(0, maxUnits);
   const read = (el) =>
     [el.tagName.toLowerCase(), el.textContent, ...names.map((name) => el.getAttribute(name))].map(collapse).join("\0");
   const action = (submit, fields, element) => report(hooks, HAPPENING.action, submit, 0, 0, fields, undefined, element);
