@@ -1,6 +1,7 @@
 //! Invariants of the core recorder over random sequences of happenings: no event is both
 //! stored and counted dropped, nor stored twice; every `flush` settles by its deadline; an
-//! action's ID is never handed out again; only allowed origins get headers.
+//! action's ID is never handed out again; only allowed origins get headers; a request of
+//! Threadline's own met again further down the chain is left alone while it is in flight.
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
@@ -39,6 +40,9 @@ const URLS: [(&str, bool); 6] = [
 enum Step {
     Log(u8),
     Fetch(usize),
+    /// A request in flight comes by again further down the chain, carrying its ID; or, once
+    /// none in flight carries it, a request of the app's that does.
+    MetAgain(usize),
     Settle(usize, Option<u16>),
     StartAction,
     EndAction(usize, u8),
@@ -55,6 +59,7 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         4 => any::<u8>().prop_map(Step::Log),
         3 => (0..URLS.len()).prop_map(Step::Fetch),
+        2 => any::<usize>().prop_map(Step::MetAgain),
         3 => (any::<usize>(), prop_oneof![Just(None), (100u16..600).prop_map(Some)]).prop_map(|(i, s)| Step::Settle(i, s)),
         1 => Just(Step::StartAction),
         1 => (any::<usize>(), 0u8..3).prop_map(|(i, o)| Step::EndAction(i, o)),
@@ -135,12 +140,31 @@ proptest! {
                         }
                     }
                 }
+                Step::MetAgain(i) => {
+                    let known: Vec<(usize, Id)> = tokens.values().copied().collect();
+                    if !known.is_empty() {
+                        let (u, id) = known[i % known.len()];
+                        let (url, allowed) = URLS[u];
+                        let carried = in_flight.iter().any(|t| tokens.get(t).is_some_and(|(_, other)| *other == id));
+                        match tab.met_again(now, url, id, None) {
+                            Plan::Untouched => prop_assert!(carried || !allowed, "the app's request to {url} was not followed"),
+                            Plan::Observe(token) => {
+                                prop_assert!(!carried, "{url}: one of Threadline's own was followed twice");
+                                prop_assert!(allowed);
+                                in_flight.push(token);
+                            }
+                            Plan::Tag { .. } => prop_assert!(false, "{url}: a request carrying an ID got another"),
+                        }
+                    }
+                }
                 Step::Settle(i, status) => {
                     if !in_flight.is_empty() {
                         let token = in_flight.swap_remove(i % in_flight.len());
                         let settled = status.map_or(Settled::NetworkError, Settled::Status);
                         if threadline::retry::is_retryable(status) {
-                            failed.insert(tokens[&token]);
+                            if let Some(request) = tokens.get(&token) {
+                                failed.insert(*request);
+                            }
                         }
                         tab.rec.request_settled(now, token, settled, None, None);
                         tab.apply();
