@@ -26,9 +26,9 @@ export interface Options {
   sessionMaxHours?: number;
   /** Events below this level are not recorded. Default `"info"`. */
   minLevel?: Level;
-  /** A batch is sent once it holds this many events (1–1000). Default 200. Up to four full batches are uploaded at a time. */
+  /** The most events one upload carries (1–1000). Default 1000. A batch is due once 200 are waiting (or this many, if fewer); up to four are uploaded at a time, and each carries what is waiting, up to a size that grows while the endpoint acknowledges them. */
   maxBatchEvents?: number;
-  /** … or this many bytes of records (1024–1048576). Default 65536. */
+  /** The most bytes of records one upload carries (1024–1048576). Default 1 MiB. A batch is also due once 64 KiB are waiting (or this many, if fewer). */
   maxBatchBytes?: number;
   /** … or this many milliseconds after its first event (0–600000). Default 5000. */
   flushIntervalMs?: number;

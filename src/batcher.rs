@@ -14,10 +14,11 @@ use crate::retry::is_retryable;
 /// Batching and memory limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Send once this many events are queued (default 200).
+    /// The most events one upload carries (default 1000). A batch is due once
+    /// [`DUE_EVENTS`] are queued, or this many when fewer.
     pub max_events: usize,
-    /// Send once this many bytes of records are queued (default 64 KiB: with up to four in
-    /// flight, a failing endpoint holds 256 KiB beside the queue, not 1 MiB).
+    /// The most bytes of records one upload carries (default 1 MiB). A batch is due once
+    /// [`DUE_BYTES`] are queued, or this many when fewer.
     pub max_bytes: usize,
     /// Send this long after the first queued event at the latest (default 5 s).
     pub flush_interval: Millis,
@@ -28,8 +29,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_events: 200,
-            max_bytes: 64 * 1024,
+            max_events: 1_000,
+            max_bytes: 1024 * 1024,
             flush_interval: 5_000,
             max_queue_bytes: 1024 * 1024,
         }
@@ -133,6 +134,12 @@ pub const PAUSE_AFTER_FAILURES: u32 = 3;
 /// is its own origin (HTTP/2 carries them all on one).
 pub const MAX_UPLOADS_IN_FLIGHT: usize = 4;
 
+/// A batch is due once this many events are queued (or the limit, when lower): what a steady
+/// stream of events waits for, whatever the limits.
+pub const DUE_EVENTS: usize = 200;
+/// A batch is due once this many bytes of records are queued (or the limit, when lower).
+pub const DUE_BYTES: usize = 64 * 1024;
+
 /// The delay before retry number `failures` (1-based): exponential from 1 s to 60 s, the upper
 /// half randomised by `jitter` so that many pages do not retry in step.
 pub fn backoff(failures: u32, jitter: u32) -> Millis {
@@ -149,6 +156,14 @@ fn retryable(response: Response) -> bool {
         Response::NetworkError => None,
         Response::Status { code, .. } => Some(code),
     })
+}
+
+/// The events and bytes at which a batch is due under `limits`.
+fn due(limits: &Limits) -> (usize, usize) {
+    (
+        DUE_EVENTS.min(limits.max_events),
+        DUE_BYTES.min(limits.max_bytes),
+    )
 }
 
 /// The sending side of the event pipeline.
@@ -170,6 +185,13 @@ pub struct Batcher {
     flush_requested: bool,
     next_batch_id: u32,
     dropped: [u32; 5],
+    /// The most events and bytes the next batch takes. It starts at the due size and doubles
+    /// with each acknowledged upload up to the limits, so a backlog (a burst, a `flush()`)
+    /// leaves in a few large uploads while the endpoint keeps up; a failure sets it back, so a
+    /// failing endpoint holds at most four due-sized batches beside the queue.
+    take: (usize, usize),
+    /// The bytes a batch may grow to: `max_bytes`, or half of a batch refused with 413.
+    ceiling: usize,
 }
 
 impl Batcher {
@@ -188,6 +210,8 @@ impl Batcher {
             flush_requested: false,
             next_batch_id: 0,
             dropped: [0; 5],
+            take: due(&limits),
+            ceiling: limits.max_bytes,
         }
     }
 
@@ -209,7 +233,7 @@ impl Batcher {
         self.queued_bytes += size;
         self.queue.push_back(record);
         self.first_queued_at.get_or_insert(now);
-        self.next(now)
+        self.next_in(now, true)
     }
 
     /// Sends what is queued without waiting for the batch limits or the interval.
@@ -238,12 +262,23 @@ impl Batcher {
             return self.next(now);
         };
         let batch = self.in_flight.remove(at);
+        let due = due(&self.limits);
         match response {
             Response::Status {
                 code: 200..=299, ..
-            } => self.failures = 0,
+            } => {
+                self.failures = 0;
+                let (events, bytes) = self.take;
+                self.take = (
+                    events.saturating_mul(2).min(self.limits.max_events),
+                    bytes.saturating_mul(2).min(self.ceiling),
+                );
+            }
             Response::Status { code: 413, .. } => {
                 self.failures = 0;
+                let size: usize = batch.records.iter().map(|r| r.json.len()).sum();
+                self.ceiling = self.ceiling.min(size / 2).max(due.1);
+                self.take = due;
                 self.split(batch);
             }
             r if retryable(r) => {
@@ -259,6 +294,7 @@ impl Batcher {
                 };
                 let until = now.saturating_add(until);
                 self.retry_at = Some(self.retry_at.map_or(until, |at| at.max(until)));
+                self.take = due;
                 self.put_ready(batch);
             }
             _ => {
@@ -387,6 +423,13 @@ impl Batcher {
     }
 
     fn next(&mut self, now: Millis) -> Next {
+        self.next_in(now, false)
+    }
+
+    /// What to do next; `in_burst` when called from [`Batcher::push`], where a batch due by its
+    /// size waits for the next poll (at once): the rest of events logged in one go then leave
+    /// with it, in as few uploads as the batch size allows.
+    fn next_in(&mut self, now: Millis, in_burst: bool) -> Next {
         if self.in_flight.len() >= MAX_UPLOADS_IN_FLIGHT {
             return Next::Idle;
         }
@@ -406,11 +449,14 @@ impl Batcher {
                     self.flush_requested = false;
                     return Next::Idle;
                 };
-                let full = self.queue.len() >= self.limits.max_events
-                    || self.queued_bytes >= self.limits.max_bytes;
+                let (events, bytes) = due(&self.limits);
+                let full = self.queue.len() >= events || self.queued_bytes >= bytes;
                 let due = now >= first.saturating_add(self.limits.flush_interval);
                 if !(full || due || self.flush_requested) {
                     return Next::WaitUntil(first.saturating_add(self.limits.flush_interval));
+                }
+                if in_burst && !(due || self.flush_requested) {
+                    return Next::WaitUntil(now);
                 }
                 self.take_batch(now)
             }
@@ -420,16 +466,16 @@ impl Batcher {
         Next::Send(id)
     }
 
-    /// Takes the oldest records that fit the batch limits (always at least one).
+    /// Takes the oldest records that fit the next batch's size (always at least one).
     fn take_batch(&mut self, now: Millis) -> Batch {
         let first = self.queue_first;
+        let (max_events, max_bytes) = self.take;
         let mut records = Vec::new();
         let mut bytes = 0;
         while let Some(record) = self.queue.front() {
             let size = record.json.len();
-            let fits = records.is_empty()
-                || (records.len() < self.limits.max_events
-                    && bytes + size <= self.limits.max_bytes);
+            let fits =
+                records.is_empty() || (records.len() < max_events && bytes + size <= max_bytes);
             if !fits {
                 break;
             }
@@ -498,7 +544,7 @@ mod tests {
         });
         assert_eq!(b.push(record(1, 10), 1_000), Next::WaitUntil(6_000));
         assert_eq!(b.push(record(2, 10), 2_000), Next::WaitUntil(6_000));
-        let batch = b.sent_with(|b| b.push(record(3, 10), 3_000));
+        let batch = b.sent_with(|b| b.due_after_push(record(3, 10), 3_000));
         assert_eq!(ids(&batch), ["e1", "e2", "e3"]);
         assert_eq!(b.on_response(batch.id, OK, 3_100, 0), Next::Idle);
 
@@ -515,7 +561,7 @@ mod tests {
         });
         b.push(record(1, 40), 0);
         b.push(record(2, 40), 0);
-        let batch = b.sent_with(|b| b.push(record(3, 40), 0));
+        let batch = b.sent_with(|b| b.due_after_push(record(3, 40), 0));
         assert_eq!(ids(&batch), ["e1", "e2"], "120 bytes would not fit in 100");
         assert_eq!(
             b.on_response(batch.id, OK, 1, 0),
@@ -534,7 +580,7 @@ mod tests {
         let mut in_flight = Vec::new();
         for n in 0..MAX_UPLOADS_IN_FLIGHT {
             b.push(record(2 * n, 10), 0);
-            in_flight.push(b.sent_with(|b| b.push(record(2 * n + 1, 10), 0)));
+            in_flight.push(b.sent_with(|b| b.due_after_push(record(2 * n + 1, 10), 0)));
             assert_eq!(b.poll(0), Next::Idle, "nothing else is queued");
         }
         assert_eq!(ids(&in_flight[1]), ["e2", "e3"]);
@@ -558,6 +604,175 @@ mod tests {
         assert_eq!(b.pending(), 0);
     }
 
+    /// The batches `n` pushes of 10-byte records send, with the timer firing after each push
+    /// that makes a batch due (events logged one at a time).
+    fn push_many(b: &mut Batcher, from: usize, n: usize) -> Vec<Batch> {
+        let mut sent = Vec::new();
+        for i in from..from + n {
+            if b.push(record(i, 10), 0) == Next::WaitUntil(0) {
+                while let Next::Send(id) = b.poll(0) {
+                    sent.extend(b.in_flight(id).cloned());
+                }
+            }
+        }
+        sent
+    }
+
+    #[test]
+    fn a_backlog_leaves_in_batches_that_grow_while_the_endpoint_keeps_up() {
+        let mut b = Batcher::new(Limits::default());
+        let due = push_many(&mut b, 0, 4 * DUE_EVENTS + 2_000);
+        let sizes = |batches: &[Batch]| batches.iter().map(|b| b.records.len()).collect::<Vec<_>>();
+        assert_eq!(
+            sizes(&due),
+            [DUE_EVENTS; 4],
+            "a steady stream goes as it is due"
+        );
+        let mut grown = Vec::new();
+        for batch in &due[..3] {
+            grown.push(b.sent_with(|b| b.on_response(batch.id, OK, 1, 0)));
+        }
+        assert_eq!(
+            sizes(&grown),
+            [400, 800, 800],
+            "doubling per answer, the rest of the backlog"
+        );
+        for batch in grown.iter().chain(&due[3..]) {
+            b.on_response(batch.id, OK, 2, 0);
+        }
+        let big = push_many(&mut b, 10_000, 4 * DUE_EVENTS + 3_000);
+        assert_eq!(sizes(&big), [DUE_EVENTS; 4]);
+        let next = b.sent_with(|b| b.on_response(big[0].id, OK, 3, 0));
+        assert_eq!(next.records.len(), 1_000, "at most max_events");
+        assert_eq!(b.pending(), 3 * DUE_EVENTS + 3_000, "the first answered");
+    }
+
+    #[test]
+    fn events_logged_in_one_go_leave_together_at_the_next_poll() {
+        let mut b = Batcher::new(Limits::default());
+        let warm = b.sent_with(|b| b.flush_after_push(record(0, 10), 0));
+        b.on_response(warm.id, OK, 1, 0);
+        for n in 1..=1_000 {
+            let next = b.push(record(n, 10), 2);
+            if n < DUE_EVENTS {
+                assert_eq!(next, Next::WaitUntil(5_002), "not due yet");
+            } else {
+                assert_eq!(next, Next::WaitUntil(2), "due: sent at the next poll");
+            }
+        }
+        let first = b.sent_with(|b| b.poll(2));
+        assert_eq!(
+            first.records.len(),
+            400,
+            "the batch size one answer grew it to"
+        );
+        let second = b.sent_with(|b| b.poll(2));
+        assert_eq!(second.records.len(), 400);
+        let third = b.sent_with(|b| b.poll(2));
+        assert_eq!(third.records.len(), 200);
+        assert_eq!(
+            b.poll(2),
+            Next::Idle,
+            "nothing left, no interval to wait for"
+        );
+
+        let mut b = Batcher::new(Limits {
+            flush_interval: 0,
+            ..Limits::default()
+        });
+        assert!(
+            matches!(b.push(record(1, 10), 0), Next::Send(_)),
+            "flushIntervalMs 0: at once"
+        );
+    }
+
+    #[test]
+    fn after_a_failure_batches_are_due_sized_again_so_a_failing_endpoint_holds_little() {
+        let mut b = Batcher::new(Limits::default());
+        let first = b.sent_with(|b| b.flush_after_push(record(0, 10), 0));
+        b.on_response(first.id, OK, 1, 0);
+        let second = b.sent_with(|b| b.flush_after_push(record(1, 10), 1));
+        b.on_response(second.id, OK, 2, 0);
+        let third = b.sent_with(|b| b.flush_after_push(record(2, 10), 2));
+        b.on_response(third.id, OK, 3, 0);
+        assert_eq!(
+            b.take,
+            (1_000, 512 * 1024),
+            "three answers: 200 → 400 → 800 → 1000"
+        );
+        let failing = b.sent_with(|b| b.flush_after_push(record(3, 10), 3));
+        assert!(matches!(
+            b.on_response(failing.id, Response::NetworkError, 4, 0),
+            Next::WaitUntil(_)
+        ));
+        assert_eq!(b.take, (DUE_EVENTS, DUE_BYTES));
+        push_many(&mut b, 4, 3_000);
+        let retry = b.sent_with(|b| b.poll(10_000));
+        assert_eq!(ids(&retry), ["e3"], "the retry keeps its form");
+        for _ in 1..MAX_UPLOADS_IN_FLIGHT {
+            let batch = b.sent_with(|b| b.poll(10_000));
+            assert_eq!(batch.records.len(), DUE_EVENTS);
+        }
+    }
+
+    #[test]
+    fn a_413_stops_the_growth_at_half_the_refused_batch_but_not_below_the_due_size() {
+        let mut b = Batcher::new(Limits::default());
+        let too_large = Response::Status {
+            code: 413,
+            retry_after: None,
+        };
+        for _ in 0..4 {
+            let batch = b.sent_with(|b| b.flush_after_push(record(0, 10), 0));
+            b.on_response(batch.id, OK, 1, 0);
+        }
+        assert_eq!(b.take, (1_000, 1024 * 1024));
+        // Four due batches of 1000-byte records in flight, and a backlog behind them.
+        let mut due = Vec::new();
+        for n in 0..2_000 {
+            if b.push(record(n, 1_000), 2) == Next::WaitUntil(2) {
+                while let Next::Send(id) = b.poll(2) {
+                    due.push(id);
+                }
+            }
+        }
+        assert_eq!(due.len(), MAX_UPLOADS_IN_FLIGHT);
+        let refused = b.sent_with(|b| b.on_response(due[0], OK, 3, 0));
+        assert_eq!(refused.records.len(), 1_000, "a million bytes fit in 1 MiB");
+        let half = b.sent_with(|b| b.on_response(refused.id, too_large, 4, 0));
+        assert_eq!(half.records.len(), 500, "split");
+        assert_eq!(b.ceiling, 500_000, "half of the refused batch");
+        assert_eq!(b.take, (DUE_EVENTS, DUE_BYTES));
+        let mut in_flight = due[1..].to_vec();
+        in_flight.push(half.id);
+        assert_eq!(b.flush(5), Next::Idle, "four in flight");
+        let mut largest = 0;
+        while let Some(id) = in_flight.pop() {
+            let mut next = b.on_response(id, OK, 5, 0);
+            while let Next::Send(id) = next {
+                let bytes = b.in_flight(id).map_or(0, |batch| {
+                    batch.records.iter().map(|r| r.json.len()).sum::<usize>()
+                });
+                largest = largest.max(bytes);
+                in_flight.push(id);
+                next = b.poll(5);
+            }
+        }
+        assert_eq!(b.pending(), 0, "the backlog is delivered");
+        assert!(largest <= 500_000, "no batch past the ceiling: {largest}");
+        assert_eq!(
+            b.take,
+            (1_000, 500_000),
+            "grows again, up to the new ceiling"
+        );
+
+        let mut b = Batcher::new(Limits::default());
+        b.push(record(1, 10), 0);
+        let small = b.sent_with(|b| b.flush_after_push(record(2, 10), 0));
+        b.on_response(small.id, too_large, 1, 0);
+        assert_eq!(b.ceiling, DUE_BYTES, "never below the due size");
+    }
+
     #[test]
     fn answers_in_any_order_keep_the_records_oldest_first() {
         let mut b = Batcher::new(Limits {
@@ -566,9 +781,9 @@ mod tests {
         });
         let all = |b: &Batcher| b.records().map(|r| r.event_id.clone()).collect::<Vec<_>>();
         b.push(record(1, 10), 0);
-        let first = b.sent_with(|b| b.push(record(2, 10), 0));
+        let first = b.sent_with(|b| b.due_after_push(record(2, 10), 0));
         b.push(record(3, 10), 0);
-        let second = b.sent_with(|b| b.push(record(4, 10), 0));
+        let second = b.sent_with(|b| b.due_after_push(record(4, 10), 0));
         b.push(record(5, 10), 0);
         let flushed = b.pushed();
         assert!(!b.done_before(flushed));
@@ -594,8 +809,8 @@ mod tests {
             max_events: 1,
             ..Limits::default()
         });
-        let first = b.sent_with(|b| b.push(record(1, 10), 0));
-        let second = b.sent_with(|b| b.push(record(2, 10), 0));
+        let first = b.sent_with(|b| b.due_after_push(record(1, 10), 0));
+        let second = b.sent_with(|b| b.due_after_push(record(2, 10), 0));
         assert_eq!(
             b.on_response(second.id, Response::NetworkError, 10, 0),
             Next::WaitUntil(510)
@@ -802,6 +1017,17 @@ mod tests {
             self.push(record, now);
             self.flush(now)
         }
+
+        /// Pushes a record that makes a batch due: it waits for the timer set for now, which
+        /// then fires.
+        fn due_after_push(&mut self, record: Record, now: Millis) -> Next {
+            assert_eq!(
+                self.push(record, now),
+                Next::WaitUntil(now),
+                "due at the next poll"
+            );
+            self.poll(now)
+        }
     }
 
     #[test]
@@ -811,7 +1037,7 @@ mod tests {
             ..Limits::default()
         });
         b.push(record(1, 10), 0);
-        let first = b.sent_with(|b| b.push(record(2, 10), 0));
+        let first = b.sent_with(|b| b.due_after_push(record(2, 10), 0));
         b.push(record(3, 10), 1);
         let all = |b: &Batcher| b.records().map(|r| r.event_id.clone()).collect::<Vec<_>>();
         assert_eq!(all(&b), ["e1", "e2", "e3"]);

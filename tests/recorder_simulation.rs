@@ -147,7 +147,12 @@ fn uploads_in_flight_answered_out_of_order_settle_a_flush_only_when_all_are_in()
     let mut collector = Collector::default();
     let now = T0;
     tab.log_many(now, "burst", 45);
-    assert_eq!(tab.uploads.len(), 2, "the two full batches go at once");
+    assert!(
+        tab.uploads.is_empty(),
+        "batches due in a burst wait for the timer set for now"
+    );
+    tab.run_timers(now);
+    assert_eq!(tab.uploads.len(), 2, "then the two full batches go at once");
     let p = tab.flush(now);
     assert_eq!(tab.uploads.len(), 3, "the flush sends the rest beside them");
     assert!(tab.answer_nth(2, now + 5, Answer::Ok, &mut collector));
