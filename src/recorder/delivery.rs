@@ -125,7 +125,8 @@ impl Delivery {
             next = self.batcher.poll(now);
         }
         if let Next::WaitUntil(at) = next {
-            if self.timer != Some(at) {
+            // A timer set earlier stays: when it fires, the batcher is asked again.
+            if self.timer.is_none_or(|set| at < set) {
                 self.timer = Some(at);
                 effects.push(Effect::SetTimer(Timer::Batch, at));
             }
