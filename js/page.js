@@ -214,77 +214,69 @@ function nodeName(node) {
  * `recorder::limits`).
  */
 export function flatten(value, maxLength, maxDepth, maxKept, maxWalked) {
-  // One object of state per call and module-level steps, rather than closures made on every
-  // call: `log()` flattens on its hot path. A getter may log while it is read, so no state is shared.
-  const w = { out: "", walked: 0, ancestors: [], maxLength, maxDepth, maxKept, maxWalked };
-  walkValue(w, "", value, 0);
-  return w.walked > maxKept ? `${w.out}n\0${w.walked - maxKept}\0` : w.out;
-}
-
-/** `text` cut past the walk's `maxLength` characters, NULs replaced (they separate entries). */
-function cutText(w, text) {
-  const s = text.length > w.maxLength ? text.slice(0, w.maxLength) : text;
-  return s.includes("\0") ? s.replace(/\0/g, "\uFFFD") : s;
-}
-
-/** Writes one entry, or only counts it past `maxKept`; nothing past `maxWalked`. */
-function putEntry(w, kind, key, text) {
-  if (!key || w.walked >= w.maxWalked) return;
-  if (++w.walked <= w.maxKept) w.out += `${kind}${cutText(w, key)}\0${cutText(w, text)}\0`;
-}
-
-/** The dotted key of `child` under `key`. */
-const joinKey = (key, child) => (key ? `${key}.${child}` : String(child));
-
-/** Writes `v` at `key` and what it holds below it (see `flatten`). */
-function walkValue(w, key, v, depth) {
-  try {
-    switch (typeof v) {
-      case "string":
-        return putEntry(w, "s", key, v);
-      case "number":
-        return putEntry(w, Number.isSafeInteger(v) ? "i" : Number.isFinite(v) ? "d" : "s", key, String(v));
-      case "bigint":
-        return putEntry(w, "i", key, v.toString());
-      case "boolean":
-        return putEntry(w, "b", key, String(v));
-      case "symbol":
-        return putEntry(w, "s", key, v.toString());
-      case "function":
-        return putEntry(w, "s", key, `[function ${v.name || "anonymous"}]`);
-      case "undefined":
-        return undefined;
-    }
-    if (v === null) return putEntry(w, "s", key, "null");
-    if (w.ancestors.includes(v)) return putEntry(w, "s", key, "[circular]");
-    if (v instanceof Error) {
-      putEntry(w, "s", joinKey(key, "type"), String(v.name));
-      putEntry(w, "s", joinKey(key, "message"), String(v.message));
-      return v.stack ? putEntry(w, "s", joinKey(key, "stack"), String(v.stack)) : undefined;
-    }
-    if (typeof Node === "function" && v instanceof Node) return putEntry(w, "s", key, nodeName(v));
-    if (v instanceof Date) return putEntry(w, "s", key, Number.isNaN(v.getTime()) ? "Invalid Date" : v.toISOString());
-    if (depth >= w.maxDepth) return putEntry(w, "s", key, Array.isArray(v) ? "[array]" : "[object]");
-    w.ancestors.push(v);
+  let out = "";
+  let walked = 0;
+  const cut = (text) => {
+    const s = text.length > maxLength ? text.slice(0, maxLength) : text;
+    return s.includes("\0") ? s.replace(/\0/g, "\uFFFD") : s;
+  };
+  const put = (kind, key, text) => {
+    if (!key || walked >= maxWalked) return;
+    if (++walked <= maxKept) out += `${kind}${cut(key)}\0${cut(text)}\0`;
+  };
+  const join = (a, b) => (a ? `${a}.${b}` : String(b));
+  const ancestors = [];
+  const walk = (key, v, depth) => {
     try {
-      for (const k of Object.keys(v)) {
-        if (w.walked >= w.maxWalked) break;
-        let child;
-        try {
-          child = v[k];
-        } catch (_) {
-          putEntry(w, "s", joinKey(key, k), "[unreadable]");
-          continue;
-        }
-        walkValue(w, joinKey(key, k), child, depth + 1);
+      switch (typeof v) {
+        case "string":
+          return put("s", key, v);
+        case "number":
+          return put(Number.isSafeInteger(v) ? "i" : Number.isFinite(v) ? "d" : "s", key, String(v));
+        case "bigint":
+          return put("i", key, v.toString());
+        case "boolean":
+          return put("b", key, String(v));
+        case "symbol":
+          return put("s", key, v.toString());
+        case "function":
+          return put("s", key, `[function ${v.name || "anonymous"}]`);
+        case "undefined":
+          return undefined;
       }
-    } finally {
-      w.ancestors.pop();
+      if (v === null) return put("s", key, "null");
+      if (ancestors.includes(v)) return put("s", key, "[circular]");
+      if (v instanceof Error) {
+        put("s", join(key, "type"), String(v.name));
+        put("s", join(key, "message"), String(v.message));
+        return v.stack ? put("s", join(key, "stack"), String(v.stack)) : undefined;
+      }
+      if (typeof Node === "function" && v instanceof Node) return put("s", key, nodeName(v));
+      if (v instanceof Date) return put("s", key, Number.isNaN(v.getTime()) ? "Invalid Date" : v.toISOString());
+      if (depth >= maxDepth) return put("s", key, Array.isArray(v) ? "[array]" : "[object]");
+      ancestors.push(v);
+      try {
+        for (const k of Object.keys(v)) {
+          if (walked >= maxWalked) break;
+          let child;
+          try {
+            child = v[k];
+          } catch (_) {
+            put("s", join(key, k), "[unreadable]");
+            continue;
+          }
+          walk(join(key, k), child, depth + 1);
+        }
+      } finally {
+        ancestors.pop();
+      }
+    } catch (_) {
+      put("s", key, "[unreadable]");
     }
-  } catch (_) {
-    putEntry(w, "s", key, "[unreadable]");
-  }
-  return undefined;
+    return undefined;
+  };
+  walk("", value, 0);
+  return walked > maxKept ? `${out}n\0${walked - maxKept}\0` : out;
 }
 
 /**
