@@ -159,7 +159,7 @@ fn retryable(response: Response) -> bool {
 }
 
 /// The events and bytes at which a batch is due under `limits`.
-fn due(limits: &Limits) -> (usize, usize) {
+fn due_size(limits: &Limits) -> (usize, usize) {
     (
         DUE_EVENTS.min(limits.max_events),
         DUE_BYTES.min(limits.max_bytes),
@@ -187,8 +187,8 @@ pub struct Batcher {
     dropped: [u32; 5],
     /// The most events and bytes the next batch takes. It starts at the due size and doubles
     /// with each acknowledged upload up to the limits, so a backlog (a burst, a `flush()`)
-    /// leaves in a few large uploads while the endpoint keeps up; a failure sets it back, so a
-    /// failing endpoint holds at most four due-sized batches beside the queue.
+    /// leaves in a few large uploads while the endpoint keeps up; a failure sets it back, so
+    /// the batches formed while the endpoint fails are due-sized.
     take: (usize, usize),
     /// The bytes a batch may grow to: `max_bytes`, or half of a batch refused with 413.
     ceiling: usize,
@@ -210,7 +210,7 @@ impl Batcher {
             flush_requested: false,
             next_batch_id: 0,
             dropped: [0; 5],
-            take: due(&limits),
+            take: due_size(&limits),
             ceiling: limits.max_bytes,
         }
     }
@@ -262,7 +262,7 @@ impl Batcher {
             return self.next(now);
         };
         let batch = self.in_flight.remove(at);
-        let due = due(&self.limits);
+        let due = due_size(&self.limits);
         match response {
             Response::Status {
                 code: 200..=299, ..
@@ -449,7 +449,7 @@ impl Batcher {
                     self.flush_requested = false;
                     return Next::Idle;
                 };
-                let (events, bytes) = due(&self.limits);
+                let (events, bytes) = due_size(&self.limits);
                 let full = self.queue.len() >= events || self.queued_bytes >= bytes;
                 let due = now >= first.saturating_add(self.limits.flush_interval);
                 if !(full || due || self.flush_requested) {
