@@ -6,7 +6,7 @@
 // glue is kept to these three files: wasm-bindgen's test runner stalls when a page loads many
 // snippet modules at once.)
 
-import { HAPPENING, LEVEL, PAGE, QUESTION, report } from "./protocol.js";
+import { HAPPENING, LEVEL, PAGE, QUESTION, WALK, crossLogs, report } from "./protocol.js";
 
 // --- The window and the page's one recorder, kept in a registry on `globalThis` that every
 // copy and version of Threadline on the page finds: a second `init` anywhere gets the first
@@ -210,10 +210,10 @@ function nodeName(node) {
  * or `b`. Never throws: cycles, functions, symbols, DOM nodes, Errors, throwing getters and
  * nesting deeper than `maxDepth` become short descriptions. Strings are cut past `maxLength`
  * characters. The first `maxKept` entries are written; the others, among the first `maxWalked`
- * visited, are counted in a last entry `n\0<count>\0` (the limits are the core's,
- * `recorder::limits`).
+ * visited, are counted in a last entry `n\0<count>\0` (the limits are the core's, `WALK`).
  */
-export function flatten(value, maxLength, maxDepth, maxKept, maxWalked) {
+export function flatten(value) {
+  const { maxLength, maxDepth, maxKept, maxWalked } = WALK;
   let out = "";
   let walked = 0;
   const cut = (text) => {
@@ -279,18 +279,11 @@ export function flatten(value, maxLength, maxDepth, maxKept, maxWalked) {
   return walked > maxKept ? `${out}n\0${walked - maxKept}\0` : out;
 }
 
-/**
- * A `log(level, message, attributes)` call for the recorder in one string, so that it crosses
- * once (`LogParts` in src/protocol.rs): the level's `LEVEL` code (0: not a level, recorded
- * as info), then, unless that level is below `lowest`, the page's path, `\0`, the attributes
- * flattened (see `flatten`, which the limits are for), `\u0001` and the message as text.
- */
-export function logParts(level, message, attributes, lowest, maxLength, maxDepth, maxKept, maxWalked) {
-  const code = (typeof level === "string" && LEVEL[level]) || 0;
-  if ((code || LEVEL.info) < lowest) return String(code);
-  const text = typeof message === "string" ? message : describe(message);
-  const flat = attributes == null ? "" : flatten(attributes, maxLength, maxDepth, maxKept, maxWalked);
-  return `${code}${pagePath()}\0${flat}\u0001${text}`;
+const encoder = new TextEncoder();
+
+/** `text` as UTF-8 bytes, which wasm-bindgen copies into the wasm natively. */
+export function utf8(text) {
+  return encoder.encode(text);
 }
 
 /** One console argument as text. */
@@ -499,6 +492,7 @@ export function watchSocket(ws, hooks) {
     let out = data;
     try {
       const size = typeof data === "string" ? data.length : data && (data.byteLength ?? data.size ?? 0);
+      crossLogs();
       const ids = hooks.ask(QUESTION.socketSent, String(ws.url), Number(size) || 0);
       const at = ids && typeof data === "string" ? objectStart(data) : -1;
       if (at >= 0) {

@@ -62,6 +62,7 @@ export const PAGE = Object.freeze({ hidden: 0, visible: 1, online: 2 });
 
 /** Reports a happening; a failure to report never reaches the page. Returns the answer (0 if none). `s3` goes as it is (a text or an element). */
 export function report(hooks, happening, a = 0, b = 0, c = 0, s1, s2, s3) {
+  crossLogs();
   try {
     return hooks.on(happening, a, b, c, s1 == null ? undefined : String(s1), s2 == null ? undefined : String(s2), s3);
   } catch (_) {
@@ -100,6 +101,7 @@ const decisions = new WeakMap();
  * or undefined to leave it alone.
  */
 export function plan(hooks, href, method, names, previous, forced, traceparent, baggage, carried, kind) {
+  crossLogs();
   const answer = hooks.plan(`${href}\n${method}\n${names}\n${previous}\n${forced}\n${traceparent}\n${baggage}\n${carried}`, kind);
   const code = answer % PLAN_CODES;
   const token = (answer - code) / PLAN_CODES;
@@ -126,15 +128,92 @@ export function cancelTick(timer) {
 }
 
 /**
+ * The limits of the attribute walker (`flatten` in page.js), the core's: strings cut past
+ * `maxLength` characters (`otlp::MAX_VALUE_BYTES` + 1, so that a cut string is told from a
+ * whole one), `maxDepth` levels (`limits::MAX_ATTRIBUTE_DEPTH`), `maxKept` entries written
+ * (`attributes::MAX_ATTRIBUTES`) of the first `maxWalked` visited (`limits::MAX_ATTRIBUTES_WALKED`).
+ */
+export const WALK = Object.freeze({ maxLength: 4097, maxDepth: 6, maxKept: 64, maxWalked: 1000 });
+
+/**
  * The public methods of `Recorder` (index.d.ts) in the order of their codes (`RecorderMethod` in
  * src/protocol.rs). Each calls the class's one export, `_call(code, …)`: an export per method would
  * cost a shim in the wasm and in its glue.
  */
 const RECORDER_METHODS = ["sessionId", "startAction", "debugId", "currentAction", "log", "setUser", "socket", "recordUi", "flush", "shutdown"];
+const LOG = 4;
+const RECORD_UI = 7;
 
-/** Defines those methods on the prototype of the wasm class `Recorder`, as class methods are (not enumerable). */
-export function defineMethods(recorder) {
+/**
+ * `log` calls not yet handed to the recorder (`queued`, for recorder `queuedFor`): entries as
+ * `logEntry` in page.js writes them (`LogEntry` in src/protocol.rs), which cross together
+ * once the task's script has run, before anything else reaches the recorder (every method and
+ * every happening crosses them first, so the core sees calls in the order they were made), or
+ * once they reach `LOG_CROSSING` UTF-16 units, which bounds what waits here.
+ */
+let queued = "";
+let queuedFor = null;
+/** The lowest level `queuedFor` records, as its last crossing answered (0: not known yet). */
+let lowest = 0;
+/** How many crossings in a row found the recorder busy. */
+let busy = 0;
+const LOG_CROSSING = 65536;
+
+/** Hands the queued `log` calls to their recorder. A busy recorder (a call from inside it) takes none: they wait for the next crossing. */
+export function crossLogs() {
+  const text = queued;
+  if (!text) return;
+  queued = "";
+  let answer = 0;
+  try {
+    answer = queuedFor._call(LOG, text);
+  } catch (_) {
+    // The recorder is gone: so are its calls.
+    return;
+  }
+  if (answer) {
+    lowest = answer;
+    busy = 0;
+  } else if (text.length < 2 * LOG_CROSSING) {
+    queued = text + queued;
+    // Tried again once the call stack is the page's; a recorder that stays busy (it failed
+    // inside) is not asked again until the next crossing.
+    if (!busy++) setTimeout(crossLogs);
+  }
+}
+
+/**
+ * Defines those methods on the prototype of the wasm class `Recorder`, as class methods are (not
+ * enumerable). `entry(level, message, attributes, lowest)` writes a `log` call as it crosses ("" for
+ * nothing to record).
+ */
+export function defineMethods(recorder, entry) {
+  const methods = {
+    log(level, message, attributes) {
+      if (queuedFor !== this) {
+        crossLogs();
+        queued = "";
+        queuedFor = this;
+        lowest = 0;
+      }
+      const text = entry(level, message, attributes, lowest);
+      if (!text) return;
+      if (!queued) queueMicrotask(crossLogs);
+      queued += text;
+      if (queued.length >= LOG_CROSSING) crossLogs();
+    },
+    recordUi(name, message, attributes, id) {
+      crossLogs();
+      this._call(RECORD_UI, name, entry("info", message, attributes, 0), id);
+    },
+  };
   RECORDER_METHODS.forEach((name, code) => {
-    Object.defineProperty(recorder, name, { value(a, b, c, d) { return this._call(code, a, b, c, d); }, writable: true, configurable: true });
+    const value =
+      methods[name] ||
+      function (a, b) {
+        crossLogs();
+        return this._call(code, a, b);
+      };
+    Object.defineProperty(recorder, name, { value, writable: true, configurable: true });
   });
 }

@@ -90,11 +90,13 @@ async function buildEntries(name, esmEntry, scriptEntry, plugins = []) {
   });
 }
 await buildEntries("threadline", "index.js", "script.js");
-// The propagation-only entries: the same loader, pointed at the wasm built without events.
+// The propagation-only entries: the same loader, pointed at the wasm built without events, and
+// with `log` only checking its level (log-level.js for log-entry.js).
 const propagateGlue = {
   name: "propagate-glue",
   setup(build) {
     build.onResolve({ filter: /\/build\/pkg\/threadline\.js$/ }, () => ({ path: join(variants[1].pkg, "threadline.js") }));
+    build.onResolve({ filter: /\/log-entry\.js$/ }, () => ({ path: join(root, "js", "log-level.js") }));
   },
 };
 await buildEntries("threadline-propagate", "propagate.js", "propagate-script.js", [propagateGlue]);

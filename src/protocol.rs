@@ -20,11 +20,12 @@
 //! (the app set the correlation header itself).
 //!
 //! The public `Recorder` (`js/index.d.ts`) crosses as one exported method, `_call(method, a, b,
-//! c, d)`, with a [`RecorderMethod`] code: `js/protocol.js` defines the named methods on top, so
+//! c)`, with a [`RecorderMethod`] code: `js/protocol.js` defines the named methods on top, so
 //! that each costs no export and no shim. An `Action` is a plain object of the glue
 //! (`js/action.js`) that reports through the hooks (`Happening::ActionEnd`).
 //!
-//! A `log` call crosses as one string ([`LogParts`]), the level as a code ([`LEVELS`]).
+//! `log` calls cross together, as one string of entries ([`LogEntry`]), each level as a code
+//! ([`LEVELS`]).
 //!
 //! [`Timer`]: crate::recorder::Timer
 
@@ -36,7 +37,7 @@ use crate::event::Severity;
 use crate::id::Id;
 use crate::page_events::{ActionOutcome, Settled, Uncaught};
 use crate::recorder::{PagePath, Plan, Recorder, Request, Timer};
-use crate::text::split_byte;
+use crate::text::{parse_decimal, split_byte};
 
 /// A request's kind, the second argument of `hooks.plan`, for an XHR (0 is a fetch).
 pub const KIND_XHR: u8 = 1;
@@ -103,7 +104,8 @@ coded! {
 
 coded! {
     /// A method of the public `Recorder`, the first argument of its `_call` (`RECORDER_METHODS` in
-    /// `js/protocol.js`, in this order); the others are the method's arguments.
+    /// `js/protocol.js`, in this order); the others are the method's arguments (for `log` and
+    /// `recordUi`, as the entries `logEntry` writes).
     pub enum RecorderMethod {
         /// `sessionId()`.
         SessionId,
@@ -113,13 +115,14 @@ coded! {
         DebugId,
         /// `currentAction()`.
         CurrentAction,
-        /// `log(level, message, attributes)`.
+        /// `log(level, message, attributes)`: the calls of a task together ([`LogEntry`]).
         Log,
         /// `setUser(id)`.
         SetUser,
         /// `socket(ws)`.
         Socket,
-        /// The error dialog's events (`recordUi`, used by `showErrorDialog`).
+        /// The error dialog's events (`recordUi(name, entry, debugId)`, used by
+        /// `showErrorDialog`).
         RecordUi,
         /// `flush()`.
         Flush,
@@ -175,49 +178,130 @@ pub fn small(n: f64) -> u8 {
     u8::try_from(whole(n)).unwrap_or(u8::MAX)
 }
 
-/// A `log` call as `logParts` in `js/page.js` hands it over, in one string: the level's code
-/// as a digit, then (unless the level is below the lowest recorded) the page's path, `\0`, the
-/// flattened attributes (entries of `<kind><key>\0<value>\0`, see `attributes`), `\u{1}` and
-/// the message. An entry starts with its kind letter, so the first field that starts with
-/// `\u{1}` is where the message begins, whatever the message holds.
-pub struct LogParts<'a> {
+/// A `log` call as `logEntry` in `js/page.js` writes it; the calls of one task cross together,
+/// their entries one after the other ([`LogEntry::read`] takes the first). An entry is the
+/// level's code as a digit, then either `.` (the level is below the lowest recorded: only the
+/// code crosses, for the warning about a value that is not a level) or the time in ms, `\0`,
+/// the page's path, `\0`, the flattened attributes (entries of `<kind><key>\0<value>\0`, see
+/// `attributes`), `\u{1}`, the message's length in UTF-16 units, `\0` and the message. An
+/// attribute entry starts with its kind letter, so the first field that starts with `\u{1}` is
+/// where the attributes end; the message's length says where the entry ends, whatever the
+/// message holds.
+#[derive(Debug, PartialEq, Eq)]
+pub struct LogEntry<'a> {
     /// `None` for a value that is not one of the levels.
     pub level: Option<Severity>,
-    /// The path, attributes and message; `None` when the level is not recorded.
-    pub event: Option<(&'a str, &'a str, &'a str)>,
+    /// The time, the path, the attributes and the message; `None` when the level is not
+    /// recorded.
+    pub event: Option<(Millis, &'a str, &'a str, &'a str)>,
 }
 
-impl<'a> LogParts<'a> {
-    /// Reads the string `logParts` made; `None` if it is not in that form.
-    pub fn read(text: &'a str) -> Option<LogParts<'a>> {
-        let code = text
-            .as_bytes()
-            .first()
-            .filter(|b| b.is_ascii_digit())?
-            .checked_sub(b'0')?;
-        let level = code
-            .checked_sub(1)
-            .and_then(|i| LEVELS.get(usize::from(i)))
-            .copied();
+impl<'a> LogEntry<'a> {
+    /// Reads the first entry of `text`, and what follows it; `None` if it is not in that form
+    /// (and then nothing after it is read either: where the next entry starts is not known).
+    pub fn read(text: &'a str) -> Option<(LogEntry<'a>, &'a str)> {
+        let level = level_of(*text.as_bytes().first()?)?;
         let rest = text.get(1..)?;
-        if rest.is_empty() {
-            return Some(LogParts { level, event: None });
+        if let Some(rest) = rest.strip_prefix('.') {
+            return Some((LogEntry { level, event: None }, rest));
         }
-        let end = rest.bytes().position(|b| b == 0)?;
-        let (path, tail) = (rest.get(..end)?, rest.get(end + 1..)?);
-        let mut at = 0;
-        while tail.as_bytes().get(at) != Some(&1) {
+        let (at, rest) = field(rest)?;
+        let at = parse_decimal(at)?;
+        let (path, tail) = field(rest)?;
+        let mut end = 0;
+        while tail.as_bytes().get(end) != Some(&1) {
             for _ in 0..2 {
-                at += tail.get(at..)?.bytes().position(|b| b == 0)? + 1;
+                end += tail.get(end..)?.bytes().position(|b| b == 0)? + 1;
             }
         }
-        let attributes = tail.get(..at)?;
-        let message = tail.get(at + 1..)?;
-        Some(LogParts {
+        let attributes = tail.get(..end)?;
+        let (units, rest) = field(tail.get(end + 1..)?)?;
+        let units = usize::try_from(parse_decimal(units)?).ok()?;
+        let length = utf16_prefix(rest, units)?;
+        let entry = LogEntry {
             level,
-            event: Some((path, attributes, message)),
-        })
+            event: Some((at, path, attributes, rest.get(..length)?)),
+        };
+        Some((entry, rest.get(length..)?))
     }
+}
+
+/// Records the `log` calls of `text` ([`LogEntry`], one after the other) as events `name`
+/// (`log`, or `ui.…` for Threadline's own UI, which belong to `correlation`), each at the time
+/// it was logged; answers the lowest recorded level's code, which the page skips below.
+#[cfg(feature = "events")]
+pub fn log<P: PagePath>(
+    core: &mut Recorder<P>,
+    name: &str,
+    text: &str,
+    correlation: Option<Id>,
+) -> u32 {
+    let mut rest = text;
+    while let Some((entry, next)) = LogEntry::read(rest) {
+        rest = next;
+        let severity = core.log_level(entry.level);
+        if let Some((at, path, attributes, message)) = entry.event {
+            let call = crate::recorder::LogCall {
+                name,
+                severity,
+                message,
+                attributes,
+                path: Some(path),
+                correlation,
+            };
+            core.log(at, &call);
+        }
+    }
+    lowest_recorded(core)
+}
+
+/// Without events nothing is recorded, so only levels cross (`<code>.` each, from
+/// `js/log-level.js`), for the warning about a value that is not one.
+#[cfg(not(feature = "events"))]
+pub fn log<P: PagePath>(
+    core: &mut Recorder<P>,
+    _name: &str,
+    text: &str,
+    _correlation: Option<Id>,
+) -> u32 {
+    for digit in split_byte(text, b'.').filter_map(|code| code.bytes().next()) {
+        core.log_level(level_of(digit).flatten());
+    }
+    lowest_recorded(core)
+}
+
+/// The level a `LEVEL` code digit names: `None` for 0 (not a level), and nothing for a byte
+/// that is not a digit.
+pub fn level_of(digit: u8) -> Option<Option<Severity>> {
+    let code = digit.is_ascii_digit().then(|| digit - b'0')?;
+    Some(
+        code.checked_sub(1)
+            .and_then(|i| LEVELS.get(usize::from(i)))
+            .copied(),
+    )
+}
+
+/// The text before the first `\0`, and what follows it.
+fn field(text: &str) -> Option<(&str, &str)> {
+    let at = text.bytes().position(|b| b == 0)?;
+    Some((text.get(..at)?, text.get(at + 1..)?))
+}
+
+/// How many bytes of `text` its first `units` UTF-16 units are (JavaScript counts a string's
+/// length in them; a lone surrogate arrives as U+FFFD, one unit as well); `None` if `text` is
+/// shorter or the count ends inside a character.
+fn utf16_prefix(text: &str, units: usize) -> Option<usize> {
+    if text.as_bytes().get(..units).is_some_and(<[u8]>::is_ascii) {
+        return Some(units);
+    }
+    let mut seen = 0;
+    for (at, c) in text.char_indices() {
+        if seen >= units {
+            return (seen == units).then_some(at);
+        }
+        seen += c.len_utf16();
+    }
+    (seen == units).then_some(text.len())
 }
 
 /// What a call of `hooks.on` carries besides its [`Happening`]: the numbers `a`, `b`, `c` and the

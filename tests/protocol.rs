@@ -26,7 +26,7 @@ use threadline::origin::Origin;
 use threadline::page_events::Settled;
 use threadline::propagation::DEFAULT_HEADER;
 use threadline::protocol::{
-    self, Decisions, Happening, KIND_TRACER, KIND_XHR, LEVELS, LogParts, PAGE_HIDDEN, PAGE_ONLINE,
+    self, Decisions, Happening, KIND_TRACER, KIND_XHR, LEVELS, LogEntry, PAGE_HIDDEN, PAGE_ONLINE,
     PAGE_VISIBLE, PLAN_CODES, PLAN_NEW_HEADERS, PLAN_OBSERVE, PLAN_SAME_HEADERS, PLAN_UNTOUCHED,
     Question, RecorderMethod, Report, SETTLED_ABORTED, SETTLED_RESPONSE,
 };
@@ -352,31 +352,83 @@ fn a_forced_id_is_the_one_sent() {
     assert_eq!(headers(&mut decisions).0, forced);
 }
 
-#[test]
-fn a_log_call_is_read_back_from_its_one_string() {
-    // Below the lowest recorded level: the code alone.
-    let parts = LogParts::read("1").unwrap();
-    assert_eq!(parts.level, Some(Severity::Debug));
-    assert!(parts.event.is_none());
-
-    // Not a level (0), with attributes whose values hold the separators of the message.
-    let text = "0/cart\0skey\0\u{1}value\0n\x003\0\u{1}the \0message\u{1}";
-    let parts = LogParts::read(text).unwrap();
-    assert_eq!(parts.level, None);
-    let (path, attributes, message) = parts.event.unwrap();
-    assert_eq!(path, "/cart");
-    assert_eq!(attributes, "skey\0\u{1}value\0n\x003\0");
-    assert_eq!(message, "the \0message\u{1}");
-
-    // No attributes.
-    let parts = LogParts::read("4/\0\u{1}boom").unwrap();
-    assert_eq!(parts.level, Some(Severity::Error));
-    assert_eq!(parts.event, Some(("/", "", "boom")));
-
-    // Not in the form: no code, a code that is not a digit, no path end, an entry cut short.
-    for bad in ["", "x/p\0\u{1}m", "2/p", "2/p\0skey\0value", "2/p\0skey"] {
-        assert!(LogParts::read(bad).is_none(), "{bad:?}");
+/// Every entry of `text`, read one after the other.
+fn entries(text: &str) -> Vec<LogEntry<'_>> {
+    let mut rest = text;
+    let mut out = Vec::new();
+    while let Some((entry, next)) = LogEntry::read(rest) {
+        out.push(entry);
+        rest = next;
     }
+    out
+}
+
+#[test]
+fn log_calls_are_read_back_from_their_one_string() {
+    // Below the lowest recorded level: the code alone.
+    let (entry, rest) = LogEntry::read("1.").unwrap();
+    assert_eq!(entry.level, Some(Severity::Debug));
+    assert!(entry.event.is_none());
+    assert_eq!(rest, "");
+
+    // Not a level (0), with attributes whose values hold the separators of the message, and a
+    // message holding them too; then a second call with no attributes.
+    let text = "01700000000123\0/cart\0skey\0\u{1}value\0n\x003\0\u{1}14\0the \0message\u{1}2\
+                41700000000124\0/\0\u{1}4\0boom";
+    let read = entries(text);
+    assert_eq!(read.len(), 2);
+    assert_eq!(read[0].level, None);
+    assert_eq!(
+        read[0].event,
+        Some((
+            1_700_000_000_123,
+            "/cart",
+            "skey\0\u{1}value\0n\x003\0",
+            "the \0message\u{1}2"
+        ))
+    );
+    assert_eq!(read[1].level, Some(Severity::Error));
+    assert_eq!(read[1].event, Some((1_700_000_000_124, "/", "", "boom")));
+
+    // The length is in UTF-16 units, as JavaScript counts it: "é" is one, "😀" two.
+    let read = entries("21\0/\0\u{1}4\0é😀!2.");
+    assert_eq!(read[0].event.unwrap().3, "é😀!");
+    assert_eq!(read[1].level, Some(Severity::Info));
+
+    // Not in the form: no code, a code that is not a digit, no time, no path end, an entry cut
+    // short, a message shorter than its length, a length ending inside a character; nothing
+    // after a malformed entry is read.
+    for bad in [
+        "",
+        "x1\0/p\0\u{1}0\0",
+        "2\0/p\0\u{1}0\0",
+        "21\0/p",
+        "21\0/p\0skey\0value",
+        "21\0/p\0\u{1}5\0abc",
+        "21\0/p\0\u{1}1\0😀",
+        "21\0/p\0\u{1}x\0a2.",
+    ] {
+        assert!(LogEntry::read(bad).is_none(), "{bad:?}");
+    }
+}
+
+#[test]
+fn the_walker_keeps_to_the_core_limits() {
+    let walk: BTreeMap<String, u32> = js_table("WALK").into_iter().collect();
+    let core = [
+        ("maxLength", threadline::otlp::MAX_VALUE_BYTES as u32 + 1),
+        (
+            "maxDepth",
+            threadline::recorder::limits::MAX_ATTRIBUTE_DEPTH,
+        ),
+        ("maxKept", threadline::attributes::MAX_ATTRIBUTES as u32),
+        (
+            "maxWalked",
+            threadline::recorder::limits::MAX_ATTRIBUTES_WALKED,
+        ),
+    ];
+    let core: BTreeMap<String, u32> = core.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    assert_eq!(walk, core);
 }
 
 /// Plans a GET to `href` as the shell does; its token.

@@ -9,15 +9,11 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use crate::attributes::MAX_ATTRIBUTES;
-use crate::event::Severity;
 use crate::id::{Id, IdPool};
 use crate::options::{already_running, differences};
 use crate::origin::Origin;
-use crate::otlp::MAX_VALUE_BYTES;
-use crate::protocol::{self, LogParts, RecorderMethod};
-use crate::recorder::limits::{MAX_ATTRIBUTE_DEPTH, MAX_ATTRIBUTES_WALKED};
-use crate::recorder::{self, LogCall, SESSION_KEY, UserGiven};
+use crate::protocol::{self, RecorderMethod};
+use crate::recorder::{self, SESSION_KEY, UserGiven};
 use crate::web::auto_actions::AutoActions;
 use crate::web::driver::{Handle, Shell, with_shell};
 use crate::web::fetch::FetchPatch;
@@ -134,14 +130,7 @@ impl Recorder {
     /// Every public method, by its [`RecorderMethod`] code (see `src/protocol.rs`): one export
     /// instead of one per method.
     #[wasm_bindgen(js_name = _call)]
-    pub fn call(
-        &self,
-        method: u8,
-        a: JsValue,
-        b: JsValue,
-        c: JsValue,
-        d: JsValue,
-    ) -> Result<JsValue, JsValue> {
+    pub fn call(&self, method: u8, a: JsValue, b: JsValue, c: JsValue) -> Result<JsValue, JsValue> {
         let Some(method) = RecorderMethod::from_code(method) else {
             return Ok(JsValue::UNDEFINED);
         };
@@ -150,10 +139,7 @@ impl Recorder {
             RecorderMethod::StartAction => self.start_action(a, b)?,
             RecorderMethod::DebugId => optional_text(self.debug_id()),
             RecorderMethod::CurrentAction => self.current_action(),
-            RecorderMethod::Log => {
-                self.log(a, b, c);
-                JsValue::UNDEFINED
-            }
+            RecorderMethod::Log => self.log(&a).into(),
             RecorderMethod::SetUser => {
                 self.set_user(a);
                 JsValue::UNDEFINED
@@ -161,7 +147,7 @@ impl Recorder {
             RecorderMethod::Socket => self.socket(a),
             RecorderMethod::RecordUi => {
                 let name = a.as_string().unwrap_or_default();
-                self.record_ui(&name, &b, &c, d.as_string());
+                self.record_ui(&name, &b.as_string().unwrap_or_default(), c.as_string());
                 JsValue::UNDEFINED
             }
             RecorderMethod::Flush => self.flush().into(),
@@ -217,9 +203,17 @@ impl Recorder {
         .unwrap_or(JsValue::NULL)
     }
 
-    /// Records a log event. An unknown level is recorded as `info`, after a console warning.
-    pub fn log(&self, level: JsValue, message: JsValue, attributes: JsValue) {
-        self.record("log", &level, &message, &attributes, None);
+    /// Records the `log` calls of a task, which cross together (`LogEntry`, queued by `log` in
+    /// `js/protocol.js`). An unknown level is recorded as `info`, after a console warning.
+    /// Answers the lowest recorded level's code (so the page skips what would not be recorded),
+    /// or 0 when the recorder is busy and took none (the page keeps them for the next crossing).
+    pub fn log(&self, entries: &JsValue) -> u32 {
+        // A task's entries cross as UTF-8 bytes; without events they are a few level codes.
+        #[cfg(feature = "events")]
+        let text = String::from_utf8(glue::utf8(entries)).unwrap_or_default();
+        #[cfg(not(feature = "events"))]
+        let text = entries.as_string().unwrap_or_default();
+        self.record("log", &text, None).unwrap_or(0)
     }
 
     /// `setUser(id)` (see [`recorder::Recorder::set_user`]).
@@ -243,19 +237,12 @@ impl Recorder {
 
     /// Records an event of Threadline's own UI (the error dialog): `name` is `ui.…`, and the
     /// event belongs to `correlation` (the debug ID shown) when that is a Threadline ID.
-    pub fn record_ui(
-        &self,
-        name: &str,
-        message: &JsValue,
-        attributes: &JsValue,
-        correlation: Option<String>,
-    ) {
+    pub fn record_ui(&self, name: &str, entry: &str, correlation: Option<String>) {
         if !name.starts_with("ui.") {
             return;
         }
         let correlation = correlation.as_deref().and_then(Id::parse);
-        let info = JsValue::from_str("info");
-        self.record(name, &info, message, attributes, correlation);
+        self.record(name, entry, correlation);
     }
 }
 
@@ -278,52 +265,12 @@ impl Recorder {
         pair.get(0).unchecked_into()
     }
 
-    /// Records event `name` at `level` (see `log` and `recordUi`). The level, the message, the
-    /// attributes and the page's path cross in one string; the attributes are walked only at a
-    /// level that is recorded.
-    fn record(
-        &self,
-        name: &str,
-        level: &JsValue,
-        message: &JsValue,
-        attributes: &JsValue,
-        correlation: Option<Id>,
-    ) {
-        with_shell(&self.handle, |shell, now| {
-            if !shell.core.sends_events() {
-                shell
-                    .core
-                    .log_level(level.as_string().and_then(|l| Severity::parse(&l)));
-                return;
-            }
-            let (max_length, max_kept) = walk_limits();
-            let text = glue::log_parts(
-                level,
-                message,
-                attributes,
-                protocol::lowest_recorded(&shell.core),
-                max_length,
-                MAX_ATTRIBUTE_DEPTH,
-                max_kept,
-                MAX_ATTRIBUTES_WALKED,
-            );
-            let Some(parts) = LogParts::read(&text) else {
-                return;
-            };
-            let severity = shell.core.log_level(parts.level);
-            let Some((path, attributes, message)) = parts.event else {
-                return;
-            };
-            let call = LogCall {
-                name,
-                severity,
-                message,
-                attributes,
-                path: Some(path),
-                correlation,
-            };
-            shell.core.log(now, &call);
-        });
+    /// Records the entries of `text` as events `name` (see `log` and `recordUi`), each at the
+    /// time it was logged; the lowest recorded level's code, `None` when the recorder is busy.
+    fn record(&self, name: &str, text: &str, correlation: Option<Id>) -> Option<u32> {
+        with_shell(&self.handle, |shell, _| {
+            protocol::log(&mut shell.core, name, text, correlation)
+        })
     }
 }
 
@@ -365,27 +312,13 @@ impl Recorder {
     }
 }
 
-/// The walker's string length and entry limits (see `flatten` in `js/page.js`).
-fn walk_limits() -> (u32, u32) {
-    // The limits are small; one more character tells a cut string from a whole one.
-    #[allow(clippy::cast_possible_truncation)]
-    (MAX_VALUE_BYTES as u32 + 1, MAX_ATTRIBUTES as u32)
-}
-
 /// The app's attributes flattened by the walker in `js/page.js` (see `attributes`); empty when
 /// there are none or events are not sent.
 fn read_attributes(shell: &Shell, value: &JsValue) -> String {
     if !shell.core.sends_events() || value.is_undefined() || value.is_null() {
         return String::new();
     }
-    let (max_length, max_kept) = walk_limits();
-    glue::flatten(
-        value,
-        max_length,
-        MAX_ATTRIBUTE_DEPTH,
-        max_kept,
-        MAX_ATTRIBUTES_WALKED,
-    )
+    glue::flatten(value)
 }
 
 /// The `Action` object for action `id` (the current one): the one handed out before, if any.

@@ -1,6 +1,7 @@
 //! Bindings to the JavaScript helpers in `js/` and the few browser calls the shell shares.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
@@ -116,31 +117,12 @@ extern "C" {
 
 #[wasm_bindgen(module = "/js/page.js")]
 extern "C" {
-    /// Attributes as `<kind><key>\0<value>\0` entries (see `attributes`), strings cut past
-    /// `max_length` characters, walked `max_depth` deep; past `max_kept` entries only counted,
-    /// up to `max_walked`.
-    pub fn flatten(
-        value: &JsValue,
-        max_length: u32,
-        max_depth: u32,
-        max_kept: u32,
-        max_walked: u32,
-    ) -> String;
-    /// A `log` call in one string ([`LogParts`](crate::protocol::LogParts)): the level's
-    /// code, and unless it is below `lowest`, the path, the attributes flattened as by
-    /// `flatten` and the message.
-    #[wasm_bindgen(js_name = logParts)]
-    #[allow(clippy::too_many_arguments)]
-    pub fn log_parts(
-        level: &JsValue,
-        message: &JsValue,
-        attributes: &JsValue,
-        lowest: u32,
-        max_length: u32,
-        max_depth: u32,
-        max_kept: u32,
-        max_walked: u32,
-    ) -> String;
+    /// A text as UTF-8 bytes (`TextEncoder`), copied in natively: a long string crossing as
+    /// one costs wasm-bindgen's glue a loop over its characters.
+    pub fn utf8(text: &JsValue) -> Vec<u8>;
+    /// Attributes as `<kind><key>\0<value>\0` entries (see `attributes`), within the
+    /// walker's limits (`WALK` in `js/protocol.js`, the core's).
+    pub fn flatten(value: &JsValue) -> String;
     /// Reports page lifecycle, uncaught errors and (if asked) console lines to the hooks;
     /// returns the unwatch function.
     #[wasm_bindgen(js_name = watchPage)]

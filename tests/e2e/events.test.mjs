@@ -399,6 +399,71 @@ describe("what is recorded", () => {
   });
 });
 
+describe("log calls cross into the recorder together", () => {
+  test("once the task's script has run, each with its own time, action and exact text", async () => {
+    const { page } = await app({ flushIntervalMs: 60_000 });
+    const text = "sep \0 \u0001 é😀 end";
+    const facts = await page.evaluate(async (text) => {
+      const first = tl.startAction("first");
+      tl.log("info", "in the first action");
+      first.end();
+      tl.log("info", "after it");
+      const from = Date.now();
+      while (Date.now() - from < 30); // 30 ms of this task pass before the next call
+      tl.log("warn", text, { "clé": "😀 \0 \u0001", lone: "\ud800" });
+      const second = tl.startAction("second");
+      tl.log("info", "in the second action");
+      second.end();
+      tl.log("bogus", "not a level");
+      await tl.flush();
+      return { first: first.id, second: second.id, session: tl.sessionId() };
+    }, text);
+    const records = decodeOtlp(ingest.requests.filter((r) => r.status === 200).map((r) => r.body));
+    const logs = records.filter((r) => r.attributes["event.name"] === "log");
+    assert.deepEqual(
+      logs.map((r) => [r.body, r.traceId]),
+      [
+        ["in the first action", facts.first],
+        ["after it", facts.session],
+        [text, facts.session],
+        ["in the second action", facts.second],
+        ["not a level", facts.session],
+      ],
+      "in the order of the calls, each under the action current when it was made",
+    );
+    const [, after, late] = logs;
+    const gap = Number(BigInt(late.timeUnixNano) - BigInt(after.timeUnixNano)) / 1e6;
+    assert.ok(gap >= 30, `each call's own time, not the crossing's: ${gap} ms apart (${after.timeUnixNano}, ${late.timeUnixNano})`);
+    assert.equal(late.severityText, "WARN");
+    assert.deepEqual([late.attributes["clé"], late.attributes.lone], ["😀 \ufffd \u0001", "\ufffd"]);
+    assert.equal(logs[4].severityText, "INFO", "not a level: recorded as info");
+  });
+
+  test("a log made while the recorder is busy (from a sendBeacon wrapper at page exit) still arrives", async () => {
+    const { page } = await app({ flushIntervalMs: 60_000 });
+    const inside = await page.evaluate(async () => {
+      // An analytics wrapper around sendBeacon: the recorder calls it while it handles the
+      // page being hidden, so a call back into it finds it busy.
+      const original = navigator.sendBeacon;
+      let inside;
+      navigator.sendBeacon = function (url, data) {
+        tl.log("info", "seen by the beacon wrapper");
+        inside ??= tl.sessionId();
+        return original.call(navigator, url, data);
+      };
+      tl.log("info", "before exit");
+      window.dispatchEvent(new Event("pagehide"));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await tl.flush();
+      return inside;
+    });
+    assert.equal(inside, null, "the recorder was busy when the wrapper called it");
+    await until(() => storedMessages("").includes("seen by the beacon wrapper"), 5000, "the wrapper's log");
+    assert.ok(storedMessages("").includes("before exit"));
+    assert.ok(ingest.requests.some((r) => r.contentType.startsWith("text/plain")), "a beacon was sent");
+  });
+});
+
 describe("batching", () => {
   test("a batch goes when it holds maxBatchEvents, or flushIntervalMs after its first event", async () => {
     const { page } = await app({ maxBatchEvents: 5, flushIntervalMs: 400 });
