@@ -17,7 +17,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use sim::{Checkout, Storage, T0};
+use sim::{Answer, Checkout, Collector, Storage, T0, Tab};
 use threadline::allowlist::OriginPattern;
 use threadline::event::Severity;
 use threadline::id::{Entropy, Id, IdPool};
@@ -410,6 +410,58 @@ fn log_calls_are_read_back_from_their_one_string() {
     ] {
         assert!(LogEntry::read(bad).is_none(), "{bad:?}");
     }
+}
+
+#[test]
+fn the_calls_of_a_task_are_recorded_in_order_each_at_its_time() {
+    let storage = Rc::new(RefCell::new(Storage::default()));
+    let mut tab = Tab::open(sim::config(), &storage, 7, T0);
+    let at = |ms: u64| T0 + ms;
+    // An info call with an attribute; an error; a debug call below the lowest recorded level
+    // (info), which crosses as its code alone; an error; a value that is not a level (0),
+    // recorded as info after a warning.
+    let text = [
+        format!("2{}\0/cart\0skey\0v\0\u{1}5\0first", at(1)),
+        format!("4{}\0/pay\0\u{1}4\0é😀!", at(40)),
+        "1.".to_owned(),
+        format!("4{}\0/pay\0\u{1}4\0last", at(41)),
+        format!("0{}\0/\0\u{1}7\0unknown", at(42)),
+    ]
+    .concat();
+    let lowest = protocol::log(&mut tab.rec, "log", &text, None);
+    assert_eq!(lowest, 2, "info is the lowest recorded level");
+    tab.apply();
+    assert_eq!(
+        tab.warnings.len(),
+        1,
+        "one warning, for the value that is not a level"
+    );
+    tab.flush(at(50));
+    let mut collector = Collector::default();
+    while tab.answer(at(60), Answer::Ok, &mut collector) {}
+    assert_eq!(
+        collector.log_messages(),
+        ["first", "é😀!", "last", "unknown"]
+    );
+    let times: Vec<u64> = collector
+        .named("log")
+        .map(|r| r["timeUnixNano"].as_str().unwrap().parse::<u64>().unwrap() / 1_000_000)
+        .collect();
+    assert_eq!(
+        times,
+        [at(1), at(40), at(41), at(42)],
+        "each at the time it was logged"
+    );
+    let severities: Vec<&str> = collector
+        .named("log")
+        .map(|r| r["severityText"].as_str().unwrap())
+        .collect();
+    assert_eq!(severities, ["INFO", "ERROR", "ERROR", "INFO"]);
+    let paths: Vec<String> = collector
+        .named("log")
+        .map(|r| sim::attr(r, "url.path").unwrap())
+        .collect();
+    assert_eq!(paths, ["/cart", "/pay", "/pay", "/"]);
 }
 
 #[test]
