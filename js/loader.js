@@ -4,7 +4,7 @@
 // this module: the wasm is fetched only in a browser page.
 
 import load, { createRecorder, Recorder } from "../build/pkg/threadline.js";
-import { logEntry } from "./log-entry.js";
+import { logMethods } from "./log-entry.js";
 import { REGISTRY } from "./page.js";
 import { holdRequests, releaseRequests } from "./patch.js";
 import { DEFAULT_HEADER, HAPPENING, STARTUP_DEADLINE_MS, defineMethods, report } from "./protocol.js";
@@ -55,7 +55,7 @@ export function setDialogLoader(loader) {
   }));
 }
 
-defineMethods(Recorder.prototype, logEntry);
+defineMethods(Recorder.prototype, logMethods);
 
 /**
  * Opens the error dialog with the debug ID (see index.d.ts). Its code is fetched on first use;

@@ -1,10 +1,13 @@
-// How a `log` call crosses into the propagation-only recorder, which records no events (it
-// stands in for log-entry.js there, see scripts/build.mjs): only a value that is not a level
-// crosses, for the core's warning about it.
+// How `log` calls cross into the propagation-only recorder, which records no events (it stands
+// in for log-entry.js there, see scripts/build.mjs): nothing is queued, and only a value that is
+// not a level crosses, for the core's warning about it.
 
-import { LEVEL } from "./protocol.js";
+import { LEVEL, LOG } from "./protocol.js";
 
-/** `logEntry` of log-entry.js when no level is recorded: "" for a level, `0.` for anything else. */
-export function logEntry(level) {
-  return typeof level === "string" && LEVEL[level] ? "" : "0.";
-}
+/** `log` and `recordUi` of the recorder when no event is recorded (see log-entry.js). */
+export const logMethods = {
+  log(level) {
+    if (!(typeof level === "string" && LEVEL[level])) this._call(LOG, "0.");
+  },
+  recordUi() {},
+};

@@ -279,7 +279,7 @@ export function flatten(value) {
   return walked > maxKept ? `${out}n\0${walked - maxKept}\0` : out;
 }
 
-const encoder = new TextEncoder();
+const encoder = /* @__PURE__ */ new TextEncoder();
 
 /** `text` as UTF-8 bytes, which wasm-bindgen copies into the wasm natively. */
 export function utf8(text) {

@@ -133,7 +133,7 @@ export function cancelTick(timer) {
  * whole one), `maxDepth` levels (`limits::MAX_ATTRIBUTE_DEPTH`), `maxKept` entries written
  * (`attributes::MAX_ATTRIBUTES`) of the first `maxWalked` visited (`limits::MAX_ATTRIBUTES_WALKED`).
  */
-export const WALK = Object.freeze({ maxLength: 4097, maxDepth: 6, maxKept: 64, maxWalked: 1000 });
+export const WALK = /* @__PURE__ */ Object.freeze({ maxLength: 4097, maxDepth: 6, maxKept: 64, maxWalked: 1000 });
 
 /**
  * The public methods of `Recorder` (index.d.ts) in the order of their codes (`RecorderMethod` in
@@ -141,75 +141,36 @@ export const WALK = Object.freeze({ maxLength: 4097, maxDepth: 6, maxKept: 64, m
  * cost a shim in the wasm and in its glue.
  */
 const RECORDER_METHODS = ["sessionId", "startAction", "debugId", "currentAction", "log", "setUser", "socket", "recordUi", "flush", "shutdown"];
-const LOG = 4;
-const RECORD_UI = 7;
+/** The codes of the two methods log-entry.js (or log-level.js) defines. */
+export const LOG = 4;
+export const RECORD_UI = 7;
 
 /**
- * `log` calls not yet handed to the recorder (`queued`, for recorder `queuedFor`): entries as
- * `logEntry` in page.js writes them (`LogEntry` in src/protocol.rs), which cross together
- * once the task's script has run, before anything else reaches the recorder (every method and
- * every happening crosses them first, so the core sees calls in the order they were made), or
- * once they reach `LOG_CROSSING` UTF-16 units, which bounds what waits here.
+ * What runs before anything crosses into the recorder: log-entry.js sets it to hand over the
+ * `log` calls it queued, so that the core sees every call in the order it was made. Without
+ * events (log-level.js) nothing waits.
  */
-let queued = "";
-let queuedFor = null;
-/** The lowest level `queuedFor` records, as its last crossing answered (0: not known yet). */
-let lowest = 0;
-/** How many crossings in a row found the recorder busy. */
-let busy = 0;
-const LOG_CROSSING = 65536;
+let crossQueued = () => {};
 
-/** Hands the queued `log` calls to their recorder. A busy recorder (a call from inside it) takes none: they wait for the next crossing. */
+/** Sets what `crossLogs` runs (log-entry.js). */
+export function queueLogsWith(cross) {
+  crossQueued = cross;
+}
+
+/** Hands the queued `log` calls, if any, to the recorder: called first by every crossing. */
 export function crossLogs() {
-  const text = queued;
-  if (!text) return;
-  queued = "";
-  let answer = 0;
-  try {
-    answer = queuedFor._call(LOG, text);
-  } catch (_) {
-    // The recorder is gone: so are its calls.
-    return;
-  }
-  if (answer) {
-    lowest = answer;
-    busy = 0;
-  } else if (text.length < 2 * LOG_CROSSING) {
-    queued = text + queued;
-    // Tried again once the call stack is the page's; a recorder that stays busy (it failed
-    // inside) is not asked again until the next crossing.
-    if (!busy++) setTimeout(crossLogs);
-  }
+  crossQueued();
 }
 
 /**
  * Defines those methods on the prototype of the wasm class `Recorder`, as class methods are (not
- * enumerable). `entry(level, message, attributes, lowest)` writes a `log` call as it crosses ("" for
- * nothing to record).
+ * enumerable): `log` and `recordUi` as `own` has them (log-entry.js), the others calling `_call`
+ * once the queued `log` calls have crossed.
  */
-export function defineMethods(recorder, entry) {
-  const methods = {
-    log(level, message, attributes) {
-      if (queuedFor !== this) {
-        crossLogs();
-        queued = "";
-        queuedFor = this;
-        lowest = 0;
-      }
-      const text = entry(level, message, attributes, lowest);
-      if (!text) return;
-      if (!queued) queueMicrotask(crossLogs);
-      queued += text;
-      if (queued.length >= LOG_CROSSING) crossLogs();
-    },
-    recordUi(name, message, attributes, id) {
-      crossLogs();
-      this._call(RECORD_UI, name, entry("info", message, attributes, 0), id);
-    },
-  };
+export function defineMethods(recorder, own) {
   RECORDER_METHODS.forEach((name, code) => {
     const value =
-      methods[name] ||
+      own[name] ||
       function (a, b) {
         crossLogs();
         return this._call(code, a, b);
