@@ -5,7 +5,7 @@
 // walker nor the queue is in its download.
 
 import { describe, flatten, pagePath } from "./page.js";
-import { LEVEL, LOG, RECORD_UI, queueLogsWith } from "./protocol.js";
+import { LEVEL, LOG, RECORD_UI, levelCode, queueLogsWith } from "./protocol.js";
 
 /**
  * A `log(level, message, attributes)` call as it crosses into the recorder (`LogEntry` in
@@ -16,7 +16,7 @@ import { LEVEL, LOG, RECORD_UI, queueLogsWith } from "./protocol.js";
  * `lowest` is "" (nothing to record), unless it is not a level, for the core's warning.
  */
 function logEntry(level, message, attributes, lowest) {
-  const code = (typeof level === "string" && LEVEL[level]) || 0;
+  const code = levelCode(level);
   if ((code || LEVEL.info) < lowest) return code ? "" : "0.";
   const text = typeof message === "string" ? message : describe(message);
   const flat = attributes == null ? "" : flatten(attributes);

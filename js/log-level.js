@@ -2,12 +2,12 @@
 // in for log-entry.js there, see scripts/build.mjs): nothing is queued, and only a value that is
 // not a level crosses, for the core's warning about it.
 
-import { LEVEL, LOG } from "./protocol.js";
+import { LOG, levelCode } from "./protocol.js";
 
 /** `log` and `recordUi` of the recorder when no event is recorded (see log-entry.js). */
 export const logMethods = {
   log(level) {
-    if (!(typeof level === "string" && LEVEL[level])) this._call(LOG, "0.");
+    if (!levelCode(level)) this._call(LOG, "0.");
   },
   recordUi() {},
 };

@@ -6,7 +6,7 @@
 // glue is kept to these three files: wasm-bindgen's test runner stalls when a page loads many
 // snippet modules at once.)
 
-import { HAPPENING, LEVEL, PAGE, QUESTION, WALK, crossLogs, report } from "./protocol.js";
+import { HAPPENING, PAGE, QUESTION, WALK, crossLogs, report } from "./protocol.js";
 
 // --- The window and the page's one recorder, kept in a registry on `globalThis` that every
 // copy and version of Threadline on the page finds: a second `init` anywhere gets the first

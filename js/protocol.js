@@ -54,6 +54,11 @@ export const QUESTION = Object.freeze({ decision: 0, socketSent: 1 });
 /** `log` levels by code (`LEVELS` in src/protocol.rs); 0 is not a level. */
 export const LEVEL = Object.freeze(Object.assign(Object.create(null), { debug: 1, info: 2, warn: 3, error: 4 }));
 
+/** The `LEVEL` code of what `log` was given as its level; 0 when it is not one. */
+export function levelCode(level) {
+  return (typeof level === "string" && LEVEL[level]) || 0;
+}
+
 /** How a request settled. */
 export const SETTLED = Object.freeze({ response: 0, networkError: 1, aborted: 2 });
 
@@ -141,7 +146,7 @@ export const WALK = /* @__PURE__ */ Object.freeze({ maxLength: 4097, maxDepth: 6
  * cost a shim in the wasm and in its glue.
  */
 const RECORDER_METHODS = ["sessionId", "startAction", "debugId", "currentAction", "log", "setUser", "socket", "recordUi", "flush", "shutdown"];
-/** The codes of the two methods log-entry.js (or log-level.js) defines. */
+/** The codes of the two methods log-entry.js (or log-level.js) defines (their places above). */
 export const LOG = 4;
 export const RECORD_UI = 7;
 

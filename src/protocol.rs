@@ -178,7 +178,7 @@ pub fn small(n: f64) -> u8 {
     u8::try_from(whole(n)).unwrap_or(u8::MAX)
 }
 
-/// A `log` call as `logEntry` in `js/page.js` writes it; the calls of one task cross together,
+/// A `log` call as `logEntry` in `js/log-entry.js` writes it; the calls of one task cross together,
 /// their entries one after the other ([`LogEntry::read`] takes the first). An entry is the
 /// level's code as a digit, then either `.` (the level is below the lowest recorded: only the
 /// code crosses, for the warning about a value that is not a level) or the time in ms, `\0`,

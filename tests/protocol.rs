@@ -93,6 +93,9 @@ fn lower_camel(name: &str) -> String {
 #[test]
 fn the_startup_gate_waits_as_long_and_for_the_header_the_core_says() {
     assert_eq!(js_number("STARTUP_DEADLINE_MS"), STARTUP_DEADLINE_MS);
+    // The two methods log-entry.js defines call `_call` by these codes.
+    assert_eq!(js_number("LOG"), RecorderMethod::Log as u32);
+    assert_eq!(js_number("RECORD_UI"), RecorderMethod::RecordUi as u32);
     assert_eq!(js_text("DEFAULT_HEADER"), DEFAULT_HEADER);
     assert_eq!(Config::default().propagation.header, DEFAULT_HEADER);
 }

@@ -204,7 +204,7 @@ impl Recorder {
     }
 
     /// Records the `log` calls of a task, which cross together (`LogEntry`, queued by `log` in
-    /// `js/protocol.js`). An unknown level is recorded as `info`, after a console warning.
+    /// `js/log-entry.js`). An unknown level is recorded as `info`, after a console warning.
     /// Answers the lowest recorded level's code (so the page skips what would not be recorded),
     /// or 0 when the recorder is busy and took none (the page keeps them for the next crossing).
     pub fn log(&self, entries: &JsValue) -> u32 {
