@@ -355,6 +355,11 @@ budget(med[tl].readyMs !== null && med[tl].readyMs <= med.handwritten.readyMs + 
 const earlyRuns = runs[tl].map((x) => x.earlyUntagged);
 budget(earlyRuns.every((n) => n === 0), `Requests sent right after \`init\` that went out untagged: ${earlyRuns.reduce((a, b) => a + b, 0)} of ${N_EARLY * ROUNDS} over ${ROUNDS} rounds; budget 0.`);
 
+// Recording: each figure at most OpenTelemetry's, in the same run.
+const otel = med.opentelemetry;
+budget(med[tl].log <= otel.log, `Cost per \`log()\`: ${num(med[tl].log, 2)} µs; budget OpenTelemetry's ${num(otel.log, 2)} µs.`);
+budget(med[tl].delivered !== null && med[tl].delivered <= otel.delivered, `Cost per event through delivery: ${num(med[tl].delivered, 2)} µs; budget OpenTelemetry's ${num(otel.delivered, 2)} µs.`);
+
 const rows = (f) => CONTENDERS.map((c) => `| ${c.label} | ${f(c.name)} |`).join("\n");
 
 // Ahead or behind each SDK, measure by measure (lower is better everywhere).
